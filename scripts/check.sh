@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Lint, type-check, layer contract and the whole test suite (sets up .venv first if needed).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+VENV=${VENV:-.venv}
+export PATH="$PWD/$VENV/bin:$PATH"
+ruff check src tests benchmarks
+ruff format --check src tests benchmarks
+mypy
+lint-imports
+pytest -q -p no:cacheprovider "$@"

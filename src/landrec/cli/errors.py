@@ -1,0 +1,20 @@
+"""Errors that mean bad input, printed as one line instead of a traceback."""
+
+from __future__ import annotations
+
+from landrec.data.decode import ImageDecodeError
+from landrec.data.layout import DataLayoutError
+from landrec.engine.checkpoint import CheckpointError
+from landrec.engine.config import ConfigError
+from landrec.models.registry import UnknownModelError
+from landrec.models.weights import WeightsUnavailableError
+
+USER_ERRORS: tuple[type[BaseException], ...] = (
+    CheckpointError,
+    ConfigError,
+    DataLayoutError,
+    FileNotFoundError,
+    ImageDecodeError,
+    UnknownModelError,
+    WeightsUnavailableError,
+)

@@ -1,0 +1,159 @@
+"""Decode any image file landrec accepts into a fully loaded 8-bit RGB PIL image."""
+
+from __future__ import annotations
+
+import functools
+import warnings
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageOps
+
+DEFAULT_MAX_PIXELS = 120_000_000
+# Modes whose pixels are wider than 8 bits, and the value that maps to white.
+WIDE_MODES: dict[str, float] = {
+    "I;16": 65535.0,
+    "I;16L": 65535.0,
+    "I;16B": 65535.0,
+    "I;16N": 65535.0,
+    "I": 65535.0,  # 32-bit ints; in practice 16-bit data from PNG/TIFF
+    "F": 1.0,  # floats; by convention in [0, 1]
+}
+ALPHA_MODES = frozenset({"RGBA", "RGBa", "LA", "La", "PA"})
+WHITE = (255, 255, 255, 255)
+
+
+class ImageDecodeError(Exception):
+    """A file that cannot be read as an image; the message names the file and why."""
+
+    def __init__(self, path: str | Path, reason: str) -> None:
+        super().__init__(f"{path}: {reason}")
+        self.path = Path(path)
+        self.reason = reason
+
+
+@functools.cache
+def enable_heif() -> bool:
+    """Register pillow-heif's HEIC/HEIF opener once; False when it is not installed."""
+    try:
+        import pillow_heif
+    except ImportError:
+        return False
+    pillow_heif.register_heif_opener()
+    return True
+
+
+def pixel_limit_reason(size: tuple[int, int], max_pixels: int) -> str | None:
+    """Why an image of `size` is refused as too large, or None when it is within `max_pixels`."""
+    width, height = size
+    if width * height <= max_pixels:
+        return None
+    return (
+        f"image too large: {width}x{height} = {width * height:,} pixels "
+        f"(limit {max_pixels:,} pixels; possible decompression bomb)"
+    )
+
+
+def _wide_to_l(img: Image.Image) -> Image.Image:
+    """Scale a 16-bit, 32-bit or float single-channel image to 8-bit grayscale."""
+    white = WIDE_MODES[img.mode]
+    values = np.asarray(img, dtype=np.float64)
+    scaled = np.clip(np.rint(values * (255.0 / white)), 0, 255).astype(np.uint8)
+    return Image.fromarray(scaled)
+
+
+def _composite_on_white(img: Image.Image) -> Image.Image:
+    """Flatten transparency onto a white background, so every transparent image looks alike."""
+    rgba = img.convert("RGBA")
+    background = Image.new("RGBA", rgba.size, WHITE)
+    return Image.alpha_composite(background, rgba).convert("RGB")
+
+
+def to_rgb(img: Image.Image) -> Image.Image:
+    """Convert an image of any PIL mode to 8-bit RGB (transparency composited on white)."""
+    if img.mode == "RGB":
+        return img
+    if img.mode in WIDE_MODES:
+        return _wide_to_l(img).convert("RGB")
+    if img.mode in ALPHA_MODES or (img.mode == "P" and "transparency" in img.info):
+        return _composite_on_white(img)
+    return img.convert("RGB")
+
+
+def _pil_open(path: Path) -> Image.Image:
+    """Image.open, registering the HEIC/HEIF opener the first time a HEIF file turns up."""
+    try:
+        return Image.open(path)
+    except Image.UnidentifiedImageError as exc:
+        with path.open("rb") as f:
+            is_heif = f.read(12)[4:8] == b"ftyp"  # ISO base media file (HEIC, HEIF, AVIF)
+        if not is_heif:
+            raise
+        if not enable_heif():
+            raise ImageDecodeError(path, "HEIC/HEIF needs pillow-heif (not installed)") from exc
+    return Image.open(path)
+
+
+def _open_checked(path: Path, max_pixels: int) -> Image.Image:
+    """Open the header of `path`, refusing empty files, non-images and oversized images."""
+    try:
+        n_bytes = path.stat().st_size
+    except FileNotFoundError as exc:
+        raise ImageDecodeError(path, "file not found") from exc
+    except OSError as exc:
+        raise ImageDecodeError(path, f"cannot access file: {exc.strerror or exc}") from exc
+    if not path.is_file():
+        raise ImageDecodeError(path, "not a file")
+    if n_bytes == 0:
+        raise ImageDecodeError(path, "empty file (0 bytes)")
+    try:
+        img = _pil_open(path)
+    except Image.DecompressionBombError as exc:
+        raise ImageDecodeError(
+            path, f"image too large (possible decompression bomb): {exc}"
+        ) from exc
+    except Image.UnidentifiedImageError as exc:
+        raise ImageDecodeError(path, "not an image file (format not recognised)") from exc
+    except ImageDecodeError:
+        raise
+    except Exception as exc:  # PIL's plugins raise many types on malformed headers
+        raise ImageDecodeError(path, f"cannot read image header: {exc}") from exc
+    reason = pixel_limit_reason(img.size, max_pixels)
+    if reason is not None:
+        img.close()
+        raise ImageDecodeError(path, reason)
+    return img
+
+
+def _decode(img: Image.Image, draft_size: int | None) -> Image.Image:
+    """Decode the first frame of an opened image (JPEG downscaled when asked) into RGB."""
+    if draft_size is not None and img.format == "JPEG" and min(img.size) >= 2 * draft_size:
+        img.draft("RGB", (draft_size, draft_size))  # keeps both sides >= draft_size
+    img.load()
+    try:
+        oriented = ImageOps.exif_transpose(img)
+    except Exception:  # a broken EXIF block should not cost the photo; keep it as stored
+        oriented = img
+    rgb = to_rgb(oriented)
+    # Copy when nothing made a new image, so the result outlives the closed file.
+    return rgb.copy() if rgb is img else rgb
+
+
+def load_image(
+    path: str | Path, draft_size: int | None = None, max_pixels: int = DEFAULT_MAX_PIXELS
+) -> Image.Image:
+    """Read an image file into a fully loaded 8-bit RGB image, upright per its EXIF orientation."""
+    path = Path(path)
+    with warnings.catch_warnings():
+        # Our own `max_pixels` limit replaces PIL's warning; PIL's hard error is still caught.
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        with _open_checked(path, max_pixels) as img:
+            try:
+                return _decode(img, draft_size)
+            except Image.DecompressionBombError as exc:
+                raise ImageDecodeError(path, f"image too large: {exc}") from exc
+            except Exception as exc:  # decoders raise OSError, ValueError, EOFError, ...
+                message = str(exc) or type(exc).__name__
+                if "truncat" in message.lower() or isinstance(exc, EOFError):
+                    raise ImageDecodeError(path, f"truncated image ({message})") from exc
+                raise ImageDecodeError(path, f"cannot decode image: {message}") from exc

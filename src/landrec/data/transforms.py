@@ -1,0 +1,90 @@
+"""Preprocessing that travels with a model, and the augmentation presets."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from enum import Enum
+
+import torch
+from PIL import Image
+from torchvision.transforms import v2 as T
+
+
+class AugPreset(str, Enum):
+    NONE = "none"
+    FLIP = "flip"  # horizontal flip and a mild random-resized crop
+    REPORT = "report"  # Resize 256, RandomCrop 224, HFlip, Rotation 15, ColorJitter
+    TRIVIAL = "trivial"  # TrivialAugmentWide + flip + random-resized crop
+
+
+@dataclass(frozen=True)
+class Preprocessing:
+    """Evaluation preprocessing: resize the short side, centre-crop, normalise."""
+
+    input_size: int
+    mean: tuple[float, float, float]
+    std: tuple[float, float, float]
+    resize_size: int | None = None  # short side before the crop; None = input_size
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> Preprocessing:
+        return cls(
+            input_size=int(d["input_size"]),
+            mean=tuple(d["mean"]),
+            std=tuple(d["std"]),
+            resize_size=d.get("resize_size"),
+        )
+
+    @property
+    def short_side(self) -> int:
+        return self.resize_size or self.input_size
+
+
+def _to_tensor(pre: Preprocessing) -> list[T.Transform]:
+    return [T.ToImage(), T.ToDtype(torch.float32, scale=True), T.Normalize(pre.mean, pre.std)]
+
+
+def eval_transform(pre: Preprocessing) -> T.Compose:
+    """The one preprocessing used by evaluate, predict, export and feature caching."""
+    return T.Compose(
+        [
+            T.Resize(pre.short_side, antialias=True),
+            T.CenterCrop(pre.input_size),
+            *_to_tensor(pre),
+        ]
+    )
+
+
+def train_transform(pre: Preprocessing, preset: AugPreset) -> T.Compose:
+    """Training-time augmentation ending in the same tensor layout as `eval_transform`."""
+    size = pre.input_size
+    if preset is AugPreset.NONE:
+        return eval_transform(pre)
+    if preset is AugPreset.REPORT:
+        ops: list[T.Transform] = [
+            T.Resize(round(size * 256 / 224), antialias=True),
+            T.RandomCrop(size),
+            T.RandomHorizontalFlip(),
+            T.RandomRotation(15),
+            T.ColorJitter(0.2, 0.2, 0.2, 0.05),
+        ]
+    elif preset is AugPreset.FLIP:
+        ops = [
+            T.RandomResizedCrop(size, scale=(0.6, 1.0), antialias=True),
+            T.RandomHorizontalFlip(),
+        ]
+    else:
+        ops = [
+            T.RandomResizedCrop(size, scale=(0.5, 1.0), antialias=True),
+            T.RandomHorizontalFlip(),
+            T.TrivialAugmentWide(),
+        ]
+    return T.Compose([*ops, *_to_tensor(pre)])
+
+
+def preprocess_image(image: Image.Image, pre: Preprocessing) -> torch.Tensor:
+    """One decoded RGB image -> normalised (3, H, W) tensor."""
+    return eval_transform(pre)(image)

@@ -1,0 +1,117 @@
+"""Checkpoints as safetensors: weights plus the metadata that evaluate/predict/export need."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors.torch import load_file, safe_open, save_file
+
+from landrec.data.transforms import Preprocessing
+from landrec.models.factory import ModelConfig, build_architecture
+from landrec.models.net import StagedClassifier
+
+FORMAT = "landrec-checkpoint-1"
+BEST = "best.safetensors"
+LAST = "last.safetensors"
+
+
+class CheckpointError(ValueError):
+    """The file is not a usable landrec checkpoint; the message says why."""
+
+
+@dataclass
+class CheckpointMeta:
+    classes: list[str]
+    model: ModelConfig
+    preprocessing: Preprocessing
+    weights_source: str  # where the backbone's initial weights came from, or "random init"
+    train_config: dict[str, Any] = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)  # e.g. calibration, epoch, metrics
+
+    @property
+    def random_init(self) -> bool:
+        return self.weights_source == "random init"
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {
+                "format": FORMAT,
+                "classes": self.classes,
+                "model": self.model.to_dict(),
+                "preprocessing": self.preprocessing.to_dict(),
+                "weights_source": self.weights_source,
+                "train_config": self.train_config,
+                "extra": self.extra,
+            }
+        )
+
+    @classmethod
+    def from_json(cls, text: str) -> CheckpointMeta:
+        d = json.loads(text)
+        if d.get("format") != FORMAT:
+            raise CheckpointError(f"unknown checkpoint format {d.get('format')!r}")
+        return cls(
+            classes=list(d["classes"]),
+            model=ModelConfig.from_dict(d["model"]),
+            preprocessing=Preprocessing.from_dict(d["preprocessing"]),
+            weights_source=d["weights_source"],
+            train_config=d.get("train_config", {}),
+            extra=d.get("extra", {}),
+        )
+
+
+def save_checkpoint(path: Path, model: StagedClassifier, meta: CheckpointMeta) -> None:
+    """Write atomically (temp file then rename), so an interrupted save never leaves half a file."""
+    tensors = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    tmp = path.with_suffix(".tmp")
+    save_file(tensors, str(tmp), metadata={"landrec": meta.to_json()})
+    tmp.replace(path)
+
+
+def resolve_checkpoint(path: str | Path) -> Path:
+    """A run folder (its best checkpoint) or a checkpoint file."""
+    path = Path(path)
+    if path.is_dir():
+        for name in (BEST, LAST):
+            if (path / name).is_file():
+                return path / name
+        raise CheckpointError(f"{path}: run folder holds no {BEST} or {LAST}")
+    if not path.is_file():
+        raise CheckpointError(f"{path}: no such checkpoint")
+    return path
+
+
+def read_meta(path: str | Path) -> CheckpointMeta:
+    path = resolve_checkpoint(path)
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            metadata = f.metadata() or {}
+    except Exception as exc:  # safetensors raises its own error types for bad headers
+        raise CheckpointError(f"{path}: not a safetensors checkpoint ({exc})") from exc
+    if "landrec" not in metadata:
+        raise CheckpointError(f"{path}: no landrec metadata (not a landrec checkpoint)")
+    return CheckpointMeta.from_json(metadata["landrec"])
+
+
+def load_checkpoint(path: str | Path) -> tuple[StagedClassifier, CheckpointMeta]:
+    """Rebuild the model from the file alone, in eval mode."""
+    path = resolve_checkpoint(path)
+    meta = read_meta(path)
+    model = build_architecture(meta.model)
+    model.load_state_dict(load_file(str(path)))
+    return model.eval(), meta
+
+
+def save_state(path: Path, state: dict[str, Any]) -> None:
+    """Resume state: tensors and plain values only, so it loads with weights_only=True."""
+    tmp = path.with_suffix(".tmp")
+    torch.save(state, tmp)
+    tmp.replace(path)
+
+
+def load_state(path: Path) -> dict[str, Any]:
+    return torch.load(path, map_location="cpu", weights_only=True)

@@ -1,0 +1,171 @@
+"""landrec evaluate: test metrics, confusion matrices and a Markdown report for a checkpoint."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
+
+from landrec.data.dataset import FailureLog
+from landrec.data.layout import SplitData
+from landrec.data.transforms import eval_transform
+from landrec.engine.checkpoint import CheckpointMeta
+from landrec.engine.loop import ImageSource, predict_logits
+from landrec.engine.plots import plot_confusion
+from landrec.models.factory import count_parameters
+from landrec.models.net import StagedClassifier
+
+
+@dataclass
+class EvalResult:
+    classes: list[str]
+    accuracy: float
+    macro_f1: float
+    weighted_f1: float
+    per_class: dict[str, dict[str, float]]
+    confusion_matrix: list[list[int]]
+    n_images: int
+    images_per_second: float
+    parameters: int
+    model: str
+    weights: str  # "random init" or where the pretrained weights came from
+    split: str
+    skipped: list[dict] = field(default_factory=list)
+    files: dict[str, str] = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        cm = np.asarray(self.confusion_matrix, dtype=float)
+        norm = (cm / np.maximum(cm.sum(axis=1, keepdims=True), 1)).round(4).tolist()
+        return {**self.__dict__, "confusion_matrix_normalized": norm}
+
+
+def compute_metrics(labels: np.ndarray, preds: np.ndarray, classes: list[str]) -> dict:
+    """Accuracy, per-class P/R/F1/support, macro and weighted F1, confusion matrix."""
+    idx = list(range(len(classes)))
+    p, r, f1, support = precision_recall_fscore_support(labels, preds, labels=idx, zero_division=0)
+    per_class = {
+        c: {
+            "precision": float(p[i]),
+            "recall": float(r[i]),
+            "f1": float(f1[i]),
+            "support": int(support[i]),
+        }
+        for i, c in enumerate(classes)
+    }
+    present = support > 0
+    weights = support / max(support.sum(), 1)
+    return {
+        "accuracy": float((labels == preds).mean()) if len(labels) else 0.0,
+        "macro_f1": float(f1[present].mean()) if present.any() else 0.0,
+        "weighted_f1": float((f1 * weights).sum()),
+        "per_class": per_class,
+        "confusion_matrix": confusion_matrix(labels, preds, labels=idx).tolist(),
+    }
+
+
+def evaluate_model(
+    model: StagedClassifier,
+    meta: CheckpointMeta,
+    split: SplitData,
+    batch_size: int = 64,
+    workers: int | None = None,
+) -> EvalResult:
+    """Decode, preprocess and classify every image of `split`, timing the whole pass."""
+    index = {c: i for i, c in enumerate(meta.classes)}
+    remap = [index[c] for c in split.classes]  # the split may hold a subset of the classes
+    failures = FailureLog()
+    pre = meta.preprocessing
+    source = ImageSource(
+        [s.path for s in split.samples],
+        [remap[s.label] for s in split.samples],
+        eval_transform(pre),
+        batch_size,
+        failures,
+        workers,
+        pre.short_side,
+    )
+    t0 = time.perf_counter()
+    logits, labels = predict_logits(model, source, 0)
+    seconds = time.perf_counter() - t0
+    metrics = compute_metrics(labels.numpy(), logits.argmax(1).numpy(), meta.classes)
+    return EvalResult(
+        classes=meta.classes,
+        n_images=len(labels),
+        images_per_second=len(labels) / seconds if seconds > 0 else 0.0,
+        parameters=count_parameters(model),
+        model=meta.model.arch,
+        weights=meta.weights_source,
+        split=split.name,
+        skipped=failures.to_list(),
+        **metrics,
+    )
+
+
+def to_markdown(result: EvalResult) -> str:
+    random_note = (
+        " — **random init** (no pretrained weights)" if result.weights == "random init" else ""
+    )
+    lines = [
+        f"# Evaluation: {result.model} on '{result.split}'{random_note}",
+        "",
+        f"- weights: {result.weights}",
+        f"- images: {result.n_images} ({len(result.skipped)} unreadable, skipped)",
+        f"- accuracy: **{result.accuracy:.4f}**, macro F1: {result.macro_f1:.4f}, "
+        f"weighted F1: {result.weighted_f1:.4f}",
+        f"- throughput: {result.images_per_second:.1f} images/s (decode + preprocess + model)",
+        f"- parameters: {result.parameters:,}",
+        "",
+        "| class | precision | recall | F1 | support |",
+        "|---|---|---|---|---|",
+    ]
+    for c, m in result.per_class.items():
+        lines.append(
+            f"| {c} | {m['precision']:.4f} | {m['recall']:.4f} | {m['f1']:.4f} | {m['support']} |"
+        )
+    lines += ["", "Confusion matrix (rows: true, columns: predicted):", ""]
+    lines.append("| | " + " | ".join(result.classes) + " |")
+    lines.append("|---" * (len(result.classes) + 1) + "|")
+    for c, row in zip(result.classes, result.confusion_matrix, strict=True):
+        lines.append(f"| **{c}** | " + " | ".join(map(str, row)) + " |")
+    if result.skipped:
+        lines += ["", "Unreadable files:", ""] + [
+            f"- {s['path']}: {s['reason']}" for s in result.skipped
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def write_report(result: EvalResult, out_dir: Path, prefix: str = "") -> EvalResult:
+    """metrics JSON, Markdown report and confusion-matrix PNG into `out_dir`."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    name = f"{prefix}{result.split}"
+    png = plot_confusion(
+        np.asarray(result.confusion_matrix),
+        result.classes,
+        out_dir / f"{name}_confusion.png",
+        f"{result.model} — {result.split} (accuracy {result.accuracy:.3f})",
+    )
+    result.files = {
+        "confusion_png": str(png),
+        "json": str(out_dir / f"{name}_metrics.json"),
+        "markdown": str(out_dir / f"{name}_report.md"),
+    }
+    Path(result.files["json"]).write_text(json.dumps(result.to_dict(), indent=2))
+    Path(result.files["markdown"]).write_text(to_markdown(result))
+    return result
+
+
+@torch.inference_mode()
+def time_inference(model: StagedClassifier, size: int, batch: int, repeats: int = 5) -> float:
+    """Model-only images/s on random input of one batch size (the report's 'inference time')."""
+    model.eval()
+    x = torch.randn(batch, 3, size, size).contiguous(memory_format=torch.channels_last)
+    model(x)
+    t0 = time.perf_counter()
+    for _ in range(repeats):
+        model(x)
+    return batch * repeats / (time.perf_counter() - t0)

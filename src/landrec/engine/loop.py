@@ -1,0 +1,147 @@
+"""One epoch of training or evaluation over a source of (inputs, labels) batches.
+
+A source is either cached features (inputs of stage `start`) or decoded images (start 0);
+the loop does not care which, so the cached and uncached paths share every line of it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from torch import nn
+from tqdm import tqdm
+
+from landrec.data.dataset import FailureLog, ImageDataset, item_seed, make_loader
+from landrec.models.net import StagedClassifier
+
+Batches = Iterator[tuple[torch.Tensor, torch.Tensor]]
+
+
+@dataclass
+class EpochStats:
+    loss: float
+    accuracy: float
+    n: int
+
+
+def epoch_order(n: int, seed: int) -> tuple[torch.Tensor, torch.Generator]:
+    """The shuffled order of an epoch, shared by the cached and image paths."""
+    g = torch.Generator().manual_seed(seed)
+    return torch.randperm(n, generator=g), g
+
+
+def to_model(x: torch.Tensor, model: nn.Module) -> torch.Tensor:
+    """Move a batch to the model's device; 4-D maps go channels-last (faster on CPU and GPU)."""
+    device = next(model.parameters()).device
+    x = x.to(device, non_blocking=True)
+    return x.contiguous(memory_format=torch.channels_last) if x.dim() == 4 else x
+
+
+class CachedSource:
+    """Batches from cached features (V views x N images); one random view per image per epoch."""
+
+    def __init__(self, features: torch.Tensor, labels: torch.Tensor, batch_size: int) -> None:
+        self.features, self.labels, self.batch_size = features, labels, batch_size
+        self.start = 0
+
+    def __len__(self) -> int:
+        return (len(self.labels) + self.batch_size - 1) // self.batch_size
+
+    def batches(self, seed: int | None = None) -> Batches:
+        """`seed` None: in order, view 0. Else shuffled with a random view, from that seed."""
+        n_views, n = self.features.shape[0], len(self.labels)
+        if seed is None:
+            order, views = torch.arange(n), torch.zeros(n, dtype=torch.long)
+        else:
+            order, g = epoch_order(n, seed)
+            views = torch.randint(n_views, (n,), generator=g)
+        for i in range(0, n, self.batch_size):
+            idx = order[i : i + self.batch_size]
+            yield self.features[views[idx], idx].float(), self.labels[idx]
+
+
+class ImageSource:
+    """Batches of decoded images; random transforms seeded per (seed, file)."""
+
+    def __init__(
+        self,
+        paths: list[Path],
+        labels: list[int],
+        transform: Callable,
+        batch_size: int,
+        failures: FailureLog,
+        workers: int | None = None,
+        draft_size: int | None = None,
+    ) -> None:
+        self.paths, self.labels = paths, torch.tensor(labels)
+        self.transform, self.batch_size, self.failures = transform, batch_size, failures
+        self.workers, self.draft_size = workers, draft_size
+
+    def __len__(self) -> int:
+        return (len(self.paths) + self.batch_size - 1) // self.batch_size
+
+    def batches(self, seed: int | None = None) -> Batches:
+        seeds = None if seed is None else [item_seed(seed, str(p)) for p in self.paths]
+        dataset = ImageDataset(self.paths, self.transform, self.draft_size, seeds)
+        order = None if seed is None else epoch_order(len(self.paths), seed)[0].tolist()
+        loader = make_loader(dataset, self.batch_size, self.workers, sampler=order)
+        for batch in loader:
+            self.failures.add_batch(self.paths, batch)
+            if len(batch.indices):
+                yield batch.images, self.labels[batch.indices]
+
+
+Source = CachedSource | ImageSource
+
+
+def train_one_epoch(
+    model: StagedClassifier,
+    source: Source,
+    start: int,
+    optimizer: torch.optim.Optimizer,
+    criterion: nn.Module,
+    seed: int,
+    desc: str = "train",
+) -> EpochStats:
+    """One pass of SGD steps; `start` is the stage the source's inputs feed."""
+    model.train()
+    torch.manual_seed(item_seed(seed, "dropout"))
+    total_loss, correct, n = 0.0, 0, 0
+    for x, y in tqdm(source.batches(seed), total=len(source), desc=desc, leave=False):
+        x = to_model(x, model)
+        y = y.to(x.device)
+        logits = model.forward_from(start, x)
+        loss = criterion(logits, y)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        total_loss += loss.item() * len(y)
+        correct += int((logits.argmax(1) == y).sum())
+        n += len(y)
+    return EpochStats(total_loss / max(n, 1), correct / max(n, 1), n)
+
+
+@torch.inference_mode()
+def predict_logits(
+    model: StagedClassifier, source: Source, start: int
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Logits and labels over a source, in order, in eval mode."""
+    model.eval()
+    outs, labels = [], []
+    for x, y in source.batches(None):
+        outs.append(model.forward_from(start, to_model(x, model)).float().cpu())
+        labels.append(y)
+    if not outs:
+        return torch.empty(0), torch.empty(0, dtype=torch.long)
+    return torch.cat(outs), torch.cat(labels)
+
+
+def evaluate_epoch(model: StagedClassifier, source: Source, start: int) -> EpochStats:
+    logits, labels = predict_logits(model, source, start)
+    if len(labels) == 0:
+        return EpochStats(float("nan"), 0.0, 0)
+    loss = nn.functional.cross_entropy(logits, labels).item()
+    return EpochStats(loss, float((logits.argmax(1) == labels).float().mean()), len(labels))

@@ -1,0 +1,83 @@
+"""The two training stages, their optimizers and schedulers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from landrec.engine.config import Optimizer, Scheduler, TrainConfig
+from landrec.models.freeze import param_groups
+from landrec.models.net import StagedClassifier
+from landrec.models.registry import get_spec
+
+
+@dataclass(frozen=True)
+class StagePlan:
+    name: str  # "head": backbone frozen; "finetune": deepest groups unfrozen
+    epochs: int
+    unfreeze: int  # number of deepest layer groups trained
+    train_head: bool
+    lr: float  # for the unfrozen backbone groups
+    head_lr: float
+
+
+def plan_stages(config: TrainConfig, model: StagedClassifier) -> list[StagePlan]:
+    plans = [StagePlan("head", config.head_epochs, 0, True, 0.0, config.lr)]
+    if config.finetune_epochs > 0:
+        groups = config.finetune_groups or get_spec(config.model).finetune_groups
+        groups = min(groups, len(param_groups(model)))
+        head_lr = config.finetune_head_lr or config.finetune_lr * 10
+        plans.append(
+            StagePlan(
+                "finetune",
+                config.finetune_epochs,
+                groups,
+                config.finetune_train_head,
+                config.finetune_lr,
+                head_lr,
+            )
+        )
+    return [p for p in plans if p.epochs > 0]
+
+
+def make_optimizer(
+    config: TrainConfig, model: StagedClassifier, plan: StagePlan
+) -> torch.optim.Optimizer:
+    """Discriminative learning rates: the head's and the unfrozen backbone's."""
+    backbone = [p for p in model.stages.parameters() if p.requires_grad]
+    head = [p for p in model.head.parameters() if p.requires_grad]
+    groups = [
+        g
+        for g in ({"params": backbone, "lr": plan.lr}, {"params": head, "lr": plan.head_lr})
+        if g["params"]
+    ]
+    wd = config.weight_decay
+    if config.optimizer is Optimizer.SGD:
+        # SGD's weight_decay adds wd * w to the gradient: true L2 regularisation.
+        return torch.optim.SGD(groups, momentum=config.momentum, weight_decay=wd, nesterov=True)
+    if config.optimizer is Optimizer.ADAM:
+        return torch.optim.Adam(groups, weight_decay=wd)
+    if config.optimizer is Optimizer.RMSPROP:
+        return torch.optim.RMSprop(groups, momentum=config.momentum, weight_decay=wd)
+    return torch.optim.AdamW(groups, weight_decay=wd)
+
+
+def make_scheduler(
+    config: TrainConfig, optimizer: torch.optim.Optimizer, epochs: int
+) -> torch.optim.lr_scheduler.LRScheduler | torch.optim.lr_scheduler.ReduceLROnPlateau | None:
+    """Stepped once per epoch (plateau: on validation loss)."""
+    if config.scheduler is Scheduler.PLATEAU:
+        return torch.optim.lr_scheduler.ReduceLROnPlateau(
+            optimizer, factor=config.plateau_factor, patience=config.plateau_patience
+        )
+    if config.scheduler is Scheduler.COSINE:
+        return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(epochs, 1))
+    return None
+
+
+def step_scheduler(scheduler: object, val_loss: float) -> None:
+    if isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
+        scheduler.step(val_loss)
+    elif isinstance(scheduler, torch.optim.lr_scheduler.LRScheduler):
+        scheduler.step()

@@ -1,0 +1,327 @@
+"""landrec train: stage 1 trains a new head on a frozen backbone, stage 2 fine-tunes the
+deepest layer groups; both from cached frozen-prefix features unless caching is off."""
+
+from __future__ import annotations
+
+import csv
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+from torch import nn
+from tqdm import tqdm
+
+from landrec.data.dataset import FailureLog
+from landrec.data.inspect import channel_stats
+from landrec.data.layout import DatasetSplits, Split, load_splits
+from landrec.data.transforms import AugPreset, Preprocessing, eval_transform, train_transform
+from landrec.engine import checkpoint as ckpt
+from landrec.engine.config import CONFIG_FILE, Normalize, TrainConfig, config_to_dict, save_config
+from landrec.engine.features import (
+    CacheKey,
+    Extractor,
+    FeatureSet,
+    FeatureStore,
+    ViewSpec,
+    module_hash,
+)
+from landrec.engine.loop import CachedSource, ImageSource, Source, evaluate_epoch, train_one_epoch
+from landrec.engine.plots import plot_curves
+from landrec.engine.stages import (
+    StagePlan,
+    make_optimizer,
+    make_scheduler,
+    plan_stages,
+    step_scheduler,
+)
+from landrec.models.factory import ModelConfig, create_model
+from landrec.models.freeze import first_trainable_stage, freeze
+from landrec.models.net import StagedClassifier
+from landrec.models.registry import get_spec
+
+STATE = "state.pt"
+HISTORY = "history.csv"
+CURVES = "curves.png"
+
+
+@dataclass
+class TrainResult:
+    run_dir: Path
+    checkpoint: Path
+    history: list[dict]
+    seconds: float
+    weights_source: str
+    skipped: list[dict] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    cache_bytes: int = 0
+
+
+def pick_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
+
+
+def default_cache_dir() -> Path:
+    return Path.home() / ".cache" / "landrec" / "features"
+
+
+def preprocessing_for(config: TrainConfig, data: DatasetSplits) -> Preprocessing:
+    """The model's input size and mean/std, or the train split's own statistics."""
+    spec = get_spec(config.model)
+    size = config.image_size or spec.input_size
+    if config.normalize is Normalize.DATASET:
+        stats = channel_stats(data.get(Split.TRAIN), size)
+        return Preprocessing(size, stats.mean, stats.std)
+    return Preprocessing(size, spec.mean, spec.std)
+
+
+def _paths_labels(data: DatasetSplits, split: Split) -> tuple[list[Path], list[int]]:
+    samples = data.get(split).samples
+    return [s.path for s in samples], [s.label for s in samples]
+
+
+@torch.inference_mode()
+def _run_frozen(
+    model: StagedClassifier, fs: FeatureSet, start: int, batch: int = 256
+) -> FeatureSet:
+    """Push cached inputs of stage `start` through the remaining frozen stages (pooled output)."""
+    model.eval()
+    device = next(model.parameters()).device
+    views = []
+    for v in range(fs.features.shape[0]):
+        chunks = [
+            model.features(fs.features[v, i : i + batch].float().to(device), start).float().cpu()
+            for i in range(0, fs.features.shape[1], batch)
+        ]
+        views.append(torch.cat(chunks) if chunks else torch.empty(0))
+    return FeatureSet(torch.stack(views), fs.labels, fs.keep)
+
+
+@dataclass
+class Trainer:
+    """One run: its data, model, per-stage batch sources, history and checkpoints."""
+
+    config: TrainConfig
+    data: DatasetSplits
+    model: StagedClassifier
+    meta: ckpt.CheckpointMeta
+    run_dir: Path
+    failures: FailureLog = field(default_factory=FailureLog)
+    history: list[dict] = field(default_factory=list)
+    best_val_loss: float = float("inf")
+    cache_bytes: int = 0
+    _cached: dict[str, FeatureSet] = field(default_factory=dict)
+
+    # ---- batch sources ----------------------------------------------------------------
+    def sources(self, plans: list[StagePlan], plan: StagePlan) -> tuple[Source, Source, int]:
+        """Train and val batches for a stage, and the index of the stage they feed."""
+        if not self.config.cache:
+            return (*self._image_sources(), 0)
+        cache_start = self._cache_start(plans)
+        if not self._cached:
+            self._extract(cache_start)
+        train, val = self._cached["train"], self._cached["val"]
+        start = cache_start
+        if plan.unfreeze == 0 and cache_start < len(self.model.stages):
+            train = _run_frozen(self.model, train, cache_start)
+            val = _run_frozen(self.model, val, cache_start)
+            start = len(self.model.stages)
+        bs = self.config.batch_size
+        return (
+            CachedSource(train.features, train.labels, bs),
+            CachedSource(val.features, val.labels, bs),
+            start,
+        )
+
+    def _cache_start(self, plans: list[StagePlan]) -> int:
+        """The deepest prefix frozen in every stage: its output is what gets cached."""
+        freeze(self.model, max(p.unfreeze for p in plans))
+        return first_trainable_stage(self.model)
+
+    def _image_sources(self) -> tuple[Source, Source]:
+        c, pre = self.config, self.meta.preprocessing
+        common = (c.batch_size, self.failures, c.workers, pre.short_side)
+        train_paths, train_labels = _paths_labels(self.data, Split.TRAIN)
+        val_paths, val_labels = _paths_labels(self.data, Split.VAL)
+        return (
+            ImageSource(train_paths, train_labels, train_transform(pre, c.augment), *common),
+            ImageSource(val_paths, val_labels, eval_transform(pre), *common),
+        )
+
+    def _extract(self, start: int) -> None:
+        c, pre = self.config, self.meta.preprocessing
+        prefix = nn.Sequential(*list(self.model.stages)[:start])
+        key = CacheKey(c.model, module_hash(prefix), str(start), repr(pre), c.bf16, c.cache_fp16)
+        store = FeatureStore(Path(c.cache_dir or default_cache_dir()) / f"{key.digest()}.sqlite")
+        extractor = Extractor(
+            self.model,
+            start,
+            pre,
+            store,
+            c.batch_size,
+            c.workers,
+            c.bf16,
+            c.cache_fp16,
+            next(self.model.parameters()).device,
+        )
+        n_views = 1 if c.augment is AugPreset.NONE else max(1, c.aug_views)
+        views = [ViewSpec(c.augment, c.seed, i) for i in range(n_views)]
+        self._cached["train"] = extractor.extract(
+            *_paths_labels(self.data, Split.TRAIN), views, self.failures, "train"
+        )
+        self._cached["val"] = extractor.extract(
+            *_paths_labels(self.data, Split.VAL), [ViewSpec()], self.failures, "val"
+        )
+        self.cache_bytes = store.size_bytes()
+
+    # ---- one stage ----------------------------------------------------------------------
+    def run_stage(self, index: int, plans: list[StagePlan], resume: dict | None) -> None:
+        plan, c = plans[index], self.config
+        train_src, val_src, start = self.sources(plans, plan)
+        freeze(self.model, plan.unfreeze, plan.train_head, freeze_bn=not c.finetune_bn)
+        optimizer = make_optimizer(c, self.model, plan)
+        scheduler = make_scheduler(c, optimizer, plan.epochs)
+        first_epoch, bad_epochs = 0, 0
+        if resume is not None:
+            optimizer.load_state_dict(resume["optimizer"])
+            if scheduler is not None:
+                scheduler.load_state_dict(resume["scheduler"])
+            first_epoch, bad_epochs = resume["epoch"], resume["bad_epochs"]
+        criterion = nn.CrossEntropyLoss(label_smoothing=c.label_smoothing)
+        bar = tqdm(
+            range(first_epoch, plan.epochs), desc=f"stage {index + 1} ({plan.name})", unit="epoch"
+        )
+        for epoch in bar:
+            t0 = time.perf_counter()
+            seed = hash_seed(c.seed, plan.name, epoch)
+            tr = train_one_epoch(self.model, train_src, start, optimizer, criterion, seed)
+            va = evaluate_epoch(self.model, val_src, start)
+            step_scheduler(scheduler, va.loss)
+            row = {
+                "stage": plan.name,
+                "epoch": epoch + 1,
+                "train_loss": tr.loss,
+                "train_accuracy": tr.accuracy,
+                "val_loss": va.loss,
+                "val_accuracy": va.accuracy,
+                "lr": max(g["lr"] for g in optimizer.param_groups),
+                "seconds": time.perf_counter() - t0,
+            }
+            self.history.append(row)
+            bar.set_postfix(val_loss=f"{va.loss:.4f}", val_acc=f"{va.accuracy:.4f}")
+            improved = va.loss < self.best_val_loss
+            bad_epochs = 0 if improved else bad_epochs + 1
+            if improved:
+                self.best_val_loss = va.loss
+                self._save(ckpt.BEST, plan, epoch, va.accuracy)
+            self._save(ckpt.LAST, plan, epoch, va.accuracy)
+            stop = bool(c.early_stopping) and bad_epochs >= c.early_stopping
+            done = epoch + 1 == plan.epochs or stop
+            self._save_state(
+                index + 1 if done else index,
+                0 if done else epoch + 1,
+                bad_epochs,
+                None if done else optimizer,
+                None if done else scheduler,
+            )
+            if stop:
+                break
+
+    def _save(self, name: str, plan: StagePlan, epoch: int, val_accuracy: float) -> None:
+        self.meta.extra.update(
+            {"stage": plan.name, "epoch": epoch + 1, "val_accuracy": val_accuracy}
+        )
+        ckpt.save_checkpoint(self.run_dir / name, self.model, self.meta)
+
+    def _save_state(
+        self, stage: int, epoch: int, bad: int, optimizer: object, scheduler: object
+    ) -> None:
+        write_history(self.history, self.run_dir / HISTORY)
+        state = {
+            "stage": stage,
+            "epoch": epoch,
+            "bad_epochs": bad,
+            "best_val_loss": self.best_val_loss,
+            "history": self.history,
+            "optimizer": optimizer.state_dict() if optimizer is not None else {},  # type: ignore[attr-defined]
+            "scheduler": scheduler.state_dict() if scheduler is not None else {},  # type: ignore[attr-defined]
+        }
+        ckpt.save_state(self.run_dir / STATE, state)
+
+
+def hash_seed(*parts: object) -> int:
+    from landrec.data.dataset import item_seed
+
+    return item_seed(*parts)
+
+
+def write_history(history: list[dict], path: Path) -> None:
+    if not history:
+        return
+    with path.open("w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(history[0]))
+        writer.writeheader()
+        writer.writerows(history)
+
+
+def build_trainer(config: TrainConfig, data_root: Path, run_dir: Path) -> Trainer:
+    torch.manual_seed(config.seed)  # head init (and random-init backbones) follow the seed
+    data = load_splits(data_root, config.val_fraction, config.seed)
+    model_config = ModelConfig(
+        config.model, len(data.classes), config.head, config.hidden, config.dropout
+    )
+    model, weights = create_model(model_config, config.weights)
+    model = model.to(pick_device(config.device)).to(memory_format=torch.channels_last)
+    meta = ckpt.CheckpointMeta(
+        data.classes,
+        model_config,
+        preprocessing_for(config, data),
+        weights.source,
+        config_to_dict(config),
+    )
+    return Trainer(config, data, model, meta, run_dir)
+
+
+def train(
+    data_root: str | Path,
+    run_dir: str | Path,
+    config: TrainConfig | None = None,
+    resume: bool = False,
+) -> TrainResult:
+    """Train per `config` into `run_dir`; with `resume`, continue where a run stopped."""
+    config = config or TrainConfig()
+    run_dir = Path(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    state = ckpt.load_state(run_dir / STATE) if resume and (run_dir / STATE).is_file() else None
+    save_config(config, run_dir / CONFIG_FILE)
+    trainer = build_trainer(config, Path(data_root), run_dir)
+    plans = plan_stages(config, trainer.model)
+    if state is not None:
+        trainer.history, trainer.best_val_loss = list(state["history"]), state["best_val_loss"]
+        model, _ = ckpt.load_checkpoint(run_dir / ckpt.LAST)
+        trainer.model.load_state_dict(model.state_dict())
+    for index in range(len(plans)):
+        if state is not None and index < state["stage"]:
+            continue
+        mid_stage = state is not None and index == state["stage"] and state["epoch"] > 0
+        if index > 0 and not mid_stage:
+            best, _ = ckpt.load_checkpoint(run_dir / ckpt.BEST)  # fine-tune from the best head
+            trainer.model.load_state_dict(best.state_dict())
+        trainer.run_stage(index, plans, state if mid_stage else None)
+    plot_curves(
+        trainer.history, run_dir / CURVES, f"{config.model} ({trainer.meta.weights_source})"
+    )
+    notes = [trainer.data.val_note] if trainer.data.val_note else []
+    return TrainResult(
+        run_dir,
+        run_dir / ckpt.BEST,
+        trainer.history,
+        time.perf_counter() - started,
+        trainer.meta.weights_source,
+        trainer.failures.to_list(),
+        notes,
+        trainer.cache_bytes,
+    )

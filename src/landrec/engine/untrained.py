@@ -1,0 +1,30 @@
+"""The report's step 5.1: a pretrained backbone with a fresh, untrained head."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from landrec.data.layout import Split, load_eval_folder
+from landrec.data.transforms import Preprocessing
+from landrec.engine.checkpoint import CheckpointMeta
+from landrec.engine.evaluate import EvalResult, evaluate_model
+from landrec.models.factory import ModelConfig, create_model
+from landrec.models.net import HeadKind
+from landrec.models.registry import get_spec
+
+
+def evaluate_untrained(
+    model_name: str, data: str | Path, split: str = "test", weights: str = "auto", seed: int = 0
+) -> EvalResult:
+    """Accuracy and throughput before any training (the head is random: expect chance level)."""
+    folder = load_eval_folder(data, Split(split), None)
+    spec = get_spec(model_name)
+    torch.manual_seed(seed)
+    config = ModelConfig(spec.name, len(folder.classes), HeadKind.LINEAR, dropout=0.0)
+    model, resolved = create_model(config, weights)
+    meta = CheckpointMeta(
+        folder.classes, config, Preprocessing(spec.input_size, spec.mean, spec.std), resolved.source
+    )
+    return evaluate_model(model.eval(), meta, folder)

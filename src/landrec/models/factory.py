@@ -1,0 +1,80 @@
+"""Build a classifier from the registry: pretrained backbone stages plus a new head."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import torch
+
+from landrec.models.net import HeadKind, StagedClassifier, build_head
+from landrec.models.registry import ModelSpec, get_spec
+from landrec.models.weights import AUTO, ResolvedWeights, WeightsUnavailableError, resolve_weights
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """What is needed to rebuild the architecture; saved in every checkpoint."""
+
+    arch: str
+    num_classes: int
+    head: HeadKind = HeadKind.MLP
+    hidden: int = 256
+    dropout: float = 0.3
+
+    def to_dict(self) -> dict:
+        return {**asdict(self), "head": self.head.value}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> ModelConfig:
+        return cls(**{**d, "head": HeadKind(d["head"])})
+
+
+def _remap_positional(sd: dict[str, torch.Tensor], target: dict[str, torch.Tensor]) -> dict:
+    """Map a ported file's keys onto the model's by order, when names differ but shapes agree."""
+    if set(sd) == set(target) or len(sd) != len(target):
+        return sd
+    pairs = list(zip(sd.items(), target.items(), strict=True))
+    if any(v.shape != t.shape for (_, v), (_, t) in pairs):
+        return sd
+    return {tk: v for (_, v), (tk, _) in pairs}
+
+
+def load_pretrained(spec: ModelSpec, model: torch.nn.Module, sd: dict[str, torch.Tensor]) -> None:
+    """Load a state dict of the original architecture; its classifier is ignored."""
+    target = model.state_dict()
+    if spec.positional_keys:
+        sd = _remap_positional(sd, target)
+    prefix = spec.classifier + "."
+    sd = {k: v for k, v in sd.items() if not k.startswith(prefix)}
+    result = model.load_state_dict(sd, strict=False)
+    missing = [k for k in result.missing_keys if not k.startswith(prefix)]
+    if missing or result.unexpected_keys:
+        raise WeightsUnavailableError(
+            f"weights do not fit {spec.name}: missing {missing[:5]}, "
+            f"unexpected {result.unexpected_keys[:5]}"
+        )
+
+
+def create_model(
+    config: ModelConfig, weights: str = AUTO
+) -> tuple[StagedClassifier, ResolvedWeights]:
+    """The staged classifier with resolved weights (`weights`: auto, none or a file)."""
+    spec = get_spec(config.arch)
+    original = spec.build()
+    resolved = resolve_weights(spec, weights)
+    if resolved.state_dict is not None:
+        load_pretrained(spec, original, resolved.state_dict)
+    head = build_head(
+        config.head, spec.feature_dim, config.num_classes, config.hidden, config.dropout
+    )
+    return StagedClassifier(spec.split(original), head), resolved
+
+
+def build_architecture(config: ModelConfig) -> StagedClassifier:
+    """The architecture alone, random init (for loading a checkpoint)."""
+    model, _ = create_model(config, weights="none")
+    return model
+
+
+def count_parameters(model: torch.nn.Module, trainable_only: bool = False) -> int:
+    return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)
