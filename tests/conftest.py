@@ -10,6 +10,10 @@ import pytest
 import torch
 from PIL import Image
 
+from landrec.data.transforms import Preprocessing
+from landrec.engine.checkpoint import CheckpointMeta, save_checkpoint
+from landrec.models.factory import ModelConfig, create_model
+
 # The real photos sit beside the checkout: <repo>/../shared/data/landscapes.
 REAL_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "landscapes"
 
@@ -83,6 +87,12 @@ def write_dataset(
     return root
 
 
+@pytest.fixture(autouse=True)
+def _cli_tracking_off(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The CLI tracks runs with MLflow by default; tests opt in (tests/engine/test_tune.py)."""
+    monkeypatch.setenv("LANDREC_TRACKING", "0")
+
+
 @pytest.fixture(scope="session")
 def dataset_writer() -> Callable[..., Path]:
     """`write_dataset` for module-scoped fixtures (which cannot use `make_data`)."""
@@ -104,6 +114,31 @@ def real_data() -> Path:
     return REAL_DATA
 
 
+@pytest.fixture(scope="session")
+def head_only() -> Callable[..., dict]:
+    """Overrides for a head-only run of a random-init ResNet18 (its features still depend on the
+    image, unlike random-init MobileNetV2's), cached in `cache_dir`."""
+
+    def options(cache_dir: Path, **overrides: object) -> dict:
+        return {
+            "model": "resnet18",
+            "weights": "none",
+            "image_size": 32,
+            "finetune_epochs": 0,
+            "lr": 0.01,
+            "dropout": 0.0,
+            "augment": "none",
+            "bf16": False,
+            "cache_fp16": False,
+            "workers": 0,
+            "batch_size": 8,
+            "cache_dir": str(cache_dir),
+            **overrides,
+        }
+
+    return options
+
+
 @pytest.fixture
 def tiny(tmp_path: Path) -> dict:
     """Training overrides that keep a run to a second or two on two CPU cores."""
@@ -120,3 +155,15 @@ def tiny(tmp_path: Path) -> dict:
         "batch_size": 8,
         "cache_dir": str(tmp_path / "cache"),
     }
+
+
+@pytest.fixture(scope="session")
+def red_blue_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A random-init MobileNetV2 checkpoint: classes red/blue, 32 px, mean/std 0.5."""
+    torch.manual_seed(0)
+    config = ModelConfig("mobilenet_v2", 2)
+    model, _ = create_model(config, weights="none")
+    pre = Preprocessing(32, (0.5, 0.5, 0.5), (0.5, 0.5, 0.5))
+    path = tmp_path_factory.mktemp("ckpt") / "best.safetensors"
+    save_checkpoint(path, model.eval(), CheckpointMeta(["red", "blue"], config, pre, "random init"))
+    return path

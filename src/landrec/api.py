@@ -5,21 +5,43 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from landrec.data.layout import Split, load_eval_folder
+from landrec.data.video import is_video
+from landrec.engine.calibrate import CalibrationResult as CalibrationResult
+from landrec.engine.calibrate import calibrate as calibrate
+from landrec.engine.calibrate import rejection_report as rejection_report
 from landrec.engine.checkpoint import load_checkpoint, resolve_checkpoint
 from landrec.engine.config import (
     CONFIG_FILE,
     TrainConfig,
     apply_overrides,
+    config_to_dict,
     load_yaml,
     resolve_config,
 )
 from landrec.engine.evaluate import EvalResult, evaluate_model, write_report
-from landrec.engine.predict import Backend, Prediction, expand_paths, load_classifier, predict_files
+from landrec.engine.predict import (
+    Backend,
+    Classifier,
+    Prediction,
+    expand_paths,
+    load_classifier,
+    predict_files,
+    with_options,
+)
+from landrec.engine.selective import effective_threshold
+from landrec.engine.study import StudyResult, run_study
+from landrec.engine.tracking import log_run_folder, open_tracker
 from landrec.engine.train import TrainResult
 from landrec.engine.train import train as _train
+from landrec.engine.tune import TuneResult
+from landrec.engine.tune import tune as _tune
+from landrec.engine.video import VideoOptions, VideoPrediction, predict_videos
+
+if TYPE_CHECKING:
+    from landrec.engine.explain import ExplainResult
 
 
 @dataclass
@@ -34,10 +56,12 @@ def train(
     config: TrainConfig | str | Path | None = None,
     resume: bool = False,
     test: bool = True,
+    tracking: bool | str = False,
     **overrides: Any,
 ) -> TrainAndTest:
     """Train (config object, YAML path or defaults, then keyword overrides), then test the best
-    checkpoint on the test split when there is one. `resume` continues the run in `out`."""
+    checkpoint on the test split when there is one. `resume` continues the run in `out`;
+    `tracking` logs to MLflow (True: a local store in `out`; or a tracking URI)."""
     saved = Path(out) / CONFIG_FILE
     if resume and saved.is_file() and config is None:
         config = saved
@@ -45,14 +69,25 @@ def train(
         resolved = apply_overrides(config, overrides)
     else:
         resolved = resolve_config(config, overrides)
-    result = _train(data, out, resolved, resume=resume)
-    tested = None
-    if test:
-        try:
-            tested = evaluate(result.checkpoint, data, Split.TEST.value, out=result.run_dir)
-        except ValueError as exc:  # no test split: training still succeeded
-            result.notes.append(f"no test evaluation: {exc}")
+    with open_tracker(tracking, Path(out), "landrec-train", Path(out).name) as tracker:
+        tracker.log_params(config_to_dict(resolved))
+        result = _train(data, out, resolved, resume=resume, on_epoch=tracker.on_epoch)
+        tested = None
+        if test:
+            try:
+                tested = evaluate(result.checkpoint, data, Split.TEST.value, out=result.run_dir)
+            except ValueError as exc:  # no test split: training still succeeded
+                result.notes.append(f"no test evaluation: {exc}")
+        log_run_folder(tracker, result.run_dir, _summary_metrics(result, tested))
     return TrainAndTest(result, tested)
+
+
+def _summary_metrics(result: TrainResult, tested: EvalResult | None) -> dict[str, Any]:
+    best = max((h["val_accuracy"] for h in result.history), default=None)
+    metrics = {"best_val_accuracy": best, "train_seconds": result.seconds}
+    if tested is not None:
+        metrics |= {"test_accuracy": tested.accuracy, "test_macro_f1": tested.macro_f1}
+    return metrics
 
 
 def evaluate(
@@ -61,11 +96,18 @@ def evaluate(
     split: str = "test",
     out: str | Path | None = None,
     batch_size: int = 64,
+    *,
+    tta: bool = False,
+    unknown: bool = True,
+    threshold: float | None = None,
 ) -> EvalResult:
-    """Metrics of a checkpoint (or run folder) on a split or a folder of class subfolders."""
+    """Metrics of a checkpoint (or run folder) on a split or a folder of class subfolders;
+    `tta` averages over flips; the "unknown" rule's coverage is reported when it is in force
+    (a calibrated checkpoint or a `threshold`; `unknown=False` leaves it out)."""
     model, meta = load_checkpoint(checkpoint)
     folder = load_eval_folder(data, Split(split), meta.classes)
-    result = evaluate_model(model, meta, folder, batch_size)
+    chosen = effective_threshold(meta.threshold, unknown, threshold)
+    result = evaluate_model(model, meta, folder, batch_size, tta=tta, threshold=chosen)
     if out is not None:
         write_report(result, Path(out))
     return result
@@ -78,14 +120,103 @@ def predict(
     backend: str = "torch",
     batch_size: int = 32,
     progress: bool = False,
+    *,
+    tta: bool = False,
+    unknown: bool = True,
+    threshold: float | None = None,
+    pages: bool = False,
 ) -> list[Prediction]:
-    """Classify files and folders (recursively) with a checkpoint or an exported ONNX file."""
-    source = Path(model)
-    if Backend(backend) is Backend.TORCH:
-        source = resolve_checkpoint(model)
-    classifier = load_classifier(source, Backend(backend))
-    return predict_files(classifier, expand_paths(paths), top_k, batch_size, progress=progress)
+    """Classify files and folders (recursively) with a checkpoint or an exported ONNX file.
+    Below the calibrated top-1 probability (or `threshold`) the label is "unknown", unless
+    `unknown` is False; `tta` averages probabilities over each image and its mirror; `pages`
+    classifies every page of a multi-page TIFF (paths `file.tif#page=N`), not just the first."""
+    classifier = _classifier(model, backend, tta, unknown, threshold)
+    files = expand_paths(paths)
+    return predict_files(classifier, files, top_k, batch_size, progress=progress, pages=pages)
+
+
+def _classifier(
+    model: str | Path, backend: str, tta: bool, unknown: bool, threshold: float | None
+) -> Classifier:
+    chosen = Backend(backend)
+    source = resolve_checkpoint(model) if chosen is Backend.TORCH else Path(model)
+    return with_options(load_classifier(source, chosen), tta, unknown, threshold)
+
+
+@dataclass
+class MediaPredictions:
+    images: list[Prediction]  # as `predict` returns them
+    videos: list[VideoPrediction]
+
+
+def has_videos(paths: Iterable[str | Path]) -> bool:
+    """Whether any of the files, or any file in the folders, is a video."""
+    return any(is_video(p) for p in expand_paths(paths, videos=True))
+
+
+def predict_media(
+    model: str | Path,
+    paths: Iterable[str | Path],
+    top_k: int = 3,
+    backend: str = "torch",
+    batch_size: int = 32,
+    progress: bool = False,
+    video: VideoOptions | None = None,
+    *,
+    tta: bool = False,
+    unknown: bool = True,
+    threshold: float | None = None,
+    pages: bool = False,
+) -> MediaPredictions:
+    """Classify images (as `predict` does) and videos (sampled frames, summarised) with one
+    loaded model; files and folders, recursively. Options as for `predict`."""
+    classifier = _classifier(model, backend, tta, unknown, threshold)
+    files = expand_paths(paths, videos=True)
+    images = [p for p in files if not is_video(p)]
+    videos = [p for p in files if is_video(p)]
+    return MediaPredictions(
+        predict_files(classifier, images, top_k, batch_size, progress=progress, pages=pages)
+        if images
+        else [],
+        predict_videos(classifier, videos, video or VideoOptions(), batch_size, progress),
+    )
 
 
 def load_config(path: str | Path) -> TrainConfig:
     return apply_overrides(TrainConfig(), load_yaml(path))
+
+
+def explain(
+    checkpoint: str | Path, image: str | Path, out_png: str | Path, class_name: str | None = None
+) -> ExplainResult:
+    """Grad-CAM heatmap of `class_name` (default: the predicted class) over one image, as PNG."""
+    from landrec.engine.explain import explain as _explain  # grad-cam takes a second to import
+
+    return _explain(checkpoint, image, out_png, class_name)
+
+
+def study(
+    study_file: str | Path, data: str | Path, out: str | Path, tracking: bool | str = False
+) -> StudyResult:
+    """Run (or continue) a comparison study: each experiment of the YAML file into
+    out/runs/<name>, then report.md, report.html and best_config.yaml in `out`."""
+    return run_study(study_file, data, out, tracking)
+
+
+def tune(
+    data: str | Path,
+    out: str | Path,
+    trials: int = 20,
+    config: TrainConfig | str | Path | None = None,
+    storage: str | None = None,
+    study_name: str | None = None,
+    tracking: bool | str = False,
+    **overrides: Any,
+) -> TuneResult:
+    """Optuna search of the head stage's lr, weight decay, dropout and batch size until the
+    study (SQLite in `out` unless `storage`) holds `trials` finished trials."""
+    if isinstance(config, TrainConfig):
+        base = apply_overrides(config, overrides)
+    else:
+        base = resolve_config(config, overrides)
+    return _tune(data, out, base, trials, storage, study_name, tracking)

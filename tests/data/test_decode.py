@@ -14,7 +14,13 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from landrec.data.decode import ImageDecodeError, enable_heif, load_image, to_rgb
+from landrec.data.decode import (
+    ImageDecodeError,
+    count_frames,
+    enable_heif,
+    load_image,
+    to_rgb,
+)
 
 ORIENTATION = 0x0112
 
@@ -199,3 +205,70 @@ def test_decompression_bomb_header(tmp_path: Path, width: int, height: int) -> N
         warnings.simplefilter("error")  # PIL's own bomb warning must not leak out
         reason = _reason(path)
     assert "too large" in reason and "pixels" in reason
+
+
+PAGE_COLOURS = [(200, 20, 20), (20, 20, 200), (60, 60, 60)]
+
+
+def three_page_tiff(path: Path) -> Path:
+    """Red, blue, then a 16-bit grayscale page (257 * 60 -> 60 in 8 bits), each its own size."""
+    grey16 = Image.fromarray(np.full((7, 9), 257 * 60, dtype=np.uint16))
+    assert grey16.mode == "I;16"
+    red, blue = (Image.new("RGB", (8, 6), c) for c in PAGE_COLOURS[:2])
+    red.save(path, save_all=True, append_images=[blue, grey16])
+    return path
+
+
+def test_multipage_tiff_pages(tmp_path: Path) -> None:
+    path = three_page_tiff(tmp_path / "scan.tif")
+    assert count_frames(path) == 3
+    for page, colour in enumerate(PAGE_COLOURS):
+        out = load_image(path, page=page)
+        assert out.mode == "RGB"
+        assert tuple(np.asarray(out)[2, 3]) == colour
+    assert load_image(path, page=2).size == (9, 7)
+    assert load_image(path).size == (8, 6)  # page 0 by default
+
+
+@pytest.mark.parametrize("page", [3, 5, -1])
+def test_page_out_of_range(tmp_path: Path, page: int) -> None:
+    path = three_page_tiff(tmp_path / "scan.tif")
+    reason = _reason(path, page=page)
+    assert f"no page {page}" in reason and "3" in reason
+
+
+def test_single_image_has_one_page(tmp_path: Path) -> None:
+    path = _save(Image.new("RGB", (4, 4)), tmp_path / "one.png")
+    assert count_frames(path) == 1
+    assert "no page 1" in _reason(path, page=1)
+
+
+def test_count_frames_of_gif_and_unreadable_files(tmp_path: Path) -> None:
+    colours = [(255, 0, 0), (0, 255, 0), (0, 0, 255), (9, 9, 9)]
+    frames = [Image.new("RGB", (4, 4), c).convert("P") for c in colours]
+    gif = tmp_path / "anim.gif"
+    frames[0].save(gif, save_all=True, append_images=frames[1:], duration=100)
+    assert count_frames(gif) == 4
+    text = tmp_path / "notes.tif"
+    text.write_text("not a tiff")
+    for path in (text, tmp_path / "missing.tif"):
+        with pytest.raises(ImageDecodeError) as info:
+            count_frames(path)
+        assert info.value.path == path and str(path) in str(info.value)
+
+
+def test_draft_reduces_large_png(tmp_path: Path) -> None:
+    img = Image.new("RGB", (3000, 2000), (30, 90, 150))
+    img.paste((250, 250, 250), (0, 0, 1500, 2000))  # left half white: the layout must survive
+    path = _save(img, tmp_path / "big.png", compress_level=1)
+    out = load_image(path, draft_size=224)
+    assert 224 <= min(out.size) < 2 * 224
+    assert out.size == (375, 250)  # 2000 // 224 = 8, an integer box reduction
+    pixels = np.asarray(out)
+    assert tuple(pixels[100, 50]) == (250, 250, 250) and tuple(pixels[100, 300]) == (30, 90, 150)
+    assert load_image(path).size == (3000, 2000)
+
+
+def test_draft_leaves_medium_png_alone(tmp_path: Path) -> None:
+    path = _save(Image.new("RGB", (600, 447)), tmp_path / "medium.png")  # short side < 2 * 224
+    assert load_image(path, draft_size=224).size == (600, 447)

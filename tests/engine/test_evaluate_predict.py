@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -29,7 +30,9 @@ EVAL_FIELDS = {
 
 
 @pytest.fixture(scope="module")
-def trained(tmp_path_factory: pytest.TempPathFactory, dataset_writer) -> tuple[Path, Path]:
+def trained(
+    tmp_path_factory: pytest.TempPathFactory, head_only: Callable[..., dict], dataset_writer
+) -> tuple[Path, Path]:
     """(run folder, data root): random-init ResNet18 whose trained head tells the colours apart."""
     tmp = tmp_path_factory.mktemp("trained")
     root = dataset_writer(tmp / "data")
@@ -37,19 +40,7 @@ def trained(tmp_path_factory: pytest.TempPathFactory, dataset_writer) -> tuple[P
         root,
         tmp / "run",
         test=False,
-        model="resnet18",
-        weights="none",
-        image_size=32,
-        head_epochs=20,
-        finetune_epochs=0,
-        lr=0.01,
-        dropout=0.0,
-        augment="none",
-        bf16=False,
-        cache_fp16=False,
-        workers=0,
-        batch_size=8,
-        cache_dir=str(tmp / "cache"),
+        **head_only(tmp / "cache", head_epochs=20),
     )
     return tmp / "run", root
 

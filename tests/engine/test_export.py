@@ -154,3 +154,29 @@ def test_missing_metadata_is_a_clear_error(tmp_path: Path):
 def test_refuses_to_overwrite_a_directory(tmp_path: Path):
     with pytest.raises(ValueError, match="is a directory"):
         export_onnx(tmp_path / "missing.safetensors", tmp_path)
+
+
+@pytest.mark.real_data
+def test_onnx_matches_pytorch_on_real_validation_photos(real_data: Path, tmp_path: Path) -> None:
+    """Real ImageNet weights on real photos: ONNX and PyTorch agree in top-1 and to 1e-4."""
+    from landrec.models.registry import get_spec
+    from landrec.models.weights import offline_file
+
+    if offline_file(get_spec("mobilenet_v2")) is None:
+        pytest.skip("the offline MobileNetV2 weights are not installed")
+    photos = [p for c in sorted((real_data / "val").iterdir()) for p in sorted(c.glob("*.jpg"))[:8]]
+    classes = sorted(c.name for c in (real_data / "val").iterdir())
+    torch.manual_seed(0)
+    config = ModelConfig("mobilenet_v2", len(classes))
+    model, weights = create_model(config)  # real backbone; the fresh head is random
+    pre = Preprocessing(224, (0.485, 0.456, 0.406), (0.229, 0.224, 0.225))
+    ckpt = tmp_path / "real.safetensors"
+    save_checkpoint(ckpt, model.eval(), CheckpointMeta(classes, config, pre, weights.source))
+    export_onnx(ckpt, tmp_path / "real.onnx")
+    transform = eval_transform(pre)
+    batch = torch.stack([transform(load_image(p, draft_size=224)) for p in photos]).numpy()
+    a = load_classifier(ckpt, Backend.TORCH).logits(batch)
+    b = load_classifier(tmp_path / "real.onnx", Backend.ONNX).logits(batch)
+    assert len(photos) == 8 * len(classes)
+    assert np.abs(a - b).max() < 1e-4
+    assert (a.argmax(1) == b.argmax(1)).all()

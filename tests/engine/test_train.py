@@ -20,6 +20,8 @@ from landrec.engine import checkpoint as ckpt
 from landrec.engine.checkpoint import CheckpointError, CheckpointMeta, load_checkpoint
 from landrec.engine.config import ConfigError, TrainConfig, apply_overrides, config_to_dict
 from landrec.engine.features import Extractor
+from landrec.engine.stages import plan_stages
+from landrec.engine.train import build_trainer
 from landrec.models.factory import ModelConfig, create_model
 from landrec.models.net import StagedClassifier
 
@@ -229,7 +231,8 @@ def test_resume_of_a_finished_run_trains_nothing(make_data, tiny: dict, tmp_path
 
 def test_cached_and_uncached_training_agree(make_data, tiny: dict, tmp_path: Path) -> None:
     root = make_data()
-    options = {**tiny, **LIVELY, "head_epochs": 2, "finetune_epochs": 2}
+    # PyTorch computes the cached features here, so both paths run the very same kernels.
+    options = {**tiny, **LIVELY, "head_epochs": 2, "finetune_epochs": 2, "feature_backend": "torch"}
     cached = api.train(root, tmp_path / "cached", test=False, cache=True, **options)
     uncached = api.train(root, tmp_path / "uncached", test=False, cache=False, **options)
     assert uncached.train.cache_bytes == 0 < cached.train.cache_bytes
@@ -237,6 +240,23 @@ def test_cached_and_uncached_training_agree(make_data, tiny: dict, tmp_path: Pat
     la, lb = _val_logits(tmp_path / "cached", root), _val_logits(tmp_path / "uncached", root)
     assert la.std(0).max() > 1e-3  # the logits depend on the image, so agreement means something
     torch.testing.assert_close(la, lb, atol=1e-4, rtol=0)
+
+
+def test_onnx_runtime_features_match_pytorch(make_data, tiny: dict, tmp_path: Path) -> None:
+    """The default extractor (ONNX Runtime) caches what PyTorch computes, to float precision."""
+    root = make_data()
+    options = {**tiny, **LIVELY, "finetune_epochs": 1, "augment": "flip", "aug_views": 2}
+    feats = {}
+    for backend in ("torch", "onnx"):
+        config = apply_overrides(TrainConfig(), {**options, "feature_backend": backend})
+        trainer = build_trainer(config, root, tmp_path / backend)
+        plans = plan_stages(config, trainer.model)
+        trainer.sources(plans, plans[-1])
+        feats[backend] = trainer._cached["train"].features
+    assert feats["torch"].shape == feats["onnx"].shape
+    assert feats["torch"].shape[0] == 2  # two augmented views, identical in both backends
+    torch.testing.assert_close(feats["onnx"], feats["torch"], atol=1e-4, rtol=1e-4)
+    assert len(list(Path(tiny["cache_dir"]).glob("*.sqlite"))) == 2  # the backend is in the key
 
 
 def test_second_run_reuses_the_feature_cache(

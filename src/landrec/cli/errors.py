@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from landrec.data.decode import ImageDecodeError
 from landrec.data.layout import DataLayoutError
-from landrec.engine.checkpoint import CheckpointError
+from landrec.engine.checkpoint import CheckpointError, UnknownClassError
 from landrec.engine.config import ConfigError
+from landrec.engine.tune import MissingDependencyError
 from landrec.models.registry import UnknownModelError
 from landrec.models.weights import WeightsUnavailableError
 
@@ -15,6 +16,8 @@ USER_ERRORS: tuple[type[BaseException], ...] = (
     DataLayoutError,
     FileNotFoundError,
     ImageDecodeError,
+    MissingDependencyError,
+    UnknownClassError,
     UnknownModelError,
     WeightsUnavailableError,
 )

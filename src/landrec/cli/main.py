@@ -46,6 +46,7 @@ def _add_config_options(parser: argparse.ArgumentParser) -> None:
 
 def cmd_train(args: argparse.Namespace) -> int:
     from landrec import api
+    from landrec.cli.study import tracking_option
     from landrec.engine.config import TrainConfig
 
     data = args.data or next((p for p in DEFAULT_DATA_CANDIDATES if p.is_dir()), None)
@@ -56,7 +57,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     overrides = {f.name: getattr(args, f.name) for f in fields(TrainConfig)}
     overrides = {k: v for k, v in overrides.items() if v is not None}
     out = args.out or Path("runs") / (overrides.get("model") or TrainConfig.model)
-    result = api.train(data, out, args.config, resume=args.resume, **overrides)
+    tracking = tracking_option(args)
+    result = api.train(data, out, args.config, resume=args.resume, tracking=tracking, **overrides)
     output.print_train(result, as_json=args.json)
     return 0
 
@@ -72,16 +74,49 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     else:
         if len(args.paths) != 2:
             raise SystemExit("landrec evaluate RUN_OR_CHECKPOINT DATA")
-        result = api.evaluate(args.paths[0], args.paths[1], args.split, args.out, args.batch_size)
+        checkpoint, data = args.paths
+        options = _reliability(args)
+        result = api.evaluate(checkpoint, data, args.split, args.out, args.batch_size, **options)
     output.print_eval(result, as_json=args.json)
     return 0
+
+
+def cmd_predict_media(args: argparse.Namespace) -> int:
+    """`landrec predict` when videos are among the inputs: images as usual, videos summarised."""
+    from landrec import api
+    from landrec.engine.video import VideoOptions
+
+    options = VideoOptions(args.every, args.scene_change, args.frames)
+    result = api.predict_media(
+        args.model,
+        args.paths,
+        args.top_k,
+        args.backend,
+        args.batch_size,
+        True,
+        options,
+        pages=args.all_pages,
+        **_reliability(args),
+    )
+    output.print_media(result, args.format)
+    errors = [p.error for p in result.images] + [v.error for v in result.videos]
+    return 0 if not errors or None in errors else 1
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
     from landrec import api
 
+    if api.has_videos(args.paths):
+        return cmd_predict_media(args)
     preds = api.predict(
-        args.model, args.paths, args.top_k, args.backend, args.batch_size, progress=True
+        args.model,
+        args.paths,
+        args.top_k,
+        args.backend,
+        args.batch_size,
+        progress=True,
+        pages=args.all_pages,
+        **_reliability(args),
     )
     output.print_predictions(preds, args.format)
     return 0 if any(p.error is None for p in preds) or not preds else 1
@@ -125,7 +160,104 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _positive(text: str) -> float:
+    value = float(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be positive, got {text}")
+    return value
+
+
+def _add_video_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("video files (mp4, mov, avi, mkv, webm, ts, ...)")
+    group.add_argument(
+        "--every", type=_positive, default=1.0, metavar="S", help="classify a frame every S s [1.0]"
+    )
+    group.add_argument(
+        "--scene-change",
+        type=_positive,
+        metavar="T",
+        help="also classify frames whose mean grey-level change from the last one exceeds T (0-1)",
+    )
+    group.add_argument("--frames", action="store_true", help="also list every classified frame")
+
+
+def _probability(text: str) -> float:
+    value = float(text)
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 1, got {text}")
+    return value
+
+
+def _add_reliability_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("test-time augmentation and the 'unknown' label")
+    group.add_argument(
+        "--tta", action="store_true", help="average probabilities over the image and its mirror"
+    )
+    group.add_argument(
+        "--threshold",
+        type=_probability,
+        help="top-1 probability below which the label is 'unknown' [set by landrec calibrate]",
+    )
+    group.add_argument(
+        "--no-unknown", action="store_true", help="always give the top-1 class, never 'unknown'"
+    )
+
+
+def _reliability(args: argparse.Namespace) -> dict:
+    return {"tta": args.tta, "unknown": not args.no_unknown, "threshold": args.threshold}
+
+
+def cmd_calibrate(args: argparse.Namespace) -> int:
+    from landrec import api
+
+    result = api.calibrate(args.run, args.data, args.split, args.target_accuracy, args.out)
+    rejection = None
+    if args.out_of_class:
+        rejection = api.rejection_report(args.run, args.data, args.out_of_class)
+    output.print_calibration(result, rejection, as_json=args.json)
+    return 0
+
+
+def cmd_explain(args: argparse.Namespace) -> int:
+    from landrec import api
+
+    result = api.explain(args.checkpoint, args.image, args.out, args.class_name)
+    output.print_explanation(result, as_json=args.json)
+    return 0
+
+
+def _add_reliability_commands(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("calibrate", help="fit temperature and 'unknown' threshold on val")
+    p.add_argument("run", help="run folder (its best checkpoint is updated) or checkpoint")
+    p.add_argument("data", help="data-set root (or a folder of class subfolders)")
+    p.add_argument("--split", default="val", choices=["train", "val", "test"])
+    p.add_argument(
+        "--target-accuracy",
+        type=_probability,
+        default=0.97,
+        help="accuracy the accepted (not 'unknown') images must reach [0.97]",
+    )
+    p.add_argument("--out", type=Path, help="folder for calibration.png/.json [checkpoint's]")
+    p.add_argument(
+        "--out-of-class",
+        metavar="FOLDER",
+        help="images of none of the classes: report how many are rejected (and test's rate)",
+    )
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_calibrate)
+
+    p = sub.add_parser("explain", help="Grad-CAM heatmap of what the model looked at")
+    p.add_argument("checkpoint", help="run folder or checkpoint")
+    p.add_argument("image")
+    p.add_argument("--out", type=Path, required=True, help="PNG to write")
+    p.add_argument("--class", dest="class_name", help="class to explain [the predicted one]")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_explain)
+
+
 def build_parser() -> argparse.ArgumentParser:
+    from landrec.cli.study import add_study_commands, add_tracking_options
+
     parser = argparse.ArgumentParser(prog="landrec", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -138,6 +270,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--resume", action="store_true", help="continue an interrupted run in --out")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     _add_config_options(p)
+    add_tracking_options(p)
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("evaluate", help="test metrics of a run or checkpoint")
@@ -148,15 +281,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--untrained", metavar="MODEL", help="pretrained backbone with a fresh head")
     p.add_argument("--weights", default="auto", help="with --untrained: auto | none | FILE")
+    _add_reliability_options(p)
     p.set_defaults(func=cmd_evaluate)
 
-    p = sub.add_parser("predict", help="classify image files and folders")
+    p = sub.add_parser("predict", help="classify image and video files and folders")
     p.add_argument("model", help="run folder, checkpoint, or .onnx file (with --backend onnx)")
     p.add_argument("paths", nargs="+")
     p.add_argument("--top-k", type=int, default=3)
     p.add_argument("--format", choices=["table", "json", "csv"], default="table")
     p.add_argument("--backend", choices=["torch", "onnx"], default="torch")
     p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument(
+        "--all-pages",
+        action="store_true",
+        help="classify every page of multi-page TIFFs (rows FILE#page=N) [first page only]",
+    )
+    _add_reliability_options(p)
+    _add_video_options(p)
     p.set_defaults(func=cmd_predict)
 
     p = sub.add_parser("models", help="list the registered architectures")
@@ -184,6 +325,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--calibration", help="folder of images for static int8 calibration")
     p.add_argument("--calibration-images", type=int, default=200)
     p.set_defaults(func=cmd_export)
+    _add_reliability_commands(sub)
+    add_study_commands(sub)
     return parser
 
 

@@ -5,12 +5,17 @@ from __future__ import annotations
 import csv
 import json
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from landrec.api import TrainAndTest
+from landrec.api import MediaPredictions, TrainAndTest
 from landrec.data.inspect import ChannelStats
+from landrec.engine.calibrate import CalibrationResult
 from landrec.engine.evaluate import EvalResult, to_markdown
 from landrec.engine.predict import Prediction
+from landrec.engine.video import VideoPrediction
+
+if TYPE_CHECKING:
+    from landrec.engine.explain import ExplainResult  # grad-cam is slow to import
 
 RANDOM_INIT = "random init"
 
@@ -107,3 +112,92 @@ def print_stats(stats: ChannelStats, as_json: bool = False) -> None:
     print(f"std:  {', '.join(f'{s:.4f}' for s in stats.std)}")
     for path, reason in stats.skipped:
         print(f"skipped {path}: {reason}")
+
+
+MEDIA_CSV_HEADER = ["path", "kind", "start", "end", "label", "confidence", "error"]
+
+
+def _fmt(x: float | None, digits: int = 4) -> str:
+    return "" if x is None else f"{x:.{digits}f}"
+
+
+def _print_video(v: VideoPrediction) -> None:
+    if v.label is None:
+        print(f"{v.path}  ERROR: {v.error}")
+        return
+    length = "" if v.duration is None else f", {v.duration:.1f} s"
+    print(f"{v.path}  {v.label} {v.confidence:.3f}  ({v.frames} frames{length})")
+    print("  shares: " + ", ".join(f"{c} {s:.0%}" for c, s in v.shares.items()))
+    for s in v.segments:
+        print(f"  {s.start:8.1f} - {s.end:8.1f} s  {s.label:<12} {s.confidence:.3f}")
+    for r in v.per_frame:
+        print(f"  frame {r.time:8.2f} s  {r.label:<12} {r.confidence:.3f}")
+    if v.error:
+        print(f"  ERROR: {v.error}")
+
+
+def _media_csv(result: MediaPredictions) -> None:
+    """One row per image and one per video segment (a failed video: one row, its error)."""
+    writer = csv.writer(sys.stdout)
+    writer.writerow(MEDIA_CSV_HEADER)
+    for p in result.images:
+        writer.writerow([p.path, "image", "", "", p.label or "", _fmt(p.confidence), p.error or ""])
+    for v in result.videos:
+        if not v.segments:
+            writer.writerow([v.path, "video", "", "", "", "", v.error or ""])
+        for s in v.segments:
+            row = [v.path, "video", _fmt(s.start, 3), _fmt(s.end, 3), s.label, _fmt(s.confidence)]
+            writer.writerow([*row, v.error or ""])
+
+
+def print_media(result: MediaPredictions, fmt: str) -> None:
+    """Images as `print_predictions` prints them, then each video's summary and segments;
+    JSON is one list (video entries have "kind": "video")."""
+    if fmt == "json":
+        _dump([p.to_dict() for p in result.images] + [v.to_dict() for v in result.videos])
+    elif fmt == "csv":
+        _media_csv(result)
+    else:
+        if result.images:
+            print_predictions(result.images, fmt)
+            print()
+        for v in result.videos:
+            _print_video(v)
+
+
+def print_calibration(
+    result: CalibrationResult, rejection: dict | None = None, as_json: bool = False
+) -> None:
+    if as_json:
+        _dump({**result.to_dict(), "rejection": rejection})
+        return
+    r = result
+    print(f"calibrated {r.checkpoint} on '{r.split}' ({r.n_images} images)")
+    print(
+        f"temperature {r.temperature:.4f}: NLL {r.nll_before:.4f} -> {r.nll_after:.4f}, "
+        f"ECE {r.ece_before:.4f} -> {r.ece_after:.4f}"
+    )
+    if r.threshold is not None:
+        print(
+            f"'unknown' below top-1 probability {r.threshold:.4f}: accepts {r.coverage:.1%} of "
+            f"'{r.split}' at accuracy {r.accuracy:.4f} (target {r.target_accuracy})"
+        )
+    for note in r.notes:
+        print(f"note: {note}")
+    if rejection is not None:
+        inside, outside = rejection["in_class"], rejection["out_of_class"]
+        print(
+            f"out-of-class images rejected: {outside['rejection_rate']:.1%} of {outside['n']}; "
+            f"'{inside['split']}' images wrongly rejected: {inside['false_rejection_rate']:.1%}"
+        )
+    print(f"wrote {r.files['png']} and {r.files['json']}")
+
+
+def print_explanation(result: ExplainResult, as_json: bool = False) -> None:
+    if as_json:
+        _dump(result.to_dict())
+        return
+    print(
+        f"wrote {result.out_png}: Grad-CAM of '{result.class_name}' "
+        f"(p={result.probability:.3f}; predicted '{result.predicted}') at {result.target_layer}"
+    )

@@ -32,18 +32,21 @@ class ImageDataset(Dataset[Item]):
         transform: Callable,
         draft_size: int | None = None,
         seeds: Sequence[int] | None = None,
+        pages: Sequence[int] | None = None,
     ) -> None:
         self.paths = list(paths)
         self.transform = transform
         self.draft_size = draft_size
         self.seeds = seeds  # per-item RNG seeds: random transforms become reproducible
+        self.pages = pages  # per-item page of a multi-page file (0-based); None: all first
 
     def __len__(self) -> int:
         return len(self.paths)
 
     def __getitem__(self, index: int) -> Item:
+        page = 0 if self.pages is None else self.pages[index]
         try:
-            image = load_image(self.paths[index], draft_size=self.draft_size)
+            image = load_image(self.paths[index], draft_size=self.draft_size, page=page)
         except ImageDecodeError as exc:
             return index, None, exc.reason
         if self.seeds is None:

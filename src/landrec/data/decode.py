@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageOps
 
 DEFAULT_MAX_PIXELS = 120_000_000
+# Bump when decoding changes the pixels it returns: cached features keyed on it are rebuilt.
+DECODE_VERSION = 2
 # Modes whose pixels are wider than 8 bits, and the value that maps to white.
 WIDE_MODES: dict[str, float] = {
     "I;16": 65535.0,
@@ -126,7 +130,8 @@ def _open_checked(path: Path, max_pixels: int) -> Image.Image:
 
 
 def _decode(img: Image.Image, draft_size: int | None) -> Image.Image:
-    """Decode the first frame of an opened image (JPEG downscaled when asked) into RGB."""
+    """Decode the current frame of an opened image into RGB; with `draft_size`, a large image
+    comes back shrunk by an integer factor, its short side still at least `draft_size`."""
     if draft_size is not None and img.format == "JPEG" and min(img.size) >= 2 * draft_size:
         img.draft("RGB", (draft_size, draft_size))  # keeps both sides >= draft_size
     img.load()
@@ -135,25 +140,63 @@ def _decode(img: Image.Image, draft_size: int | None) -> Image.Image:
     except Exception:  # a broken EXIF block should not cost the photo; keep it as stored
         oriented = img
     rgb = to_rgb(oriented)
+    factor = min(rgb.size) // draft_size if draft_size else 1
+    if factor >= 2:
+        # What JPEG's draft does for formats that have none: a cheap integer box reduction,
+        # the short side still >= draft_size, so the later resize works on a small image.
+        rgb = rgb.reduce(factor)
     # Copy when nothing made a new image, so the result outlives the closed file.
     return rgb.copy() if rgb is img else rgb
 
 
-def load_image(
-    path: str | Path, draft_size: int | None = None, max_pixels: int = DEFAULT_MAX_PIXELS
-) -> Image.Image:
-    """Read an image file into a fully loaded 8-bit RGB image, upright per its EXIF orientation."""
-    path = Path(path)
+def _seek_page(img: Image.Image, path: Path, page: int, max_pixels: int) -> None:
+    """Move an opened file to `page` (0-based), refusing pages it lacks and oversized pages."""
+    if page == 0:
+        return
+    n_pages = getattr(img, "n_frames", 1)
+    if not 0 <= page < n_pages:
+        raise ImageDecodeError(path, f"no page {page}: the file has {n_pages} (numbered from 0)")
+    img.seek(page)
+    reason = pixel_limit_reason(img.size, max_pixels)
+    if reason is not None:
+        raise ImageDecodeError(path, reason)
+
+
+@contextlib.contextmanager
+def _decoding(path: Path) -> Iterator[None]:
+    """Turn anything PIL raises while decoding `path` into an ImageDecodeError."""
     with warnings.catch_warnings():
         # Our own `max_pixels` limit replaces PIL's warning; PIL's hard error is still caught.
         warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-        with _open_checked(path, max_pixels) as img:
-            try:
-                return _decode(img, draft_size)
-            except Image.DecompressionBombError as exc:
-                raise ImageDecodeError(path, f"image too large: {exc}") from exc
-            except Exception as exc:  # decoders raise OSError, ValueError, EOFError, ...
-                message = str(exc) or type(exc).__name__
-                if "truncat" in message.lower() or isinstance(exc, EOFError):
-                    raise ImageDecodeError(path, f"truncated image ({message})") from exc
-                raise ImageDecodeError(path, f"cannot decode image: {message}") from exc
+        try:
+            yield
+        except ImageDecodeError:
+            raise
+        except Image.DecompressionBombError as exc:
+            raise ImageDecodeError(path, f"image too large: {exc}") from exc
+        except Exception as exc:  # decoders raise OSError, ValueError, EOFError, ...
+            message = str(exc) or type(exc).__name__
+            if "truncat" in message.lower() or isinstance(exc, EOFError):
+                raise ImageDecodeError(path, f"truncated image ({message})") from exc
+            raise ImageDecodeError(path, f"cannot decode image: {message}") from exc
+
+
+def count_frames(path: str | Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> int:
+    """The pages of a TIFF or frames of an animated image (GIF, WebP, ...); 1 for other files."""
+    path = Path(path)
+    with _decoding(path), _open_checked(path, max_pixels) as img:
+        return int(getattr(img, "n_frames", 1))
+
+
+def load_image(
+    path: str | Path,
+    draft_size: int | None = None,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+    page: int = 0,
+) -> Image.Image:
+    """Read an image file (page `page`, 0-based, of a multi-page one) into a fully loaded
+    8-bit RGB image, upright per its EXIF orientation."""
+    path = Path(path)
+    with _decoding(path), _open_checked(path, max_pixels) as img:
+        _seek_page(img, path, page, max_pixels)
+        return _decode(img, draft_size)

@@ -17,10 +17,15 @@ from landrec.models.net import StagedClassifier
 FORMAT = "landrec-checkpoint-1"
 BEST = "best.safetensors"
 LAST = "last.safetensors"
+CALIBRATION = "calibration"  # key in CheckpointMeta.extra written by `landrec calibrate`
 
 
 class CheckpointError(ValueError):
     """The file is not a usable landrec checkpoint; the message says why."""
+
+
+class UnknownClassError(ValueError):
+    """A class name that is not one of the checkpoint's classes."""
 
 
 @dataclass
@@ -35,6 +40,23 @@ class CheckpointMeta:
     @property
     def random_init(self) -> bool:
         return self.weights_source == "random init"
+
+    @property
+    def temperature(self) -> float:
+        """Softmax temperature set by `landrec calibrate` (1.0: not calibrated)."""
+        return float(self.extra.get(CALIBRATION, {}).get("temperature", 1.0))
+
+    @property
+    def threshold(self) -> float | None:
+        """Top-1 probability below which predictions are "unknown" (None: not calibrated)."""
+        value = self.extra.get(CALIBRATION, {}).get("threshold")
+        return None if value is None else float(value)
+
+    def class_index(self, name: str) -> int:
+        key = name.strip().lower()  # class names are stored normalised (see data.layout)
+        if key not in self.classes:
+            raise UnknownClassError(f"unknown class {name!r}; the model knows: {self.classes}")
+        return self.classes.index(key)
 
     def to_json(self) -> str:
         return json.dumps(

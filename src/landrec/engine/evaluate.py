@@ -13,10 +13,11 @@ from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
 
 from landrec.data.dataset import FailureLog
 from landrec.data.layout import SplitData
-from landrec.data.transforms import eval_transform
+from landrec.data.transforms import Preprocessing, eval_transform
 from landrec.engine.checkpoint import CheckpointMeta
 from landrec.engine.loop import ImageSource, predict_logits
 from landrec.engine.plots import plot_confusion
+from landrec.engine.selective import UNKNOWN, selective_summary
 from landrec.models.factory import count_parameters
 from landrec.models.net import StagedClassifier
 
@@ -37,6 +38,8 @@ class EvalResult:
     split: str
     skipped: list[dict] = field(default_factory=list)
     files: dict[str, str] = field(default_factory=dict)
+    tta: bool = False  # probabilities averaged over each image and its mirror
+    selective: dict | None = None  # the "unknown" rule's coverage and accuracy, when in force
 
     def to_dict(self) -> dict:
         cm = np.asarray(self.confusion_matrix, dtype=float)
@@ -68,31 +71,58 @@ def compute_metrics(labels: np.ndarray, preds: np.ndarray, classes: list[str]) -
     }
 
 
+def image_logits(
+    model: StagedClassifier,
+    pre: Preprocessing,
+    paths: list[Path],
+    labels: list[int],
+    batch_size: int = 64,
+    workers: int | None = None,
+    tta: bool = False,
+) -> tuple[torch.Tensor, torch.Tensor, FailureLog]:
+    """Logits and labels of the readable images, decoded and preprocessed as for prediction."""
+    failures = FailureLog()
+    transform = eval_transform(pre)
+    source = ImageSource(paths, labels, transform, batch_size, failures, workers, pre.short_side)
+    logits, kept = predict_logits(model, source, 0, tta)
+    return logits, kept, failures
+
+
+def split_logits(
+    model: StagedClassifier,
+    meta: CheckpointMeta,
+    split: SplitData,
+    batch_size: int = 64,
+    workers: int | None = None,
+    tta: bool = False,
+) -> tuple[torch.Tensor, torch.Tensor, FailureLog]:
+    """`image_logits` of a split, its labels mapped onto the checkpoint's classes."""
+    index = {c: i for i, c in enumerate(meta.classes)}
+    remap = [index[c] for c in split.classes]  # the split may hold a subset of the classes
+    paths = [s.path for s in split.samples]
+    labels = [remap[s.label] for s in split.samples]
+    return image_logits(model, meta.preprocessing, paths, labels, batch_size, workers, tta)
+
+
 def evaluate_model(
     model: StagedClassifier,
     meta: CheckpointMeta,
     split: SplitData,
     batch_size: int = 64,
     workers: int | None = None,
+    tta: bool = False,
+    threshold: float | None = None,
 ) -> EvalResult:
-    """Decode, preprocess and classify every image of `split`, timing the whole pass."""
-    index = {c: i for i, c in enumerate(meta.classes)}
-    remap = [index[c] for c in split.classes]  # the split may hold a subset of the classes
-    failures = FailureLog()
-    pre = meta.preprocessing
-    source = ImageSource(
-        [s.path for s in split.samples],
-        [remap[s.label] for s in split.samples],
-        eval_transform(pre),
-        batch_size,
-        failures,
-        workers,
-        pre.short_side,
-    )
+    """Decode, preprocess and classify every image of `split`, timing the whole pass; with a
+    `threshold`, also report what the "unknown" rule would accept and how accurately."""
     t0 = time.perf_counter()
-    logits, labels = predict_logits(model, source, 0)
+    logits, labels, failures = split_logits(model, meta, split, batch_size, workers, tta)
     seconds = time.perf_counter() - t0
     metrics = compute_metrics(labels.numpy(), logits.argmax(1).numpy(), meta.classes)
+    selective = None
+    if threshold is not None:
+        probs = (logits.double() / meta.temperature).softmax(1).numpy()
+        selective = selective_summary(probs, labels.numpy(), threshold)
     return EvalResult(
         classes=meta.classes,
         n_images=len(labels),
@@ -102,6 +132,8 @@ def evaluate_model(
         weights=meta.weights_source,
         split=split.name,
         skipped=failures.to_list(),
+        tta=tta,
+        selective=selective,
         **metrics,
     )
 
@@ -119,6 +151,7 @@ def to_markdown(result: EvalResult) -> str:
         f"weighted F1: {result.weighted_f1:.4f}",
         f"- throughput: {result.images_per_second:.1f} images/s (decode + preprocess + model)",
         f"- parameters: {result.parameters:,}",
+        *_reliability_lines(result),
         "",
         "| class | precision | recall | F1 | support |",
         "|---|---|---|---|---|",
@@ -137,6 +170,20 @@ def to_markdown(result: EvalResult) -> str:
             f"- {s['path']}: {s['reason']}" for s in result.skipped
         ]
     return "\n".join(lines) + "\n"
+
+
+def _reliability_lines(result: EvalResult) -> list[str]:
+    lines = []
+    if result.tta:
+        lines.append("- test-time augmentation: probabilities averaged with the mirror image")
+    sel = result.selective
+    if sel is not None:
+        accepted = "n/a" if sel["accuracy_accepted"] is None else f"{sel['accuracy_accepted']:.4f}"
+        lines.append(
+            f"- '{UNKNOWN}' below top-1 probability {sel['threshold']:.4f}: coverage "
+            f"{sel['coverage']:.4f}, accuracy on accepted images {accepted} (metrics above: all)"
+        )
+    return lines
 
 
 def write_report(result: EvalResult, out_dir: Path, prefix: str = "") -> EvalResult:

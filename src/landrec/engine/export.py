@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import io
 import logging
 import os
 import tempfile
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -76,24 +78,54 @@ def _check_output(out: Path) -> Path:
 
 
 def _export_fp32(model: torch.nn.Module, meta: CheckpointMeta, path: Path, opset: int) -> None:
-    """TorchScript exporter: exact opset, dynamic batch; torch 2.14's dynamo exporter cannot
-    down-convert its opset-18 graph to 17 and takes ~5x longer."""
     size = meta.preprocessing.input_size
     example = torch.randn(2, 3, size, size)  # batch 2, so nothing specialises to batch 1
+    export_module(model, example, path, OUTPUT, opset)
+    _set_meta(path, meta)
+
+
+def export_module(
+    module: torch.nn.Module,
+    example: torch.Tensor,
+    target: str | Path | io.BytesIO,
+    output: str = OUTPUT,
+    opset: int = 17,
+) -> None:
+    """TorchScript exporter: exact opset, dynamic batch; torch 2.14's dynamo exporter cannot
+    down-convert its opset-18 graph to 17 and takes ~5x longer."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)  # "legacy TorchScript-based export"
         torch.onnx.export(
-            model,
+            module.eval(),
             (example,),
-            str(path),
+            # the TorchScript exporter writes to a file-like object too; the hint says only paths
+            target if isinstance(target, io.BytesIO) else str(target),  # type: ignore[arg-type]
             input_names=[INPUT],
-            output_names=[OUTPUT],
-            dynamic_axes={INPUT: {0: "batch"}, OUTPUT: {0: "batch"}},
+            output_names=[output],
+            dynamic_axes={INPUT: {0: "batch"}, output: {0: "batch"}},
             opset_version=opset,
             do_constant_folding=True,
             dynamo=False,
         )
-    _set_meta(path, meta)
+
+
+def session_options(threads: int | None = None) -> ort.SessionOptions:
+    options = ort.SessionOptions()
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    options.intra_op_num_threads = threads or os.cpu_count() or 1
+    return options
+
+
+def module_runner(
+    module: torch.nn.Module, example: torch.Tensor, threads: int | None = None
+) -> Callable[[np.ndarray], np.ndarray]:
+    """`module` exported in memory and run by ONNX Runtime: numpy in, numpy out."""
+    buffer = io.BytesIO()
+    export_module(module, example, buffer, "output")
+    session = ort.InferenceSession(
+        buffer.getvalue(), session_options(threads), providers=["CPUExecutionProvider"]
+    )
+    return lambda x: session.run(None, {INPUT: np.ascontiguousarray(x, dtype=np.float32)})[0]
 
 
 def _set_meta(path: Path, meta: CheckpointMeta) -> None:
@@ -168,9 +200,7 @@ def onnx_classifier(path: str | Path, threads: int | None = None) -> Classifier:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such ONNX model")
-    options = ort.SessionOptions()
-    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    options.intra_op_num_threads = threads or os.cpu_count() or 1
+    options = session_options(threads)
     try:
         session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
     except Exception as exc:  # ORT raises its own types for protobuf and graph errors
@@ -182,4 +212,7 @@ def onnx_classifier(path: str | Path, threads: int | None = None) -> Classifier:
         return session.run(None, {input_name: np.ascontiguousarray(x, dtype=np.float32)})[0]
 
     init = " (random init)" if meta.random_init else ""
-    return Classifier(meta.classes, meta.preprocessing, logits, f"{path} [onnx]{init}")
+    source = f"{path} [onnx]{init}"
+    return Classifier(
+        meta.classes, meta.preprocessing, logits, source, meta.temperature, meta.threshold
+    )

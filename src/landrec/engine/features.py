@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import sqlite3
 import zlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import closing, contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -21,7 +21,10 @@ import torch
 from tqdm import tqdm
 
 from landrec.data.dataset import FailureLog, ImageDataset, item_seed, make_loader
+from landrec.data.decode import DECODE_VERSION
 from landrec.data.transforms import AugPreset, Preprocessing, eval_transform, train_transform
+from landrec.engine.config import Backend
+from landrec.engine.export import module_runner
 from landrec.models.net import StagedClassifier
 
 CLEAN = "clean"
@@ -51,6 +54,8 @@ class CacheKey:
     preprocessing: str
     bf16: bool
     fp16: bool
+    backend: str  # what computed the features (results differ in the last bits)
+    decode: int = DECODE_VERSION  # how files became pixels
 
     def digest(self) -> str:
         return hashlib.blake2b(repr(asdict(self)).encode(), digest_size=10).hexdigest()
@@ -145,6 +150,19 @@ class Extractor:
     bf16: bool = True
     fp16: bool = True
     device: torch.device = field(default_factory=lambda: torch.device("cpu"))
+    backend: Backend = Backend.TORCH  # ONNX: the prefix runs on ONNX Runtime (CPU only)
+    _runner: Callable[[np.ndarray], np.ndarray] | None = field(default=None, repr=False)
+
+    def _prefix(self, x: torch.Tensor) -> np.ndarray:
+        """stages[:start] on one preprocessed batch -> float32 numpy."""
+        if self.backend is Backend.ONNX and self.device.type == "cpu":
+            if self._runner is None:
+                prefix = torch.nn.Sequential(*list(self.model.stages)[: self.start])
+                self._runner = module_runner(prefix, x[:2].float())
+            return self._runner(x.numpy())
+        x = x.to(self.device).contiguous(memory_format=torch.channels_last)
+        with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.bf16):
+            return self.model.features(x, 0, self.start).float().contiguous().cpu().numpy()
 
     @torch.inference_mode()
     def _compute(
@@ -162,9 +180,7 @@ class Extractor:
             failures.add_batch(paths, batch)
             if len(batch.indices) == 0:
                 continue
-            x = batch.images.to(self.device).contiguous(memory_format=torch.channels_last)
-            with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.bf16):
-                y = self.model.features(x, 0, self.start).float().contiguous().cpu().numpy()
+            y = self._prefix(batch.images)
             rows = [
                 (hashes[i], view.tag, y[j].astype(dtype))
                 for j, i in enumerate(batch.indices.tolist())
@@ -209,3 +225,18 @@ class Extractor:
             else np.zeros((len(views), 0))
         )
         return FeatureSet(torch.from_numpy(stacked), torch.tensor([labels[i] for i in keep]), keep)
+
+
+@torch.inference_mode()
+def run_frozen(model: StagedClassifier, fs: FeatureSet, start: int, batch: int = 256) -> FeatureSet:
+    """Push cached inputs of stage `start` through the remaining frozen stages (pooled output)."""
+    model.eval()
+    device = next(model.parameters()).device
+    views = []
+    for v in range(fs.features.shape[0]):
+        chunks = [
+            model.features(fs.features[v, i : i + batch].float().to(device), start).float().cpu()
+            for i in range(0, fs.features.shape[1], batch)
+        ]
+        views.append(torch.cat(chunks) if chunks else torch.empty(0))
+    return FeatureSet(torch.stack(views), fs.labels, fs.keep)

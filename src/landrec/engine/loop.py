@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import torch
@@ -15,6 +16,7 @@ from torch import nn
 from tqdm import tqdm
 
 from landrec.data.dataset import FailureLog, ImageDataset, item_seed, make_loader
+from landrec.engine.tta import flip_tta_torch
 from landrec.models.net import StagedClassifier
 
 Batches = Iterator[tuple[torch.Tensor, torch.Tensor]]
@@ -126,13 +128,21 @@ def train_one_epoch(
 
 @torch.inference_mode()
 def predict_logits(
-    model: StagedClassifier, source: Source, start: int
+    model: StagedClassifier, source: Source, start: int, tta: bool = False
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Logits and labels over a source, in order, in eval mode."""
+    """Logits and labels over a source, in order, in eval mode; with `tta`, the log of the
+    probabilities averaged over each batch and its horizontal flip (images only: start 0)."""
+    if tta and start != 0:
+        raise ValueError("test-time augmentation flips images; cached features cannot be flipped")
     model.eval()
     outs, labels = [], []
     for x, y in source.batches(None):
-        outs.append(model.forward_from(start, to_model(x, model)).float().cpu())
+        x = to_model(x, model)
+        if tta:
+            out = flip_tta_torch(partial(model.forward_from, start), x)
+        else:
+            out = model.forward_from(start, x)
+        outs.append(out.float().cpu())
         labels.append(y)
     if not outs:
         return torch.empty(0), torch.empty(0, dtype=torch.long)

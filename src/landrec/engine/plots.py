@@ -1,4 +1,4 @@
-"""PNG figures: learning curves and confusion matrices (matplotlib, no global pyplot state)."""
+"""PNG figures: learning curves, confusion matrices, coverage curves (matplotlib, no pyplot)."""
 
 from __future__ import annotations
 
@@ -62,4 +62,29 @@ def plot_confusion(matrix: np.ndarray, classes: list[str], path: Path, title: st
                 fontsize=8,
             )
     ax.set_title(title or "confusion matrix (row-normalised)")
+    return _save(fig, path)
+
+
+def plot_coverage(
+    curve: list[dict], path: Path, target: float, threshold: float | None, title: str = ""
+) -> Path:
+    """Accuracy on accepted images against coverage, and both against the threshold."""
+    t = np.array([p["threshold"] for p in curve])
+    coverage = np.array([p["coverage"] for p in curve])
+    accuracy = np.array([np.nan if p["accuracy"] is None else p["accuracy"] for p in curve])
+    fig = Figure(figsize=(10, 4))
+    ax_cov, ax_t = fig.subplots(1, 2)
+    ax_cov.plot(coverage, accuracy, marker=".")
+    ax_cov.set_xlabel("coverage (fraction accepted)")
+    ax_cov.set_ylabel("accuracy on accepted images")
+    ax_t.plot(t, coverage, label="coverage")
+    ax_t.plot(t, accuracy, label="accuracy on accepted")
+    ax_t.set_xlabel("threshold on top-1 probability")
+    for ax in (ax_cov, ax_t):
+        ax.axhline(target, color="grey", linestyle="--", linewidth=1, label=f"target {target:g}")
+        ax.grid(alpha=0.3)
+    if threshold is not None:
+        ax_t.axvline(threshold, color="red", linewidth=1, label=f"threshold {threshold:.3f}")
+    ax_t.legend()
+    fig.suptitle(title or "coverage vs accuracy")
     return _save(fig, path)

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
-from enum import Enum
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -12,16 +11,17 @@ import torch
 from tqdm import tqdm
 
 from landrec.data.dataset import ImageDataset, make_loader
+from landrec.data.decode import ImageDecodeError, count_frames
 from landrec.data.layout import IMAGE_EXTENSIONS
 from landrec.data.transforms import Preprocessing, eval_transform
+from landrec.data.video import VIDEO_EXTENSIONS
 from landrec.engine.checkpoint import load_checkpoint
+from landrec.engine.config import Backend
+from landrec.engine.selective import UNKNOWN, effective_threshold
+from landrec.engine.tta import flip_tta
 
 LogitsFn = Callable[[np.ndarray], np.ndarray]  # (B, 3, H, W) float32 -> (B, C) logits
-
-
-class Backend(str, Enum):
-    TORCH = "torch"
-    ONNX = "onnx"
+TIFF_EXTENSIONS = frozenset({".tif", ".tiff"})  # the multi-page files `pages` expands
 
 
 @dataclass
@@ -31,6 +31,7 @@ class Prediction:
     confidence: float | None
     top_k: list[tuple[str, float]] = field(default_factory=list)
     error: str | None = None
+    best_guess: str | None = None  # the top-1 class, also when `label` is "unknown"
 
     def to_dict(self) -> dict:
         return {
@@ -39,6 +40,7 @@ class Prediction:
             "confidence": self.confidence,
             "top_k": [{"label": c, "probability": p} for c, p in self.top_k],
             "error": self.error,
+            "best_guess": self.best_guess,
         }
 
 
@@ -50,17 +52,23 @@ class Classifier:
     preprocessing: Preprocessing
     logits: LogitsFn
     source: str  # description of the model (checkpoint path, backend, weights)
+    temperature: float = 1.0  # calibrated softmax temperature (1.0: not calibrated)
+    threshold: float | None = None  # top-1 probability below which the label is "unknown"
+
+    def probabilities(self, x: np.ndarray) -> np.ndarray:
+        """Calibrated class probabilities, (B, 3, H, W) -> (B, C) float64."""
+        return softmax(self.logits(x).astype(np.float64) / self.temperature)
 
 
-def expand_paths(paths: Iterable[str | Path]) -> list[Path]:
-    """Files as given, folders recursively (image files only), in sorted order."""
+def expand_paths(paths: Iterable[str | Path], videos: bool = False) -> list[Path]:
+    """Files as given, folders recursively (image files, and video files when `videos`),
+    in sorted order."""
+    wanted = IMAGE_EXTENSIONS | VIDEO_EXTENSIONS if videos else IMAGE_EXTENSIONS
     out: list[Path] = []
     for p in map(Path, paths):
         if p.is_dir():
             out.extend(
-                sorted(
-                    f for f in p.rglob("*") if f.is_file() and f.suffix.lower() in IMAGE_EXTENSIONS
-                )
+                sorted(f for f in p.rglob("*") if f.is_file() and f.suffix.lower() in wanted)
             )
         else:
             out.append(p)
@@ -77,7 +85,10 @@ def torch_classifier(checkpoint: str | Path) -> Classifier:
         return model(batch).float().numpy()
 
     init = " (random init)" if meta.random_init else ""
-    return Classifier(meta.classes, meta.preprocessing, logits, f"{checkpoint} [torch]{init}")
+    source = f"{checkpoint} [torch]{init}"
+    return Classifier(
+        meta.classes, meta.preprocessing, logits, source, meta.temperature, meta.threshold
+    )
 
 
 def load_classifier(model_path: str | Path, backend: Backend = Backend.TORCH) -> Classifier:
@@ -94,6 +105,39 @@ def softmax(logits: np.ndarray) -> np.ndarray:
     return e / e.sum(axis=1, keepdims=True)
 
 
+@dataclass(frozen=True)
+class ImageRef:
+    """One image to classify: a file, or one page of a multi-page TIFF."""
+
+    path: Path
+    page: int = 0  # 0-based
+    n_pages: int = 1  # pages of the file when they are classified one by one
+
+    def __str__(self) -> str:
+        """The path, with `#page=N` (N from 1) for a page of a multi-page file."""
+        return f"{self.path}#page={self.page + 1}" if self.n_pages > 1 else str(self.path)
+
+
+def tiff_pages(path: Path) -> int:
+    """Pages of a TIFF file; 1 for other files and for files that cannot be read (the error
+    then shows when the image is decoded)."""
+    if path.suffix.lower() not in TIFF_EXTENSIONS:
+        return 1
+    try:
+        return count_frames(path)
+    except ImageDecodeError:
+        return 1
+
+
+def image_refs(paths: Iterable[Path], pages: bool = False) -> list[ImageRef]:
+    """One ImageRef per file; with `pages`, one per page of each multi-page TIFF."""
+    refs: list[ImageRef] = []
+    for path in paths:
+        n_pages = tiff_pages(path) if pages else 1
+        refs.extend(ImageRef(path, page, n_pages) for page in range(n_pages))
+    return refs
+
+
 def predict_files(
     classifier: Classifier,
     paths: list[Path],
@@ -101,21 +145,47 @@ def predict_files(
     batch_size: int = 32,
     workers: int | None = None,
     progress: bool = True,
+    pages: bool = False,
 ) -> list[Prediction]:
-    """One Prediction per path, in order; unreadable files carry their error."""
+    """One Prediction per path (with `pages`: per page of each multi-page TIFF), in order;
+    unreadable files carry their error."""
+    refs = image_refs(paths, pages)
     pre = classifier.preprocessing
-    dataset = ImageDataset(paths, eval_transform(pre), draft_size=pre.short_side)
+    dataset = ImageDataset(
+        [r.path for r in refs],
+        eval_transform(pre),
+        draft_size=pre.short_side,
+        pages=[r.page for r in refs],
+    )
     results: dict[int, Prediction] = {}
     k = max(1, min(top_k, len(classifier.classes)))
     loader = make_loader(dataset, batch_size, workers)
     for batch in tqdm(loader, desc="predict", unit="batch", disable=not progress):
         for i, reason in batch.failures:
-            results[i] = Prediction(str(paths[i]), None, None, error=reason)
+            results[i] = Prediction(str(refs[i]), None, None, error=reason)
         if len(batch.indices) == 0:
             continue
-        probs = softmax(classifier.logits(batch.images.numpy()))
+        probs = classifier.probabilities(batch.images.numpy())
         for row, i in zip(probs, batch.indices.tolist(), strict=True):
-            order = np.argsort(-row)[:k]
-            top = [(classifier.classes[j], float(row[j])) for j in order]
-            results[i] = Prediction(str(paths[i]), top[0][0], top[0][1], top)
-    return [results[i] for i in range(len(paths))]
+            results[i] = to_prediction(classifier, str(refs[i]), row, k)
+    return [results[i] for i in range(len(refs))]
+
+
+def to_prediction(classifier: Classifier, path: str, probs: np.ndarray, k: int) -> Prediction:
+    """The top-k classes of one probability row; "unknown" when top-1 is below the threshold."""
+    order = np.argsort(-probs)[:k]
+    top = [(classifier.classes[j], float(probs[j])) for j in order]
+    best, confidence = top[0]
+    threshold = classifier.threshold
+    label = UNKNOWN if threshold is not None and confidence < threshold else best
+    return Prediction(path, label, confidence, top, best_guess=best)
+
+
+def with_options(
+    classifier: Classifier, tta: bool = False, unknown: bool = True, threshold: float | None = None
+) -> Classifier:
+    """The classifier with flip TTA, and the "unknown" rule at `threshold` (default: the
+    calibrated one) or, with `unknown` False, off."""
+    logits = flip_tta(classifier.logits) if tta else classifier.logits
+    chosen = effective_threshold(classifier.threshold, unknown, threshold)
+    return replace(classifier, logits=logits, threshold=chosen)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -12,22 +13,29 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
-from landrec.data.dataset import FailureLog
-from landrec.data.inspect import channel_stats
+from landrec.data.dataset import FailureLog, item_seed
 from landrec.data.layout import DatasetSplits, Split, load_splits
-from landrec.data.transforms import AugPreset, Preprocessing, eval_transform, train_transform
+from landrec.data.transforms import AugPreset, eval_transform, train_transform
 from landrec.engine import checkpoint as ckpt
-from landrec.engine.config import CONFIG_FILE, Normalize, TrainConfig, config_to_dict, save_config
+from landrec.engine.config import (
+    CONFIG_FILE,
+    TrainConfig,
+    config_to_dict,
+    save_config,
+)
 from landrec.engine.features import (
-    CacheKey,
-    Extractor,
     FeatureSet,
-    FeatureStore,
     ViewSpec,
-    module_hash,
+    run_frozen,
 )
 from landrec.engine.loop import CachedSource, ImageSource, Source, evaluate_epoch, train_one_epoch
 from landrec.engine.plots import plot_curves
+from landrec.engine.prepare import (
+    load_init_checkpoint,
+    make_extractor,
+    pick_device,
+    preprocessing_for,
+)
 from landrec.engine.stages import (
     StagePlan,
     make_optimizer,
@@ -38,7 +46,6 @@ from landrec.engine.stages import (
 from landrec.models.factory import ModelConfig, create_model
 from landrec.models.freeze import first_trainable_stage, freeze
 from landrec.models.net import StagedClassifier
-from landrec.models.registry import get_spec
 
 STATE = "state.pt"
 HISTORY = "history.csv"
@@ -57,46 +64,9 @@ class TrainResult:
     cache_bytes: int = 0
 
 
-def pick_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(name)
-
-
-def default_cache_dir() -> Path:
-    return Path.home() / ".cache" / "landrec" / "features"
-
-
-def preprocessing_for(config: TrainConfig, data: DatasetSplits) -> Preprocessing:
-    """The model's input size and mean/std, or the train split's own statistics."""
-    spec = get_spec(config.model)
-    size = config.image_size or spec.input_size
-    if config.normalize is Normalize.DATASET:
-        stats = channel_stats(data.get(Split.TRAIN), size)
-        return Preprocessing(size, stats.mean, stats.std)
-    return Preprocessing(size, spec.mean, spec.std)
-
-
 def _paths_labels(data: DatasetSplits, split: Split) -> tuple[list[Path], list[int]]:
     samples = data.get(split).samples
     return [s.path for s in samples], [s.label for s in samples]
-
-
-@torch.inference_mode()
-def _run_frozen(
-    model: StagedClassifier, fs: FeatureSet, start: int, batch: int = 256
-) -> FeatureSet:
-    """Push cached inputs of stage `start` through the remaining frozen stages (pooled output)."""
-    model.eval()
-    device = next(model.parameters()).device
-    views = []
-    for v in range(fs.features.shape[0]):
-        chunks = [
-            model.features(fs.features[v, i : i + batch].float().to(device), start).float().cpu()
-            for i in range(0, fs.features.shape[1], batch)
-        ]
-        views.append(torch.cat(chunks) if chunks else torch.empty(0))
-    return FeatureSet(torch.stack(views), fs.labels, fs.keep)
 
 
 @dataclass
@@ -112,6 +82,7 @@ class Trainer:
     history: list[dict] = field(default_factory=list)
     best_val_loss: float = float("inf")
     cache_bytes: int = 0
+    on_epoch: Callable[[dict], None] | None = None  # called with each history row
     _cached: dict[str, FeatureSet] = field(default_factory=dict)
 
     # ---- batch sources ----------------------------------------------------------------
@@ -125,8 +96,8 @@ class Trainer:
         train, val = self._cached["train"], self._cached["val"]
         start = cache_start
         if plan.unfreeze == 0 and cache_start < len(self.model.stages):
-            train = _run_frozen(self.model, train, cache_start)
-            val = _run_frozen(self.model, val, cache_start)
+            train = run_frozen(self.model, train, cache_start)
+            val = run_frozen(self.model, val, cache_start)
             start = len(self.model.stages)
         bs = self.config.batch_size
         return (
@@ -151,21 +122,8 @@ class Trainer:
         )
 
     def _extract(self, start: int) -> None:
-        c, pre = self.config, self.meta.preprocessing
-        prefix = nn.Sequential(*list(self.model.stages)[:start])
-        key = CacheKey(c.model, module_hash(prefix), str(start), repr(pre), c.bf16, c.cache_fp16)
-        store = FeatureStore(Path(c.cache_dir or default_cache_dir()) / f"{key.digest()}.sqlite")
-        extractor = Extractor(
-            self.model,
-            start,
-            pre,
-            store,
-            c.batch_size,
-            c.workers,
-            c.bf16,
-            c.cache_fp16,
-            next(self.model.parameters()).device,
-        )
+        c = self.config
+        extractor = make_extractor(c, self.model, start, self.meta.preprocessing)
         n_views = 1 if c.augment is AugPreset.NONE else max(1, c.aug_views)
         views = [ViewSpec(c.augment, c.seed, i) for i in range(n_views)]
         self._cached["train"] = extractor.extract(
@@ -174,7 +132,7 @@ class Trainer:
         self._cached["val"] = extractor.extract(
             *_paths_labels(self.data, Split.VAL), [ViewSpec()], self.failures, "val"
         )
-        self.cache_bytes = store.size_bytes()
+        self.cache_bytes = extractor.store.size_bytes()
 
     # ---- one stage ----------------------------------------------------------------------
     def run_stage(self, index: int, plans: list[StagePlan], resume: dict | None) -> None:
@@ -195,9 +153,10 @@ class Trainer:
         )
         for epoch in bar:
             t0 = time.perf_counter()
-            seed = hash_seed(c.seed, plan.name, epoch)
+            seed = item_seed(c.seed, plan.name, epoch)
             tr = train_one_epoch(self.model, train_src, start, optimizer, criterion, seed)
             va = evaluate_epoch(self.model, val_src, start)
+            lr = max(g["lr"] for g in optimizer.param_groups)  # the rate this epoch used
             step_scheduler(scheduler, va.loss)
             row = {
                 "stage": plan.name,
@@ -206,7 +165,7 @@ class Trainer:
                 "train_accuracy": tr.accuracy,
                 "val_loss": va.loss,
                 "val_accuracy": va.accuracy,
-                "lr": max(g["lr"] for g in optimizer.param_groups),
+                "lr": lr,
                 "seconds": time.perf_counter() - t0,
             }
             self.history.append(row)
@@ -226,6 +185,8 @@ class Trainer:
                 None if done else optimizer,
                 None if done else scheduler,
             )
+            if self.on_epoch is not None:  # after the save: a callback that raises leaves a
+                self.on_epoch(row)  # resumable run (e.g. an Optuna trial pruned here)
             if stop:
                 break
 
@@ -251,12 +212,6 @@ class Trainer:
         ckpt.save_state(self.run_dir / STATE, state)
 
 
-def hash_seed(*parts: object) -> int:
-    from landrec.data.dataset import item_seed
-
-    return item_seed(*parts)
-
-
 def write_history(history: list[dict], path: Path) -> None:
     if not history:
         return
@@ -272,13 +227,15 @@ def build_trainer(config: TrainConfig, data_root: Path, run_dir: Path) -> Traine
     model_config = ModelConfig(
         config.model, len(data.classes), config.head, config.hidden, config.dropout
     )
-    model, weights = create_model(model_config, config.weights)
+    init = config.init_checkpoint
+    model, weights = create_model(model_config, "none" if init else config.weights)
+    source = load_init_checkpoint(model, init, data.classes) if init else weights.source
     model = model.to(pick_device(config.device)).to(memory_format=torch.channels_last)
     meta = ckpt.CheckpointMeta(
         data.classes,
         model_config,
         preprocessing_for(config, data),
-        weights.source,
+        source,
         config_to_dict(config),
     )
     return Trainer(config, data, model, meta, run_dir)
@@ -289,15 +246,18 @@ def train(
     run_dir: str | Path,
     config: TrainConfig | None = None,
     resume: bool = False,
+    on_epoch: Callable[[dict], None] | None = None,
 ) -> TrainResult:
-    """Train per `config` into `run_dir`; with `resume`, continue where a run stopped."""
+    """Train per `config` into `run_dir`; with `resume`, continue where a run stopped;
+    `on_epoch` is called with each history row (what it raises propagates)."""
     config = config or TrainConfig()
     run_dir = Path(run_dir)
-    run_dir.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
+    trainer = build_trainer(config, Path(data_root), run_dir)  # bad data fails before any write
+    trainer.on_epoch = on_epoch
+    run_dir.mkdir(parents=True, exist_ok=True)
     state = ckpt.load_state(run_dir / STATE) if resume and (run_dir / STATE).is_file() else None
     save_config(config, run_dir / CONFIG_FILE)
-    trainer = build_trainer(config, Path(data_root), run_dir)
     plans = plan_stages(config, trainer.model)
     if state is not None:
         trainer.history, trainer.best_val_loss = list(state["history"]), state["best_val_loss"]

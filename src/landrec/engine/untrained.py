@@ -16,15 +16,27 @@ from landrec.models.registry import get_spec
 
 
 def evaluate_untrained(
-    model_name: str, data: str | Path, split: str = "test", weights: str = "auto", seed: int = 0
+    model_name: str,
+    data: str | Path,
+    split: str = "test",
+    weights: str = "auto",
+    seed: int = 0,
+    *,
+    image_size: int | None = None,
+    batch_size: int = 64,
+    workers: int | None = None,
 ) -> EvalResult:
-    """Accuracy and throughput before any training (the head is random: expect chance level)."""
+    """Accuracy and throughput before any training (the head is random: expect chance level);
+    `image_size` None: the model's own input size."""
     folder = load_eval_folder(data, Split(split), None)
     spec = get_spec(model_name)
     torch.manual_seed(seed)
     config = ModelConfig(spec.name, len(folder.classes), HeadKind.LINEAR, dropout=0.0)
     model, resolved = create_model(config, weights)
     meta = CheckpointMeta(
-        folder.classes, config, Preprocessing(spec.input_size, spec.mean, spec.std), resolved.source
+        folder.classes,
+        config,
+        Preprocessing(image_size or spec.input_size, spec.mean, spec.std),
+        resolved.source,
     )
-    return evaluate_model(model.eval(), meta, folder)
+    return evaluate_model(model.eval(), meta, folder, batch_size, workers)

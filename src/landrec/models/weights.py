@@ -110,7 +110,6 @@ def weights_available(spec: ModelSpec) -> str:
     """Where real weights would come from here without a download: 'offline', 'cache' or 'no'."""
     if offline_file(spec) is not None:
         return "offline"
-    hub = Path(torch.hub.get_dir()) / "checkpoints"
-    if hub.is_dir() and any(spec.name.split("_")[0] in p.name for p in hub.iterdir()):
+    if spec.cache_file and (Path(torch.hub.get_dir()) / "checkpoints" / spec.cache_file).is_file():
         return "cache"
     return "no"

@@ -1,0 +1,114 @@
+"""A linear probe: logistic regression on the frozen backbone's pooled features.
+
+The features come from the same cache as head training (clean view only); C is chosen on
+validation accuracy. The fitted scaler and classifier are folded into the model's linear
+head, so the probe is saved as an ordinary checkpoint that evaluate/predict/export accept.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from sklearn.linear_model import LogisticRegression
+from sklearn.preprocessing import StandardScaler
+
+from landrec.data.dataset import FailureLog
+from landrec.data.layout import Split, SplitData, load_splits
+from landrec.engine import checkpoint as ckpt
+from landrec.engine.config import CONFIG_FILE, TrainConfig, config_to_dict, save_config
+from landrec.engine.evaluate import compute_metrics
+from landrec.engine.features import Extractor, FeatureSet, ViewSpec
+from landrec.engine.prepare import make_extractor, pick_device, preprocessing_for
+from landrec.models.factory import ModelConfig, create_model
+from landrec.models.net import HeadKind
+
+C_GRID = (0.001, 0.01, 0.1, 1.0, 10.0, 100.0)  # inverse L2 strength, chosen on val
+PROBE_FILE = "probe.json"
+
+
+@dataclass
+class ProbeResult:
+    checkpoint: Path
+    c: float
+    val_accuracy: float
+    val_macro_f1: float
+    seconds: float
+    weights_source: str
+    val_accuracy_by_c: dict[str, float] = field(default_factory=dict)
+    skipped: list[dict] = field(default_factory=list)
+
+
+def _features(extractor: Extractor, split: SplitData, failures: FailureLog) -> FeatureSet:
+    paths = [s.path for s in split.samples]
+    labels = [s.label for s in split.samples]
+    return extractor.extract(paths, labels, [ViewSpec()], failures, split.name)
+
+
+def _fit(x: np.ndarray, y: np.ndarray, c: float) -> LogisticRegression:
+    return LogisticRegression(C=c, max_iter=5000).fit(x, y)
+
+
+@torch.no_grad()
+def fold_into_head(
+    linear: torch.nn.Linear, scaler: StandardScaler, clf: LogisticRegression, n_classes: int
+) -> None:
+    """Set `linear` to compute the classifier's logits on unscaled features."""
+    coef, intercept = clf.coef_, clf.intercept_
+    if coef.shape[0] == 1:  # binary: sklearn keeps one row, the logit of class 1 against 0
+        coef = np.vstack([np.zeros_like(coef), coef])
+        intercept = np.array([0.0, intercept[0]])
+    weight = np.zeros((n_classes, coef.shape[1]))
+    bias = np.full(n_classes, -1e4)  # classes absent from train are never predicted
+    weight[clf.classes_] = coef / scaler.scale_
+    bias[clf.classes_] = intercept - weight[clf.classes_] @ scaler.mean_
+    linear.weight.copy_(torch.from_numpy(weight))
+    linear.bias.copy_(torch.from_numpy(bias))
+
+
+def linear_probe(data_root: str | Path, run_dir: str | Path, config: TrainConfig) -> ProbeResult:
+    """Fit the probe on train features, pick C on val, save it as `run_dir`/best.safetensors."""
+    started, run_dir = time.perf_counter(), Path(run_dir)
+    data = load_splits(data_root, config.val_fraction, config.seed)
+    model_config = ModelConfig(config.model, len(data.classes), HeadKind.LINEAR, dropout=0.0)
+    model, weights = create_model(model_config, config.weights)
+    model = model.to(pick_device(config.device)).eval()
+    pre = preprocessing_for(config, data)
+    extractor = make_extractor(config, model, len(model.stages), pre)  # pooled features
+    failures = FailureLog()
+    train = _features(extractor, data.get(Split.TRAIN), failures)
+    val = _features(extractor, data.get(Split.VAL), failures)
+    x_train, y_train = train.features[0].double().numpy(), train.labels.numpy()
+    x_val, y_val = val.features[0].double().numpy(), val.labels.numpy()
+    scaler = StandardScaler().fit(x_train)
+    fits = {c: _fit(scaler.transform(x_train), y_train, c) for c in C_GRID}
+    scores = {c: float(f.score(scaler.transform(x_val), y_val)) for c, f in fits.items()}
+    best_c = max(C_GRID, key=lambda c: (scores[c], -c))  # ties: the stronger regularisation
+    val_metrics = compute_metrics(
+        y_val, fits[best_c].predict(scaler.transform(x_val)), data.classes
+    )
+    linear = [m for m in model.head.modules() if isinstance(m, torch.nn.Linear)][-1]
+    fold_into_head(linear, scaler, fits[best_c], len(data.classes))
+    run_dir.mkdir(parents=True, exist_ok=True)
+    save_config(config, run_dir / CONFIG_FILE)
+    meta = ckpt.CheckpointMeta(
+        data.classes, model_config, pre, weights.source, config_to_dict(config)
+    )
+    meta.extra.update({"probe_c": best_c, "val_accuracy": scores[best_c]})
+    ckpt.save_checkpoint(run_dir / ckpt.BEST, model.cpu(), meta)
+    result = ProbeResult(
+        run_dir / ckpt.BEST,
+        best_c,
+        scores[best_c],
+        val_metrics["macro_f1"],
+        time.perf_counter() - started,
+        weights.source,
+        {f"{c:g}": s for c, s in scores.items()},
+        failures.to_list(),
+    )
+    (run_dir / PROBE_FILE).write_text(json.dumps(asdict(result), indent=2, default=str))
+    return result

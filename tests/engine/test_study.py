@@ -1,0 +1,235 @@
+"""Comparison studies on tiny images: every experiment kind, the report, resuming, failures,
+unknown keys; init_checkpoint; MLflow tracking of a training run."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+import yaml
+
+from landrec import api
+from landrec.engine import checkpoint as ckpt
+from landrec.engine import study_runs
+from landrec.engine.config import ConfigError, TrainConfig, apply_overrides
+from landrec.engine.study import load_study, run_study
+from landrec.engine.train import build_trainer
+
+# Random-init ResNet18 still maps images to image-dependent features (see test_train.py).
+BASE = {
+    "model": "resnet18",
+    "weights": "none",
+    "image_size": 32,
+    "head_epochs": 1,
+    "finetune_epochs": 0,
+    "augment": "none",
+    "bf16": False,
+    "cache_fp16": False,
+    "workers": 0,
+    "batch_size": 8,
+    "lr": 0.01,
+    "finetune_lr": 0.01,
+}
+EXPERIMENTS = [
+    {"name": "untrained", "kind": "untrained"},
+    {"name": "probe", "kind": "linear_probe"},
+    {"name": "head", "finalist": True},
+    {
+        "name": "finetune",
+        "based_on": "head",
+        "init_from": "head",
+        "head_epochs": 0,
+        "finetune_epochs": 1,
+        "finalist": True,
+    },
+]
+
+
+def _study_file(tmp_path: Path, experiments: list[dict], **extra: object) -> Path:
+    path = tmp_path / "study.yaml"
+    content = {"title": "tiny", "base": BASE, "experiments": experiments, **extra}
+    path.write_text(yaml.safe_dump(content, sort_keys=False))
+    return path
+
+
+def _count_train(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
+    """Record the `resume` flag of every training the study starts."""
+    calls: list[bool] = []
+    original = study_runs.train
+
+    def counting(*args: object, resume: bool = False, **kwargs: object) -> object:
+        calls.append(resume)
+        return original(*args, resume=resume, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(study_runs, "train", counting)
+    return calls
+
+
+@pytest.fixture(scope="module")
+def finished(tmp_path_factory: pytest.TempPathFactory, dataset_writer) -> dict:
+    """One study of all four kinds, run once for the tests that read its outputs."""
+    tmp = tmp_path_factory.mktemp("study")
+    data = dataset_writer(tmp / "data")
+    study = _study_file(tmp, EXPERIMENTS, test_finalists_only=True)
+    result = run_study(study, data, tmp / "out")
+    return {"data": data, "study": study, "out": tmp / "out", "result": result}
+
+
+def test_study_runs_every_kind_and_records_each(finished: dict) -> None:
+    result, out = finished["result"], finished["out"]
+    rows = {r.name: r for r in result.results}
+    assert list(rows) == ["untrained", "probe", "head", "finetune"]
+    assert all(r.ok for r in rows.values()), [r.error for r in rows.values()]
+    assert result.ran == list(rows)
+    for r in rows.values():
+        saved = json.loads((out / "runs" / r.name / "result.json").read_text())
+        assert saved["best_val_accuracy"] == r.best_val_accuracy is not None
+        assert r.weights == "random init"
+    # test_finalists_only: only finalists have test numbers (with throughput and size)
+    assert rows["untrained"].test_accuracy is None and rows["probe"].test_accuracy is None
+    for name in ("head", "finetune"):
+        assert 0.0 <= rows[name].test_accuracy <= 1.0
+        assert rows[name].images_per_second > 0 and rows[name].parameters > 0
+        assert (out / "runs" / name / "test_confusion.png").is_file()
+    assert rows["head"].stages == "head 1 ep"
+    assert rows["finetune"].stages.startswith("finetune last")
+    assert rows["finetune"].config["init_checkpoint"].endswith("head/best.safetensors")
+    assert rows["probe"].head.startswith("logistic regression, C=")
+    assert rows["probe"].epochs == 0 and rows["probe"].train_seconds > 0
+
+
+def test_study_report_embeds_images_and_flags_random_init(finished: dict) -> None:
+    out = finished["out"]
+    page = (out / "report.html").read_text()
+    markdown = (out / "report.md").read_text()
+    # curves of the two trained runs + confusion matrices of the two finalists
+    assert page.count("data:image/png;base64,") == 4
+    assert "<script" not in page and 'src="runs/' not in page
+    assert page.count('<tr class="random">') == 4  # every row ran on random init
+    table = markdown.split("## Best configuration")[0]
+    assert sum("RANDOM INIT" in line for line in table.splitlines()[4:]) == 4
+    assert "![confusion matrix of head](runs/head/test_confusion.png)" in markdown
+    assert "| class | precision | recall | F1 | support |" in markdown
+
+
+def test_best_config_is_the_best_trained_experiment(finished: dict) -> None:
+    out, result = finished["out"], finished["result"]
+    trained = [r for r in result.results if r.kind == "train"]
+    assert result.best.best_val_accuracy == max(r.best_val_accuracy for r in trained)
+    config = apply_overrides(TrainConfig(), yaml.safe_load((out / "best_config.yaml").read_text()))
+    assert config.model == "resnet18" and config.image_size == 32
+    assert "best_config.yaml" in (out / "report.md").read_text()
+
+
+def test_rerun_skips_finished_and_resumes_interrupted(
+    finished: dict, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls = _count_train(monkeypatch)
+    again = run_study(finished["study"], finished["data"], finished["out"])
+    assert calls == [] and again.ran == []
+    assert [r.to_dict() for r in again.results] == [r.to_dict() for r in finished["result"].results]
+    (finished["out"] / "runs" / "finetune" / "result.json").unlink()  # as if cut off at the end
+    resumed = run_study(finished["study"], finished["data"], finished["out"])
+    assert calls == [True] and resumed.ran == ["finetune"]
+    assert "resumed an interrupted run" in resumed.results[-1].notes
+
+
+def test_a_failing_experiment_is_recorded_and_the_rest_run(make_data, tmp_path: Path) -> None:
+    data = make_data()
+    experiments = [{"name": "broken", "model": "nosuchnet"}, {"name": "head"}]
+    study = _study_file(tmp_path, experiments)
+    result = run_study(study, data, tmp_path / "out")
+    broken, head = result.results
+    assert not broken.ok and "nosuchnet" in broken.error
+    assert head.ok and head.test_accuracy is not None
+    assert "nosuchnet" in (tmp_path / "out" / "runs" / "broken" / "error.txt").read_text()
+    assert not (tmp_path / "out" / "runs" / "broken" / "result.json").exists()
+    assert '<tr class="failed">' in (tmp_path / "out" / "report.html").read_text()
+    assert run_study(study, data, tmp_path / "out").ran == ["broken"]  # retried, not skipped
+
+
+@pytest.mark.parametrize(
+    ("content", "named"),
+    [
+        ({"base": BASE, "experiments": [{"name": "a"}], "epochz": 3}, "epochz"),
+        ({"base": {**BASE, "lrr": 0.1}, "experiments": [{"name": "a"}]}, "lrr"),
+        ({"base": BASE, "experiments": [{"name": "a", "head_epoch": 2}]}, "head_epoch"),
+        ({"base": BASE, "experiments": [{"name": "a", "based_on": "b"}]}, "based_on 'b'"),
+        ({"base": BASE, "experiments": [{"name": "a", "kind": "zero_shot"}]}, "kind"),
+        ({"base": BASE, "experiments": [{"name": "a"}, {"name": "a"}]}, "twice"),
+    ],
+)
+def test_study_file_errors_name_the_key(tmp_path: Path, content: dict, named: str) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text(yaml.safe_dump(content))
+    with pytest.raises(ConfigError, match=named):
+        load_study(path)
+
+
+def test_based_on_inherits_the_overrides(tmp_path: Path) -> None:
+    experiments = [
+        {"name": "a", "optimizer": "sgd", "lr": 0.05},
+        {"name": "b", "based_on": "a", "lr": 0.2},
+        {"name": "c", "based_on": "b", "augment": "flip"},
+    ]
+    study = load_study(_study_file(tmp_path, experiments))
+    a, b, c = study.experiments
+    assert (c.config.optimizer.value, c.config.lr, c.config.augment.value) == ("sgd", 0.2, "flip")
+    assert b.config.augment.value == "none" and a.config.lr == 0.05
+
+
+def test_init_checkpoint_loads_the_weights(finished: dict, tmp_path: Path) -> None:
+    source = finished["out"] / "runs" / "head" / ckpt.BEST
+    config = apply_overrides(TrainConfig(), {**BASE, "init_checkpoint": str(source)})
+    trainer = build_trainer(config, finished["data"], tmp_path / "run")
+    expected, meta = ckpt.load_checkpoint(source)
+    for key, tensor in expected.state_dict().items():
+        assert torch.equal(trainer.model.state_dict()[key].cpu(), tensor), key
+    assert trainer.meta.weights_source == meta.weights_source
+    wrong = apply_overrides(config, {"head": "linear"})
+    with pytest.raises(ConfigError, match="does not fit"):
+        build_trainer(wrong, finished["data"], tmp_path / "run2")
+
+
+def test_mlflow_tracks_params_epochs_and_artifacts(make_data, tmp_path: Path, tiny: dict) -> None:
+    mlflow = pytest.importorskip("mlflow")
+    run = tmp_path / "run"
+    api.train(make_data(), run, tracking=True, **{**tiny, "head_epochs": 2})
+    client = mlflow.MlflowClient(f"sqlite:///{run / 'mlflow.db'}")
+    (found,) = client.search_runs([client.get_experiment_by_name("landrec-train").experiment_id])
+    assert found.info.status == "FINISHED"
+    assert found.data.params["model"] == tiny["model"] and found.data.params["head_epochs"] == "2"
+    history = client.get_metric_history(found.info.run_id, "val_accuracy")
+    assert [m.step for m in history] == [1, 2, 3]  # 2 head epochs + 1 fine-tuning epoch
+    assert "test_accuracy" in found.data.metrics
+    artifacts = {a.path for a in client.list_artifacts(found.info.run_id)}
+    assert {"config.yaml", "curves.png", "test_confusion.png"} <= artifacts
+    assert (run / "mlartifacts").is_dir()
+
+
+@pytest.mark.parametrize("name", ["reference", "beyond"])
+def test_shipped_study_files_load(name: str) -> None:
+    path = Path(__file__).resolve().parents[2] / "studies" / f"{name}.yaml"
+    study = load_study(path)
+    assert study.test_finalists_only and any(e.finalist for e in study.experiments)
+    for exp in study.experiments:
+        if exp.init_from is not None:  # a fine-tune starts from a head of the same shape
+            parent = next(e for e in study.experiments if e.name == exp.init_from)
+            assert (parent.config.model, parent.config.head) == (exp.config.model, exp.config.head)
+            assert exp.config.head_epochs == 0 and exp.config.finetune_epochs > 0
+
+
+def test_tracking_without_mlflow_warns_and_does_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from landrec.engine.tracking import open_tracker
+
+    monkeypatch.setitem(sys.modules, "mlflow", None)  # as if not installed: import fails
+    warns = pytest.warns(UserWarning, match="mlflow is not installed")
+    with warns, open_tracker(True, tmp_path, "x", "run") as tracker:
+        tracker.log_params({"a": 1})
+        tracker.on_epoch({"val_accuracy": 0.5})
+    assert not tracker.enabled and not (tmp_path / "mlflow.db").exists()

@@ -1,0 +1,56 @@
+"""Each benchmark script runs end to end in --quick mode and report.py renders its JSON."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from landrec.models.registry import get_spec
+from landrec.models.weights import offline_file
+
+BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+
+
+def run(script: str, *args: str | Path) -> None:
+    subprocess.run([sys.executable, str(BENCHMARKS / script), *map(str, args)], check=True)
+
+
+@pytest.mark.slow
+@pytest.mark.real_data
+def test_quick_benchmarks_write_json_and_report(real_data: Path, tmp_path: Path) -> None:
+    if offline_file(get_spec("mobilenet_v2")) is None:
+        pytest.skip("mobilenet_v2 offline weights are not installed (pip extra 'weights')")
+    out = ["--quick", "--data", real_data, "--out-dir", tmp_path]
+    run("bench_training.py", *out)
+    run("bench_inference.py", *out, "--paths", "report", "ort_int8")  # one process per path
+    run("bench_ceiling.py", "--quick", "--out-dir", tmp_path)
+    records = {f.stem: json.loads(f.read_text()) for f in tmp_path.glob("*.json")}
+    assert set(records) == {"bench_training", "bench_inference", "bench_ceiling"}
+    for record in records.values():
+        assert record["quick"] and record["command"].startswith("python ")
+        assert record["machine"]["cpu_count"] >= 1 and record["machine"]["torch"]
+
+    head = records["bench_training"]["results"]["head"]["runs"]
+    assert head["cached_cold"]["cache_bytes"] > 0 and head["uncached"]["cache_bytes"] == 0
+    assert all(r["wall_s"] > 0 and r["epochs"] == 2 for r in head.values())
+
+    model = records["bench_inference"]["results"]["models"]["mobilenet_v2"]
+    assert set(model["paths"]) == {"report", "ort_int8"}
+    assert model["speedup_vs_report"]["report"]["1"] == 1.0
+    assert model["paths"]["ort_int8"]["batches"]["32"]["images_per_s"] > 0
+    assert model["agreement"]["images"] == 16 and 0 <= model["agreement"]["int8_vs_fp32"] <= 1
+
+    ceiling = records["bench_ceiling"]["results"]
+    assert ceiling["matmul"]["fp32"]["gflops_peak"] > 0
+    # MobileNetV2 at 224 px: 300 M multiply-adds = 0.60 GFLOPs (torchvision's documented figure)
+    assert ceiling["models"]["mobilenet_v2"]["gflops_per_image"] == pytest.approx(0.60, abs=0.02)
+
+    md = tmp_path / "benchmarks.md"
+    run("report.py", "--dir", tmp_path, "--out", md)
+    text = md.read_text()
+    assert "## Training" in text and "## Inference" in text and "## This CPU's ceiling" in text
+    assert "--quick run" in text and "bench_inference.py --quick" in text
