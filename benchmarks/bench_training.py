@@ -23,6 +23,7 @@ import torch
 
 import common
 from landrec import api
+from landrec.engine.config import Backend, TrainConfig
 
 BENCHMARK = "bench_training"
 MODEL = "mobilenet_v2"
@@ -158,9 +159,15 @@ def main(argv: list[str] | None = None) -> int:
             "finetune": finetune_epochs(args, data, tmp),
         }
     settings = {**vars(args), "model": MODEL, "subset_per_class": per_class}
+    defaults = TrainConfig()
+    extractor = (
+        "ONNX Runtime, float32"
+        if defaults.feature_backend is Backend.ONNX
+        else f"PyTorch (bf16 autocast: {defaults.bf16})"
+    )
     notes = [
-        "cached runs extract features with bf16 autocast (TrainConfig.bf16=True, the default); "
-        "uncached runs compute in float32 throughout",
+        f"cached runs compute their features with {extractor} (TrainConfig's default); "
+        "uncached runs compute in PyTorch float32 throughout",
         "cached_cold's wall time includes building its cache (fresh cache_dir); cached_warm "
         "reuses it with only lr changed",
         "cached runs draw one of aug_views=2 precomputed augmented views per image per epoch; "
