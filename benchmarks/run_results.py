@@ -11,26 +11,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import shutil
 import subprocess
-import sys
 import time
 from datetime import date
 from pathlib import Path
 
-import torch
+import common
 
-ROOT = Path(__file__).resolve().parents[1]
-DATA = ROOT.parent / "shared" / "data" / "landscapes"
-
-
-def cpu_model() -> str:
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            return line.split(":", 1)[1].strip()
-    return platform.processor() or "unknown"
+ROOT = common.REPO
 
 
 def run_model(model: str, data: Path, out: Path, cache: Path, extra: list[str]) -> dict:
@@ -77,7 +66,7 @@ def per_model(r: dict) -> list[str]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", nargs="+", default=["mobilenet_v2", "efficientnet_lite0"])
-    parser.add_argument("--data", type=Path, default=DATA)
+    parser.add_argument("--data", type=Path, default=common.DEFAULT_DATA)
     parser.add_argument("--out", type=Path, default=ROOT / "runs" / "results")
     parser.add_argument("--cache", type=Path, default=ROOT / "runs" / "results-cache")
     parser.add_argument("--warm", action="store_true", help="keep the feature cache")
@@ -91,11 +80,10 @@ def main() -> None:
         rows.append(run_model(model, args.data, args.out / model, args.cache, args.extra))
         accuracy, wall = rows[-1]["result"]["test"]["accuracy"], rows[-1]["wall_seconds"]
         print(f"{model}: test accuracy {accuracy:.4f} in {wall:.0f} s")
-    machine = f"{cpu_model()}, {os.cpu_count()} cores, torch {torch.__version__}"
     record = {
-        "command": "python " + " ".join(sys.argv),
+        "command": common.command_line(),
         "date": date.today().isoformat(),
-        "machine": machine,
+        "machine": common.machine_info(),
         "rows": rows,
     }
     args.doc.parent.mkdir(parents=True, exist_ok=True)
