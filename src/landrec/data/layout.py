@@ -54,6 +54,10 @@ class SplitData:
     classes: list[str]
     samples: list[Sample]
 
+    def paths_labels(self) -> tuple[list[Path], list[int]]:
+        """The files and their label indices, in sample order."""
+        return [s.path for s in self.samples], [s.label for s in self.samples]
+
     def counts(self) -> dict[str, int]:
         out = dict.fromkeys(self.classes, 0)
         for s in self.samples:

@@ -99,8 +99,8 @@ def split_logits(
     """`image_logits` of a split, its labels mapped onto the checkpoint's classes."""
     index = {c: i for i, c in enumerate(meta.classes)}
     remap = [index[c] for c in split.classes]  # the split may hold a subset of the classes
-    paths = [s.path for s in split.samples]
-    labels = [remap[s.label] for s in split.samples]
+    paths, labels = split.paths_labels()
+    labels = [remap[label] for label in labels]
     return image_logits(model, meta.preprocessing, paths, labels, batch_size, workers, tta)
 
 

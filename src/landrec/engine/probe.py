@@ -44,9 +44,7 @@ class ProbeResult:
 
 
 def _features(extractor: Extractor, split: SplitData, failures: FailureLog) -> FeatureSet:
-    paths = [s.path for s in split.samples]
-    labels = [s.label for s in split.samples]
-    return extractor.extract(paths, labels, [ViewSpec()], failures, split.name)
+    return extractor.extract(*split.paths_labels(), [ViewSpec()], failures, split.name)
 
 
 def _fit(x: np.ndarray, y: np.ndarray, c: float) -> LogisticRegression:

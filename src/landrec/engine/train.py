@@ -64,11 +64,6 @@ class TrainResult:
     cache_bytes: int = 0
 
 
-def _paths_labels(data: DatasetSplits, split: Split) -> tuple[list[Path], list[int]]:
-    samples = data.get(split).samples
-    return [s.path for s in samples], [s.label for s in samples]
-
-
 @dataclass
 class Trainer:
     """One run: its data, model, per-stage batch sources, history and checkpoints."""
@@ -114,8 +109,8 @@ class Trainer:
     def _image_sources(self) -> tuple[Source, Source]:
         c, pre = self.config, self.meta.preprocessing
         common = (c.batch_size, self.failures, c.workers, pre.short_side)
-        train_paths, train_labels = _paths_labels(self.data, Split.TRAIN)
-        val_paths, val_labels = _paths_labels(self.data, Split.VAL)
+        train_paths, train_labels = self.data.get(Split.TRAIN).paths_labels()
+        val_paths, val_labels = self.data.get(Split.VAL).paths_labels()
         return (
             ImageSource(train_paths, train_labels, train_transform(pre, c.augment), *common),
             ImageSource(val_paths, val_labels, eval_transform(pre), *common),
@@ -127,10 +122,10 @@ class Trainer:
         n_views = 1 if c.augment is AugPreset.NONE else max(1, c.aug_views)
         views = [ViewSpec(c.augment, c.seed, i) for i in range(n_views)]
         self._cached["train"] = extractor.extract(
-            *_paths_labels(self.data, Split.TRAIN), views, self.failures, "train"
+            *self.data.get(Split.TRAIN).paths_labels(), views, self.failures, "train"
         )
         self._cached["val"] = extractor.extract(
-            *_paths_labels(self.data, Split.VAL), [ViewSpec()], self.failures, "val"
+            *self.data.get(Split.VAL).paths_labels(), [ViewSpec()], self.failures, "val"
         )
         self.cache_bytes = extractor.store.size_bytes()
 
