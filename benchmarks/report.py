@@ -270,6 +270,46 @@ def ceiling_section(record: dict[str, Any]) -> list[str]:
     ]
 
 
+def malloc_section(record: dict[str, Any]) -> list[str]:
+    r, settings = record["results"], record["settings"]
+    rows = [
+        [
+            model,
+            name,
+            num(v["images_per_s"]),
+            num(v["minor_faults_per_batch"], 0),
+            pct(v["system_s_share"]),
+            ", ".join(num(x["images_per_s"]) for x in v["rounds"]),
+        ]
+        for model, entry in r["models"].items()
+        for name, v in entry["settings"].items()
+    ]
+    speedups = ", ".join(f"{m} **{ratio(e['speedup'])}**" for m, e in r["models"].items())
+    return [
+        "## Memory allocator: glibc's default vs landrec's tuning",
+        *provenance(record),
+        f"Frozen prefix in bf16 autocast, batch {settings['batch']}, "
+        f"{settings['image_size']} px; {settings['rounds']} alternating rounds per setting.",
+        "",
+        *table(
+            [
+                "model",
+                "allocator",
+                "images/s (median)",
+                "minor faults / batch",
+                "system time share",
+                "rounds",
+            ],
+            rows,
+        ),
+        "",
+        f"Tuned vs default, same process: {speedups}.",
+        "",
+        *[f"- {n}" for n in record["notes"]],
+        "",
+    ]
+
+
 def _machine_key(record: dict[str, Any]) -> tuple:
     m = record["machine"]
     return (m["cpu_model"], m["cpu_count"], m["torch_threads"], m["torch"])
@@ -289,6 +329,8 @@ def render(records: dict[str, dict[str, Any]]) -> str:
         lines += inference_section(records["bench_inference"], records.get("bench_ceiling"))
     if "bench_ceiling" in records:
         lines += ceiling_section(records["bench_ceiling"])
+    if "bench_malloc" in records:
+        lines += malloc_section(records["bench_malloc"])
     return "\n".join(lines).rstrip() + "\n"
 
 

@@ -28,8 +28,9 @@ def test_quick_benchmarks_write_json_and_report(real_data: Path, tmp_path: Path)
     run("bench_training.py", *out)
     run("bench_inference.py", *out, "--paths", "report", "ort_int8")  # one process per path
     run("bench_ceiling.py", "--quick", "--out-dir", tmp_path)
+    run("bench_malloc.py", "--quick", "--out-dir", tmp_path)
     records = {f.stem: json.loads(f.read_text()) for f in tmp_path.glob("*.json")}
-    assert set(records) == {"bench_training", "bench_inference", "bench_ceiling"}
+    assert set(records) == {"bench_training", "bench_inference", "bench_ceiling", "bench_malloc"}
     for record in records.values():
         assert record["quick"] and record["command"].startswith("python ")
         assert record["machine"]["cpu_count"] >= 1 and record["machine"]["torch"]
@@ -43,6 +44,9 @@ def test_quick_benchmarks_write_json_and_report(real_data: Path, tmp_path: Path)
     assert model["speedup_vs_report"]["report"]["1"] == 1.0
     assert model["paths"]["ort_int8"]["batches"]["32"]["images_per_s"] > 0
     assert model["agreement"]["images"] == 16 and 0 <= model["agreement"]["int8_vs_fp32"] <= 1
+
+    malloc = records["bench_malloc"]["results"]["models"]["resnet18"]
+    assert set(malloc["settings"]) == {"glibc default", "landrec tuned"} and malloc["speedup"] > 0
 
     ceiling = records["bench_ceiling"]["results"]
     assert ceiling["matmul"]["fp32"]["gflops_peak"] > 0

@@ -22,6 +22,7 @@ from landrec.engine.config import (
     resolve_config,
 )
 from landrec.engine.evaluate import EvalResult, evaluate_model, write_report
+from landrec.engine.feature_eval import evaluate_on_test
 from landrec.engine.predict import (
     Backend,
     Classifier,
@@ -75,7 +76,7 @@ def train(
         tested = None
         if test:
             try:
-                tested = evaluate(result.checkpoint, data, Split.TEST.value, out=result.run_dir)
+                tested = evaluate_on_test(result.checkpoint, data, resolved)
             except ValueError as exc:  # no test split: training still succeeded
                 result.notes.append(f"no test evaluation: {exc}")
         log_run_folder(tracker, result.run_dir, _summary_metrics(result, tested))

@@ -4,6 +4,7 @@ unknown keys; init_checkpoint; MLflow tracking of a training run."""
 from __future__ import annotations
 
 import json
+import shutil
 import sys
 from pathlib import Path
 
@@ -12,9 +13,12 @@ import torch
 import yaml
 
 from landrec import api
+from landrec.data.layout import Split, load_splits
 from landrec.engine import checkpoint as ckpt
 from landrec.engine import study_runs
 from landrec.engine.config import ConfigError, TrainConfig, apply_overrides
+from landrec.engine.evaluate import split_logits
+from landrec.engine.feature_eval import cached_split_logits
 from landrec.engine.study import load_study, run_study
 from landrec.engine.train import build_trainer
 
@@ -88,6 +92,8 @@ def test_study_runs_every_kind_and_records_each(finished: dict) -> None:
         saved = json.loads((out / "runs" / r.name / "result.json").read_text())
         assert saved["best_val_accuracy"] == r.best_val_accuracy is not None
         assert r.weights == "random init"
+        assert r.wall_seconds is not None and r.wall_seconds >= (r.train_seconds or 0)
+        assert r.wall_seconds > 0
     # test_finalists_only: only finalists have test numbers (with throughput and size)
     assert rows["untrained"].test_accuracy is None and rows["probe"].test_accuracy is None
     for name in ("head", "finetune"):
@@ -113,6 +119,7 @@ def test_study_report_embeds_images_and_flags_random_init(finished: dict) -> Non
     assert sum("RANDOM INIT" in line for line in table.splitlines()[4:]) == 4
     assert "![confusion matrix of head](runs/head/test_confusion.png)" in markdown
     assert "| class | precision | recall | F1 | support |" in markdown
+    assert "Wall time of the 4 timed experiment(s):" in markdown and "Wall time of the 4" in page
 
 
 def test_best_config_is_the_best_trained_experiment(finished: dict) -> None:
@@ -216,7 +223,8 @@ def test_shipped_study_files_load(name: str) -> None:
     study = load_study(path)
     assert study.test_finalists_only and any(e.finalist for e in study.experiments)
     for exp in study.experiments:
-        if exp.init_from is not None:  # a fine-tune starts from a head of the same shape
+        if exp.init_from is not None and exp.kind.value != "tta":  # a fine-tune starts from a
+            # head of the same shape
             parent = next(e for e in study.experiments if e.name == exp.init_from)
             assert (parent.config.model, parent.config.head) == (exp.config.model, exp.config.head)
             assert exp.config.head_epochs == 0 and exp.config.finetune_epochs > 0
@@ -233,3 +241,65 @@ def test_tracking_without_mlflow_warns_and_does_nothing(
         tracker.log_params({"a": 1})
         tracker.on_epoch({"val_accuracy": 0.5})
     assert not tracker.enabled and not (tmp_path / "mlflow.db").exists()
+
+
+@pytest.mark.parametrize("tta", [False, True])
+def test_cached_evaluation_matches_the_eager_pipeline(finished: dict, tta: bool) -> None:
+    """Test numbers through the feature cache (the prefix on ONNX Runtime, the fine-tuned
+    stages and head in PyTorch) are the logits `landrec evaluate` computes image by image."""
+    row = next(r for r in finished["result"].results if r.name == "finetune")
+    config = apply_overrides(TrainConfig(), row.config)
+    model, meta = ckpt.load_checkpoint(finished["out"] / "runs" / "finetune" / ckpt.BEST)
+    val = load_splits(finished["data"]).get(Split.VAL)
+    cached, labels, _ = cached_split_logits(model, meta, val, config, tta)
+    eager, eager_labels, _ = split_logits(model, meta, val, tta=tta)
+    assert torch.equal(labels, eager_labels) and len(labels) == len(val.samples)
+    assert eager.std(0).max() > 1e-3  # image-dependent logits: agreement means something
+    torch.testing.assert_close(cached, eager, atol=1e-4, rtol=0)
+
+
+def test_tta_experiment_tests_its_init_from_checkpoint(finished: dict, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    shutil.copytree(finished["out"], out)  # the finished study, cache included
+    tta = {"name": "tta", "kind": "tta", "based_on": "finetune", "init_from": "finetune"}
+    study = _study_file(
+        tmp_path, [*EXPERIMENTS, {**tta, "finalist": True}], test_finalists_only=True
+    )
+    result = run_study(study, finished["data"], out)
+    assert result.ran == ["tta"]  # the other four were finished and unchanged
+    row = result.results[-1]
+    assert row.ok, row.error
+    model, meta = ckpt.load_checkpoint(out / "runs" / "finetune" / ckpt.BEST)
+    val = load_splits(finished["data"]).get(Split.VAL)
+    logits, labels, _ = cached_split_logits(
+        model, meta, val, apply_overrides(TrainConfig(), row.config), True
+    )
+    assert row.best_val_accuracy == pytest.approx(
+        float((logits.argmax(1) == labels).float().mean())
+    )
+    assert row.test_accuracy is not None and row.images_per_second > 0
+    assert "test-time augmentation" in (out / "runs" / "tta" / "test_report.md").read_text()
+    without = {k: v for k, v in tta.items() if k != "init_from"}
+    with pytest.raises(ConfigError, match="tta needs init_from"):
+        load_study(_study_file(tmp_path, [*EXPERIMENTS, without]))
+
+
+def test_a_changed_experiment_runs_again_with_what_starts_from_it(
+    make_data, tmp_path: Path
+) -> None:
+    data = make_data()
+    experiments = [
+        {"name": "a"},
+        {"name": "b", "init_from": "a", "head_epochs": 0, "finetune_epochs": 1},
+        {"name": "c", "head": "linear"},
+    ]
+    first = run_study(_study_file(tmp_path, experiments), data, tmp_path / "out")
+    assert first.ran == ["a", "b", "c"]
+    experiments[0]["lr"] = 0.05  # b's own entry is unchanged, but it starts from a's weights
+    again = run_study(_study_file(tmp_path, experiments), data, tmp_path / "out")
+    assert again.ran == ["a", "b"]
+    assert again.results[0].config["lr"] == 0.05 and first.results[0].config["lr"] == 0.01
+    assert again.results[2].to_dict() == first.results[2].to_dict()
+    replaced = tmp_path / "out" / "runs" / ".replaced"
+    assert json.loads((replaced / "a" / "result.json").read_text())["config"]["lr"] == 0.01
+    assert run_study(_study_file(tmp_path, experiments), data, tmp_path / "out").ran == []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import os
 import shutil
 import sqlite3
 from pathlib import Path
@@ -14,7 +15,7 @@ from safetensors.torch import load_file
 
 from landrec import api
 from landrec.data.decode import load_image
-from landrec.data.layout import DataLayoutError
+from landrec.data.layout import DataLayoutError, load_splits
 from landrec.data.transforms import eval_transform
 from landrec.engine import checkpoint as ckpt
 from landrec.engine.checkpoint import CheckpointError, CheckpointMeta, load_checkpoint
@@ -176,6 +177,29 @@ def test_checkpoint_round_trip_gives_identical_logits(tmp_path: Path) -> None:
     assert isinstance(loaded, StagedClassifier)
 
 
+def test_last_shares_the_best_file_and_survives_the_next_best(tmp_path: Path) -> None:
+    from landrec.data.transforms import Preprocessing
+
+    pre = Preprocessing(32, (0.5, 0.5, 0.5), (0.2, 0.2, 0.2))
+    models = []
+    for seed in (0, 1):
+        torch.manual_seed(seed)
+        model, _ = create_model(ModelConfig("resnet18", 2), "none")
+        models.append(model)
+    meta = CheckpointMeta(["a", "b"], ModelConfig("resnet18", 2), pre, "random init")
+    best, last = tmp_path / ckpt.BEST, tmp_path / ckpt.LAST
+    ckpt.save_checkpoint(best, models[0], meta)
+    ckpt.save_same(best, last)  # an epoch that improved: one write, two names
+    assert last.read_bytes() == best.read_bytes()
+    ckpt.save_checkpoint(best, models[1], meta)  # a later best must not rewrite `last`
+    first = load_checkpoint(last)[0].state_dict()
+    for key, tensor in models[0].state_dict().items():
+        assert torch.equal(first[key], tensor), key
+    assert not torch.equal(
+        load_checkpoint(best)[0].state_dict()["head.3.weight"], first["head.3.weight"]
+    )
+
+
 def test_checkpoint_errors(tmp_path: Path) -> None:
     from safetensors.torch import save_file
 
@@ -251,7 +275,7 @@ def test_onnx_runtime_features_match_pytorch(make_data, tiny: dict, tmp_path: Pa
         config = apply_overrides(TrainConfig(), {**options, "feature_backend": backend})
         trainer = build_trainer(config, root, tmp_path / backend)
         plans = plan_stages(config, trainer.model)
-        trainer.sources(plans, plans[-1])
+        trainer.sources(plans[-1])
         feats[backend] = trainer._cached["train"].features
     assert feats["torch"].shape == feats["onnx"].shape
     assert feats["torch"].shape[0] == 2  # two augmented views, identical in both backends
@@ -275,6 +299,54 @@ def test_second_run_reuses_the_feature_cache(
     )
     assert calls == []
     assert len(list(Path(tiny["cache_dir"]).glob("*.sqlite"))) == 1
+
+
+def test_cache_point_finetune_shares_one_cache_between_head_and_finetune_runs(
+    make_data, tiny: dict, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = make_data()
+    options = {**tiny, **LIVELY, "finetune_epochs": 0, "head_epochs": 2, "feature_backend": "torch"}
+    auto = api.train(root, tmp_path / "auto", test=False, **options)  # caches pooled features
+    shared = {**options, "cache_point": "finetune", "cache_dir": str(tmp_path / "shared")}
+    calls = _count_computes(monkeypatch)
+    head = api.train(root, tmp_path / "head", test=False, **shared)
+    assert sum(calls) == 24  # 12 train + 12 val images, at the fine-tune boundary
+    # the head trained on boundary features pushed through the frozen deepest group: the same
+    _assert_close_history(head.train.history, auto.train.history)
+    calls.clear()
+    finetune = {
+        **shared,
+        "head_epochs": 0,
+        "finetune_epochs": 1,
+        "init_checkpoint": str(tmp_path / "head"),
+    }
+    api.train(root, tmp_path / "finetune", test=False, **finetune)
+    assert calls == []  # the fine-tune run found everything in the head run's cache
+    assert len(list((tmp_path / "shared").glob("*.sqlite"))) == 1
+
+
+def test_dataset_statistics_are_computed_once_per_split_content(
+    make_data, tiny: dict, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from landrec.engine import prepare
+
+    root = make_data()
+    calls: list[int] = []
+    original = prepare.channel_stats
+
+    def counting(split: object, size: int) -> object:
+        calls.append(size)
+        return original(split, size)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(prepare, "channel_stats", counting)
+    config = apply_overrides(TrainConfig(), {**tiny, "normalize": "dataset"})
+    data = load_splits(root)
+    first = prepare.preprocessing_for(config, data)
+    assert prepare.preprocessing_for(config, data) == first and calls == [32]
+    one = next((root / "train").rglob("*.jpg"))
+    later = one.stat().st_mtime_ns + 10**9
+    os.utime(one, ns=(later, later))  # same pixels, another modification time: computed again
+    assert prepare.preprocessing_for(config, data) == first and len(calls) == 2
 
 
 def test_garbage_cache_file_is_rebuilt(

@@ -135,6 +135,22 @@ def test_offline_download_failure_says_how_to_supply_weights(
     assert "resnet18" in message
 
 
+def test_auto_or_none_falls_back_to_random_init_only_when_nothing_is_found(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    def offline() -> dict:
+        raise URLError("no network")
+
+    spec = dataclasses.replace(get_spec("resnet18"), download=offline)
+    monkeypatch.setitem(REGISTRY, "resnet18", spec)
+    _, resolved = create_model(ModelConfig("resnet18", 3), "auto-or-none")
+    assert resolved.source == "random init" and not resolved.pretrained
+    assert "resnet18: random init" in caplog.text and "no network" in caplog.text
+    _offline_or_skip("mobilenet_v2")  # where real weights exist, they are used
+    _, resolved = create_model(ModelConfig("mobilenet_v2", 3), "auto-or-none")
+    assert resolved.pretrained and resolved.source == get_spec("mobilenet_v2").offline.pip_name  # type: ignore[union-attr]
+
+
 def test_offline_file_with_wrong_hash_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     _offline_or_skip("mobilenet_v2")
     spec = get_spec("mobilenet_v2")

@@ -331,8 +331,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """The `landrec` program (`argv` None: the process's own arguments, and the allocator is
+    tuned for this process; see landrec.engine.runtime)."""
     args = build_parser().parse_args(argv)
     from landrec.cli.errors import USER_ERRORS
+
+    if argv is None:
+        from landrec.engine.runtime import tune_allocator
+
+        tune_allocator()
 
     try:
         return int(args.func(args))

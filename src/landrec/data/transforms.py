@@ -58,6 +58,11 @@ def eval_transform(pre: Preprocessing) -> T.Compose:
     )
 
 
+def mirrored_eval_transform(pre: Preprocessing) -> T.Compose:
+    """`eval_transform`, then a horizontal flip: the second view of flip test-time augmentation."""
+    return T.Compose([*eval_transform(pre).transforms, T.RandomHorizontalFlip(p=1.0)])
+
+
 def train_transform(pre: Preprocessing, preset: AugPreset) -> T.Compose:
     """Training-time augmentation ending in the same tensor layout as `eval_transform`."""
     size = pre.input_size

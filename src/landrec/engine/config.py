@@ -34,6 +34,13 @@ class Scheduler(str, Enum):
     NONE = "none"
 
 
+class CachePoint(str, Enum):
+    AUTO = "auto"  # the deepest prefix frozen in every stage of this run
+    FINETUNE = "finetune"  # the input of the groups fine-tuning unfreezes, even in a head-only
+    # run: head and fine-tune runs of one model then share one cache (worth it when the
+    # stages above that point are cheap, e.g. VGG16's and AlexNet's fully connected layers)
+
+
 class Normalize(str, Enum):
     MODEL = "model"  # the backbone's pretraining mean/std
     DATASET = "dataset"  # the train split's own mean/std (the report's choice)
@@ -44,7 +51,7 @@ class TrainConfig:
     """Every training option with its default (the default recipe)."""
 
     model: str = "mobilenet_v2"  # registry name (`landrec models`)
-    weights: str = "auto"  # auto | none (random init) | path to a state-dict file
+    weights: str = "auto"  # auto | none (random init) | auto-or-none | path to a state dict
     init_checkpoint: str | None = None  # start from this landrec checkpoint (or run folder)
     head: HeadKind = HeadKind.MLP  # linear | mlp (Linear-ReLU-Dropout-Linear)
     hidden: int = 256  # MLP head width
@@ -76,6 +83,7 @@ class TrainConfig:
     cache: bool = True  # train from cached frozen-prefix features
     cache_dir: str | None = None  # None = <data-root's parent>/.landrec-cache or ~/.cache
     cache_fp16: bool = True  # store cached features in float16
+    cache_point: CachePoint = CachePoint.AUTO  # which stage's input is cached
     feature_backend: Backend = Backend.ONNX  # what runs the frozen layers for the cache (CPU)
     bf16: bool = True  # bfloat16 autocast when PyTorch extracts features (CPU AMX / GPU)
     device: str = "auto"  # auto | cpu | cuda

@@ -40,6 +40,7 @@ class EvalResult:
     files: dict[str, str] = field(default_factory=dict)
     tta: bool = False  # probabilities averaged over each image and its mirror
     selective: dict | None = None  # the "unknown" rule's coverage and accuracy, when in force
+    timed_images: int | None = None  # throughput timed on this many images; None: the whole pass
 
     def to_dict(self) -> dict:
         cm = np.asarray(self.confusion_matrix, dtype=float)
@@ -97,11 +98,17 @@ def split_logits(
     tta: bool = False,
 ) -> tuple[torch.Tensor, torch.Tensor, FailureLog]:
     """`image_logits` of a split, its labels mapped onto the checkpoint's classes."""
-    index = {c: i for i, c in enumerate(meta.classes)}
-    remap = [index[c] for c in split.classes]  # the split may hold a subset of the classes
-    paths, labels = split.paths_labels()
-    labels = [remap[label] for label in labels]
+    paths, labels = labelled_paths(meta, split)
     return image_logits(model, meta.preprocessing, paths, labels, batch_size, workers, tta)
+
+
+def labelled_paths(meta: CheckpointMeta, split: SplitData) -> tuple[list[Path], list[int]]:
+    """A split's files and labels, the labels indexing the checkpoint's classes (the split
+    may hold a subset of them)."""
+    index = {c: i for i, c in enumerate(meta.classes)}
+    remap = [index[c] for c in split.classes]
+    paths, labels = split.paths_labels()
+    return paths, [remap[label] for label in labels]
 
 
 def evaluate_model(
@@ -118,6 +125,22 @@ def evaluate_model(
     t0 = time.perf_counter()
     logits, labels, failures = split_logits(model, meta, split, batch_size, workers, tta)
     seconds = time.perf_counter() - t0
+    speed = len(labels) / seconds if seconds > 0 else 0.0
+    return result_of(model, meta, split.name, (logits, labels, failures), speed, tta, threshold)
+
+
+def result_of(
+    model: StagedClassifier,
+    meta: CheckpointMeta,
+    split_name: str,
+    outputs: tuple[torch.Tensor, torch.Tensor, FailureLog],
+    images_per_second: float,
+    tta: bool = False,
+    threshold: float | None = None,
+    timed_images: int | None = None,
+) -> EvalResult:
+    """The metrics of one split's logits and labels (`outputs` also holds its failures)."""
+    logits, labels, failures = outputs
     metrics = compute_metrics(labels.numpy(), logits.argmax(1).numpy(), meta.classes)
     selective = None
     if threshold is not None:
@@ -126,14 +149,15 @@ def evaluate_model(
     return EvalResult(
         classes=meta.classes,
         n_images=len(labels),
-        images_per_second=len(labels) / seconds if seconds > 0 else 0.0,
+        images_per_second=images_per_second,
         parameters=count_parameters(model),
         model=meta.model.arch,
         weights=meta.weights_source,
-        split=split.name,
+        split=split_name,
         skipped=failures.to_list(),
         tta=tta,
         selective=selective,
+        timed_images=timed_images,
         **metrics,
     )
 
@@ -149,7 +173,8 @@ def to_markdown(result: EvalResult) -> str:
         f"- images: {result.n_images} ({len(result.skipped)} unreadable, skipped)",
         f"- accuracy: **{result.accuracy:.4f}**, macro F1: {result.macro_f1:.4f}, "
         f"weighted F1: {result.weighted_f1:.4f}",
-        f"- throughput: {result.images_per_second:.1f} images/s (decode + preprocess + model)",
+        f"- throughput: {result.images_per_second:.1f} images/s (decode + preprocess + model"
+        f"{_timed_on(result)})",
         f"- parameters: {result.parameters:,}",
         *_reliability_lines(result),
         "",
@@ -170,6 +195,12 @@ def to_markdown(result: EvalResult) -> str:
             f"- {s['path']}: {s['reason']}" for s in result.skipped
         ]
     return "\n".join(lines) + "\n"
+
+
+def _timed_on(result: EvalResult) -> str:
+    if result.timed_images is None:
+        return ""
+    return f", PyTorch, timed on {result.timed_images} of the images"
 
 
 def _reliability_lines(result: EvalResult) -> list[str]:

@@ -22,12 +22,19 @@ from tqdm import tqdm
 
 from landrec.data.dataset import FailureLog, ImageDataset, item_seed, make_loader
 from landrec.data.decode import DECODE_VERSION
-from landrec.data.transforms import AugPreset, Preprocessing, eval_transform, train_transform
+from landrec.data.transforms import (
+    AugPreset,
+    Preprocessing,
+    eval_transform,
+    mirrored_eval_transform,
+    train_transform,
+)
 from landrec.engine.config import Backend
 from landrec.engine.export import module_runner
 from landrec.models.net import StagedClassifier
 
 CLEAN = "clean"
+MIRROR = "clean:mirror"
 SCHEMA = """CREATE TABLE IF NOT EXISTS feats (
     file_hash TEXT NOT NULL, view TEXT NOT NULL, dtype TEXT NOT NULL, shape TEXT NOT NULL,
     crc INTEGER NOT NULL, data BLOB NOT NULL, PRIMARY KEY (file_hash, view))"""
@@ -63,17 +70,24 @@ class CacheKey:
 
 @dataclass
 class ViewSpec:
-    """Which view of each file to compute: the clean one or augmented view `index`."""
+    """Which view of each file to compute: the clean one, its mirror image (`mirror`, for
+    flip test-time augmentation) or augmented view `index`."""
 
     augment: AugPreset = AugPreset.NONE
     seed: int = 0
     index: int = 0
+    mirror: bool = False
 
     @property
     def tag(self) -> str:
         if self.augment is AugPreset.NONE:
-            return CLEAN
+            return MIRROR if self.mirror else CLEAN
         return f"{self.augment.value}:{self.seed}:{self.index}"
+
+    def transform(self, pre: Preprocessing) -> Callable:
+        if self.augment is not AugPreset.NONE:
+            return train_transform(pre, self.augment)
+        return mirrored_eval_transform(pre) if self.mirror else eval_transform(pre)
 
 
 class FeatureStore:
@@ -169,7 +183,7 @@ class Extractor:
         self, paths: list[Path], hashes: list[str], view: ViewSpec, failures: FailureLog, desc: str
     ) -> dict[str, np.ndarray]:
         pre = self.preprocessing
-        transform = eval_transform(pre) if view.tag == CLEAN else train_transform(pre, view.augment)
+        transform = view.transform(pre)
         seeds = [item_seed(view.seed, h, view.index) for h in hashes]
         dataset = ImageDataset(paths, transform, draft_size=pre.short_side, seeds=seeds)
         loader = make_loader(dataset, self.batch_size, workers=self.workers)

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from pathlib import Path
 
 import torch
 from torch import nn
 
+from landrec.data.decode import DECODE_VERSION
 from landrec.data.inspect import channel_stats
-from landrec.data.layout import DatasetSplits, Split
+from landrec.data.layout import DatasetSplits, Split, SplitData
 from landrec.data.transforms import Preprocessing
 from landrec.engine import checkpoint as ckpt
 from landrec.engine.config import ConfigError, Normalize, TrainConfig
@@ -32,9 +35,31 @@ def preprocessing_for(config: TrainConfig, data: DatasetSplits) -> Preprocessing
     spec = get_spec(config.model)
     size = config.image_size or spec.input_size
     if config.normalize is Normalize.DATASET:
-        stats = channel_stats(data.get(Split.TRAIN), size)
-        return Preprocessing(size, stats.mean, stats.std)
+        mean, std = _split_stats(data.get(Split.TRAIN), size, cache_dir(config))
+        return Preprocessing(size, mean, std)
     return Preprocessing(size, spec.mean, spec.std)
+
+
+def cache_dir(config: TrainConfig) -> Path:
+    return Path(config.cache_dir or default_cache_dir())
+
+
+def _split_stats(split: SplitData, size: int, folder: Path) -> tuple[tuple, tuple]:
+    """`channel_stats` of a split, kept in `folder` under a digest of every file's path, size
+    and modification time: each run of a study would otherwise decode the split again."""
+    digest = hashlib.blake2b(f"{size}:{DECODE_VERSION}".encode(), digest_size=10)
+    for sample in split.samples:
+        stat = sample.path.stat()
+        digest.update(f"{sample.path}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
+    path = folder / f"stats-{digest.hexdigest()}.json"
+    try:
+        saved = json.loads(path.read_text())
+        return tuple(saved["mean"]), tuple(saved["std"])
+    except (OSError, ValueError, KeyError, TypeError):  # absent or damaged: compute again
+        stats = channel_stats(split, size)
+    folder.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"mean": stats.mean, "std": stats.std, "images": stats.n_images}))
+    return stats.mean, stats.std
 
 
 def make_extractor(
@@ -47,7 +72,7 @@ def make_extractor(
     key = CacheKey(
         c.model, module_hash(prefix), str(start), repr(pre), c.bf16, c.cache_fp16, backend
     )
-    store = FeatureStore(Path(c.cache_dir or default_cache_dir()) / f"{key.digest()}.sqlite")
+    store = FeatureStore(cache_dir(c) / f"{key.digest()}.sqlite")
     device = next(model.parameters()).device
     return Extractor(
         model,

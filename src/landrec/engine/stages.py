@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 import torch
 
-from landrec.engine.config import Optimizer, Scheduler, TrainConfig
-from landrec.models.freeze import param_groups
+from landrec.engine.config import CachePoint, Optimizer, Scheduler, TrainConfig
+from landrec.models.freeze import first_trainable_stage, freeze, param_groups
 from landrec.models.net import StagedClassifier
 from landrec.models.registry import get_spec
 
@@ -22,11 +22,16 @@ class StagePlan:
     head_lr: float
 
 
+def finetune_group_count(config: TrainConfig, model: StagedClassifier) -> int:
+    """How many of the deepest layer groups stage 2 unfreezes."""
+    groups = config.finetune_groups or get_spec(config.model).finetune_groups
+    return min(groups, len(param_groups(model)))
+
+
 def plan_stages(config: TrainConfig, model: StagedClassifier) -> list[StagePlan]:
     plans = [StagePlan("head", config.head_epochs, 0, True, 0.0, config.lr)]
     if config.finetune_epochs > 0:
-        groups = config.finetune_groups or get_spec(config.model).finetune_groups
-        groups = min(groups, len(param_groups(model)))
+        groups = finetune_group_count(config, model)
         head_lr = config.finetune_head_lr or config.finetune_lr * 10
         plans.append(
             StagePlan(
@@ -39,6 +44,17 @@ def plan_stages(config: TrainConfig, model: StagedClassifier) -> list[StagePlan]
             )
         )
     return [p for p in plans if p.epochs > 0]
+
+
+def cache_start(config: TrainConfig, model: StagedClassifier) -> int:
+    """The stage whose input gets cached: the end of the deepest prefix frozen in every stage
+    of this run, or, with cache_point "finetune", the input of the groups stage 2 unfreezes.
+    Leaves `model` frozen up to that stage."""
+    unfreeze = max((p.unfreeze for p in plan_stages(config, model)), default=0)
+    if config.cache_point is CachePoint.FINETUNE:
+        unfreeze = max(unfreeze, finetune_group_count(config, model))
+    freeze(model, unfreeze)
+    return first_trainable_stage(model)
 
 
 def make_optimizer(

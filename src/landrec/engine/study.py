@@ -1,21 +1,27 @@
 """landrec study: run the experiments of one YAML file in order, then compare them in a report.
 
 A study file holds `base:` (TrainConfig keys), `experiments:` and optionally `title:` and
-`test_finalists_only:`. Each experiment has a `name`, a `kind` (train, untrained or
-linear_probe), optionally `based_on` (an earlier experiment whose overrides it inherits),
+`test_finalists_only:`. Each experiment has a `name`, a `kind` (train, untrained,
+linear_probe or tta), optionally `based_on` (an earlier experiment whose overrides it inherits),
 `init_from` (an earlier experiment whose best checkpoint initialises it), `finalist`, and any
 TrainConfig keys. Unknown keys are rejected by name before anything runs.
 
 Every experiment runs into DIR/runs/<name> with one feature cache (DIR/cache). A finished one
 leaves result.json and is skipped on the next call; an interrupted training resumes; a failing
-one is recorded with its error (and error.txt) and the others still run.
+one is recorded with its error (and error.txt) and the others still run. An experiment whose
+definition changed since its folder was written (its fingerprint: kind, resolved config and
+init_from's fingerprint) is run again from scratch, and so is everything initialised from it;
+the old folder is kept as DIR/runs/.replaced/<name>.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import re
+import shutil
+import time
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,6 +40,8 @@ EXPERIMENT_KEYS = ("name", "kind", "based_on", "init_from", "finalist")
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")  # also a folder name
 RESULT = "result.json"
 RESULTS = "results.json"
+FINGERPRINT = "fingerprint.txt"
+REPLACED = ".replaced"
 BEST_CONFIG = "best_config.yaml"
 
 
@@ -46,6 +54,7 @@ class Experiment:
     based_on: str | None = None
     init_from: str | None = None
     finalist: bool = False
+    fingerprint: str = ""
 
 
 @dataclass
@@ -103,8 +112,20 @@ def _experiment(item: Any, base: TrainConfig, earlier: dict[str, Experiment]) ->
     except ConfigError as exc:
         raise ConfigError(f"{where}: {exc}") from None
     finalist = _flag(item.get("finalist", False), f"{where}: finalist")
+    init_from = item.get("init_from")
+    if kind is ExperimentKind.TTA and init_from is None:
+        raise ConfigError(f"{where}: kind tta needs init_from (the experiment it tests)")
+    what = {
+        "kind": kind.value,
+        "config": config_to_dict(config),
+        "finalist": finalist,
+        "init_from": earlier[init_from].fingerprint if init_from else None,
+    }
+    fingerprint = hashlib.blake2b(
+        json.dumps(what, sort_keys=True, default=str).encode(), digest_size=8
+    ).hexdigest()
     return Experiment(
-        name, kind, config, overrides, item.get("based_on"), item.get("init_from"), finalist
+        name, kind, config, overrides, item.get("based_on"), init_from, finalist, fingerprint
     )
 
 
@@ -147,12 +168,17 @@ def run_experiment(
     """Run one experiment into out/runs/<name>; an error is recorded, not raised."""
     run_dir = out / "runs" / exp.name
     test = exp.finalist or not study.test_finalists_only
+    run_dir.mkdir(parents=True, exist_ok=True)
+    (run_dir / FINGERPRINT).write_text(exp.fingerprint)
+    started = time.perf_counter()
     try:
         config = _prepared(exp, out)
         with open_tracker(tracking, out, f"landrec-study-{study.title}", exp.name) as tracker:
             tracker.log_params({"kind": exp.kind.value, **config_to_dict(config)})
             result = run_kind(exp.kind, exp.name, config, data, run_dir, tracker, test)
             result.finalist, result.init_from = exp.finalist, exp.init_from
+            result.fingerprint = exp.fingerprint
+            result.wall_seconds = time.perf_counter() - started
             log_run_folder(tracker, run_dir, result.metrics())
     except Exception as exc:  # one failing experiment must not stop the study
         run_dir.mkdir(parents=True, exist_ok=True)
@@ -160,6 +186,21 @@ def run_experiment(
         return failed_result(exp.name, exp.kind, exp.config, exc, exp.finalist)
     result.save(run_dir / RESULT)
     return result
+
+
+def _replace_if_changed(exp: Experiment, run_dir: Path) -> None:
+    """Move aside a run folder written for another definition of the experiment (one written
+    before fingerprints existed counts as the same definition)."""
+    if not run_dir.is_dir():
+        return
+    saved = run_dir / FINGERPRINT
+    if not saved.is_file() or saved.read_text().strip() == exp.fingerprint:
+        return
+    old = run_dir.parent / REPLACED / exp.name
+    if old.exists():
+        shutil.rmtree(old)
+    old.parent.mkdir(exist_ok=True)
+    run_dir.rename(old)
 
 
 def best_of(results: list[ExperimentResult]) -> ExperimentResult | None:
@@ -192,9 +233,10 @@ def run_study(
     results: list[ExperimentResult] = []
     ran: list[str] = []
     for exp in study.experiments:
-        done = out / "runs" / exp.name / RESULT
-        if done.is_file():
-            results.append(ExperimentResult.load(done))
+        run_dir = out / "runs" / exp.name
+        _replace_if_changed(exp, run_dir)
+        if (run_dir / RESULT).is_file():
+            results.append(ExperimentResult.load(run_dir / RESULT))
             continue
         ran.append(exp.name)
         results.append(run_experiment(study, exp, data, out, tracking))

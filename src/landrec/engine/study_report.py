@@ -27,6 +27,7 @@ COLUMNS = (
     "test acc",
     "test macro F1",
     "train s",
+    "wall s",
     "images/s",
     "parameters",
     "notes",
@@ -63,6 +64,7 @@ def table_row(r: ExperimentResult) -> list[str]:
         _num(r.test_accuracy),
         _num(r.macro_f1),
         _num(r.train_seconds, 1),
+        _num(r.wall_seconds, 1),
         _num(r.images_per_second, 1),
         "–" if r.parameters is None else f"{r.parameters:,}",
         notes,
@@ -82,6 +84,17 @@ def _per_class_rows(per_class: dict[str, dict]) -> list[list[str]]:
 
 
 PER_CLASS_HEADER = ["class", "precision", "recall", "F1", "support"]
+
+
+def wall_time_text(results: list[ExperimentResult]) -> str:
+    timed = [r.wall_seconds for r in results if r.wall_seconds is not None]
+    if not timed:
+        return "Wall time: not recorded."
+    total = sum(timed)
+    return (
+        f"Wall time of the {len(timed)} timed experiment(s): {total:.0f} s "
+        f"({total / 60:.1f} min), summed over the calls that ran them."
+    )
 
 
 def _md_table(header: list[str], rows: list[list[str]]) -> list[str]:
@@ -110,6 +123,7 @@ def to_markdown(
 ) -> str:
     lines = [f"# Study: {title}", "", f"Folder: `{out}`. {FLAG}: no pretrained weights.", ""]
     lines += _md_table(list(COLUMNS), [table_row(r) for r in results])
+    lines += ["", wall_time_text(results)]
     summary, config = _best_text(best, out)
     lines += ["", "## Best configuration", "", summary, ""]
     if config:
@@ -160,6 +174,7 @@ def to_html(
         f'<span class="flag">{FLAG}</span> (yellow) ran without pretrained weights; '
         "red rows failed.</p>",
         _html_table(list(COLUMNS), rows, [_row_class(r) for r in results]),
+        f"<p>{html.escape(wall_time_text(results))}</p>",
     ]
     summary, config = _best_text(best, out)
     summary = html.escape(summary).replace("**", "")

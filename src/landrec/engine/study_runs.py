@@ -10,14 +10,22 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
-from landrec.data.layout import DataLayoutError, Split, load_eval_folder
+from landrec.data.layout import DataLayoutError, Split, load_eval_folder, load_splits
 from landrec.engine.checkpoint import load_checkpoint
-from landrec.engine.config import CONFIG_FILE, TrainConfig, config_to_dict, save_config
-from landrec.engine.evaluate import EvalResult, evaluate_model, write_report
+from landrec.engine.config import (
+    CONFIG_FILE,
+    ConfigError,
+    TrainConfig,
+    config_to_dict,
+    save_config,
+)
+from landrec.engine.evaluate import EvalResult, write_report
+from landrec.engine.feature_eval import evaluate_cached, evaluate_on_test
+from landrec.engine.prepare import preprocessing_for
 from landrec.engine.probe import linear_probe
 from landrec.engine.tracking import Tracker
 from landrec.engine.train import STATE, train
-from landrec.engine.untrained import evaluate_untrained
+from landrec.engine.untrained import untrained_model
 from landrec.models.factory import count_parameters
 from landrec.models.net import HeadKind
 from landrec.models.registry import get_spec
@@ -29,6 +37,7 @@ class ExperimentKind(str, Enum):
     TRAIN = "train"  # landrec train: head, then (optionally) fine-tuning
     UNTRAINED = "untrained"  # the backbone with a fresh head, no training (report 5.1)
     LINEAR_PROBE = "linear_probe"  # logistic regression on cached pooled features
+    TTA = "tta"  # init_from's checkpoint tested with flip test-time augmentation
 
 
 @dataclass
@@ -50,11 +59,13 @@ class ExperimentResult:
     test_accuracy: float | None = None
     macro_f1: float | None = None  # on test
     train_seconds: float | None = None
-    images_per_second: float | None = None  # decode + preprocess + model, in the test pass
+    wall_seconds: float | None = None  # the whole experiment: features, training, evaluations
+    images_per_second: float | None = None  # decode + preprocess + eager model, sampled images
     parameters: int | None = None
     finalist: bool = False
     init_from: str | None = None
     error: str | None = None
+    fingerprint: str = ""  # what was run (kind, resolved config, init_from's fingerprint)
     notes: list[str] = field(default_factory=list)
     config: dict[str, Any] = field(default_factory=dict)  # the resolved TrainConfig
 
@@ -67,7 +78,7 @@ class ExperimentResult:
         return self.weights == RANDOM_INIT
 
     def metrics(self) -> dict[str, float | None]:
-        keys = ("best_val_accuracy", "test_accuracy", "macro_f1", "train_seconds")
+        keys = ("best_val_accuracy", "test_accuracy", "macro_f1", "train_seconds", "wall_seconds")
         return {k: getattr(self, k) for k in (*keys, "images_per_second")}
 
     def to_dict(self) -> dict[str, Any]:
@@ -126,18 +137,15 @@ def _test(
     row: ExperimentResult, checkpoint: Path, data: Path, config: TrainConfig, test: bool
 ) -> None:
     """Test the checkpoint (report files into its folder) unless only finalists are tested."""
-    model, meta = load_checkpoint(checkpoint)
+    model, _ = load_checkpoint(checkpoint)
     row.parameters = count_parameters(model)
     if not test:
         row.notes.append("not tested: test_finalists_only")
         return
     try:
-        folder = load_eval_folder(data, Split.TEST, meta.classes)
+        _record_test(row, evaluate_on_test(checkpoint, data, config))
     except DataLayoutError as exc:
         row.notes.append(f"no test evaluation: {exc}")
-        return
-    result = evaluate_model(model, meta, folder, config.batch_size, config.workers)
-    _record_test(row, write_report(result, checkpoint.parent))
 
 
 def _run_train(
@@ -169,35 +177,57 @@ def _run_probe(row: ExperimentResult, config: TrainConfig, data: Path, run_dir: 
 def _run_untrained(
     row: ExperimentResult, config: TrainConfig, data: Path, run_dir: Path, test: bool
 ) -> None:
+    """The backbone with a fresh head: val accuracy through the study's feature cache (the
+    features later experiments train on), throughput timed through the eager pipeline."""
     row.stages, row.optimizer, row.scheduler, row.augment = "none (fresh head)", "-", "-", "-"
     row.head, row.weight_decay = "linear, untrained", None
     run_dir.mkdir(parents=True, exist_ok=True)
     save_config(config, run_dir / CONFIG_FILE)
-
-    def evaluate(split: Split) -> EvalResult:
-        c = config
-        return evaluate_untrained(
-            c.model,
-            data,
-            split.value,
-            c.weights,
-            c.seed,
-            image_size=c.image_size,
-            batch_size=c.batch_size,
-            workers=c.workers,
-        )
-
-    try:
-        val = evaluate(Split.VAL)
-        row.best_val_accuracy, row.weights = val.accuracy, val.weights
-    except DataLayoutError as exc:
-        row.notes.append(f"no val evaluation: {exc}")
+    splits = load_splits(data, config.val_fraction, config.seed)
+    model, meta = untrained_model(
+        config.model, splits.classes, config.weights, config.seed, config.image_size
+    )
+    meta.preprocessing = preprocessing_for(config, splits)
+    row.weights, row.parameters = meta.weights_source, count_parameters(model)
+    val = evaluate_cached(model, meta, splits.get(Split.VAL), config)
+    row.best_val_accuracy, row.images_per_second = val.accuracy, val.images_per_second
+    write_report(val, run_dir)
     if test:
-        tested = evaluate(Split.TEST)
-        row.weights = tested.weights
-        _record_test(row, write_report(tested, run_dir))
+        try:
+            folder = load_eval_folder(data, Split.TEST, meta.classes)
+        except DataLayoutError as exc:
+            row.notes.append(f"no test evaluation: {exc}")
+            return
+        _record_test(row, write_report(evaluate_cached(model, meta, folder, config), run_dir))
     else:
         row.notes.append("not tested: test_finalists_only")
+
+
+def _run_tta(
+    row: ExperimentResult, config: TrainConfig, data: Path, run_dir: Path, test: bool
+) -> None:
+    """The init_from checkpoint, unchanged, with probabilities averaged over each image and its
+    mirror; both views go through the feature cache."""
+    if config.init_checkpoint is None:
+        raise ConfigError("kind tta needs init_from: the experiment whose checkpoint it tests")
+    checkpoint = Path(config.init_checkpoint)
+    model, meta = load_checkpoint(checkpoint)
+    row.weights, row.parameters = meta.weights_source, count_parameters(model)
+    row.stages, row.optimizer, row.scheduler = "none (flip TTA of a trained model)", "-", "-"
+    row.head = f"{row.head} (trained)"
+    run_dir.mkdir(parents=True, exist_ok=True)
+    save_config(config, run_dir / CONFIG_FILE)
+    splits = load_splits(data, config.val_fraction, config.seed)
+    val = evaluate_cached(model, meta, splits.get(Split.VAL), config, tta=True)
+    row.best_val_accuracy = val.accuracy
+    write_report(val, run_dir)
+    if not test:
+        row.notes.append("not tested: test_finalists_only")
+        return
+    try:
+        _record_test(row, evaluate_on_test(checkpoint, data, config, tta=True, out=run_dir))
+    except DataLayoutError as exc:
+        row.notes.append(f"no test evaluation: {exc}")
 
 
 def run_kind(
@@ -213,6 +243,9 @@ def run_kind(
     row = _row(name, kind, config)
     if kind is ExperimentKind.UNTRAINED:
         _run_untrained(row, config, data, run_dir, test)
+        return row
+    if kind is ExperimentKind.TTA:
+        _run_tta(row, config, data, run_dir, test)
         return row
     if kind is ExperimentKind.LINEAR_PROBE:
         checkpoint = _run_probe(row, config, data, run_dir)

@@ -38,13 +38,14 @@ from landrec.engine.prepare import (
 )
 from landrec.engine.stages import (
     StagePlan,
+    cache_start,
     make_optimizer,
     make_scheduler,
     plan_stages,
     step_scheduler,
 )
 from landrec.models.factory import ModelConfig, create_model
-from landrec.models.freeze import first_trainable_stage, freeze
+from landrec.models.freeze import freeze
 from landrec.models.net import StagedClassifier
 
 STATE = "state.pt"
@@ -81,18 +82,18 @@ class Trainer:
     _cached: dict[str, FeatureSet] = field(default_factory=dict)
 
     # ---- batch sources ----------------------------------------------------------------
-    def sources(self, plans: list[StagePlan], plan: StagePlan) -> tuple[Source, Source, int]:
+    def sources(self, plan: StagePlan) -> tuple[Source, Source, int]:
         """Train and val batches for a stage, and the index of the stage they feed."""
         if not self.config.cache:
             return (*self._image_sources(), 0)
-        cache_start = self._cache_start(plans)
+        cached_at = cache_start(self.config, self.model)
         if not self._cached:
-            self._extract(cache_start)
+            self._extract(cached_at)
         train, val = self._cached["train"], self._cached["val"]
-        start = cache_start
-        if plan.unfreeze == 0 and cache_start < len(self.model.stages):
-            train = run_frozen(self.model, train, cache_start)
-            val = run_frozen(self.model, val, cache_start)
+        start = cached_at
+        if plan.unfreeze == 0 and cached_at < len(self.model.stages):
+            train = run_frozen(self.model, train, cached_at)
+            val = run_frozen(self.model, val, cached_at)
             start = len(self.model.stages)
         bs = self.config.batch_size
         return (
@@ -100,11 +101,6 @@ class Trainer:
             CachedSource(val.features, val.labels, bs),
             start,
         )
-
-    def _cache_start(self, plans: list[StagePlan]) -> int:
-        """The deepest prefix frozen in every stage: its output is what gets cached."""
-        freeze(self.model, max(p.unfreeze for p in plans))
-        return first_trainable_stage(self.model)
 
     def _image_sources(self) -> tuple[Source, Source]:
         c, pre = self.config, self.meta.preprocessing
@@ -132,7 +128,7 @@ class Trainer:
     # ---- one stage ----------------------------------------------------------------------
     def run_stage(self, index: int, plans: list[StagePlan], resume: dict | None) -> None:
         plan, c = plans[index], self.config
-        train_src, val_src, start = self.sources(plans, plan)
+        train_src, val_src, start = self.sources(plan)
         freeze(self.model, plan.unfreeze, plan.train_head, freeze_bn=not c.finetune_bn)
         optimizer = make_optimizer(c, self.model, plan)
         scheduler = make_scheduler(c, optimizer, plan.epochs)
@@ -170,7 +166,9 @@ class Trainer:
             if improved:
                 self.best_val_loss = va.loss
                 self._save(ckpt.BEST, plan, epoch, va.accuracy)
-            self._save(ckpt.LAST, plan, epoch, va.accuracy)
+                ckpt.save_same(self.run_dir / ckpt.BEST, self.run_dir / ckpt.LAST)
+            else:
+                self._save(ckpt.LAST, plan, epoch, va.accuracy)
             stop = bool(c.early_stopping) and bad_epochs >= c.early_stopping
             done = epoch + 1 == plan.epochs or stop
             self._save_state(

@@ -11,8 +11,30 @@ from landrec.data.transforms import Preprocessing
 from landrec.engine.checkpoint import CheckpointMeta
 from landrec.engine.evaluate import EvalResult, evaluate_model
 from landrec.models.factory import ModelConfig, create_model
-from landrec.models.net import HeadKind
+from landrec.models.net import HeadKind, StagedClassifier
 from landrec.models.registry import get_spec
+
+
+def untrained_model(
+    model_name: str,
+    classes: list[str],
+    weights: str = "auto",
+    seed: int = 0,
+    image_size: int | None = None,
+) -> tuple[StagedClassifier, CheckpointMeta]:
+    """The backbone (`weights`: auto | none | FILE) with a fresh linear head drawn from `seed`,
+    in eval mode, with the preprocessing of its pretraining (`image_size` None: its own)."""
+    spec = get_spec(model_name)
+    torch.manual_seed(seed)
+    config = ModelConfig(spec.name, len(classes), HeadKind.LINEAR, dropout=0.0)
+    model, resolved = create_model(config, weights)
+    meta = CheckpointMeta(
+        classes,
+        config,
+        Preprocessing(image_size or spec.input_size, spec.mean, spec.std),
+        resolved.source,
+    )
+    return model.eval(), meta
 
 
 def evaluate_untrained(
@@ -29,14 +51,5 @@ def evaluate_untrained(
     """Accuracy and throughput before any training (the head is random: expect chance level);
     `image_size` None: the model's own input size."""
     folder = load_eval_folder(data, Split(split), None)
-    spec = get_spec(model_name)
-    torch.manual_seed(seed)
-    config = ModelConfig(spec.name, len(folder.classes), HeadKind.LINEAR, dropout=0.0)
-    model, resolved = create_model(config, weights)
-    meta = CheckpointMeta(
-        folder.classes,
-        config,
-        Preprocessing(image_size or spec.input_size, spec.mean, spec.std),
-        resolved.source,
-    )
-    return evaluate_model(model.eval(), meta, folder, batch_size, workers)
+    model, meta = untrained_model(model_name, folder.classes, weights, seed, image_size)
+    return evaluate_model(model, meta, folder, batch_size, workers)

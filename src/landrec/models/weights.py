@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -11,9 +12,12 @@ import torch
 
 from landrec.models.registry import ModelSpec
 
+log = logging.getLogger(__name__)
+
 MAX_WEIGHTS_BYTES = 2 * 1024**3
 RANDOM = "none"
 AUTO = "auto"
+AUTO_OR_RANDOM = "auto-or-none"  # pretrained when found, else random init (studies offline)
 
 
 class WeightsUnavailableError(RuntimeError):
@@ -86,10 +90,17 @@ def _how_to_supply(spec: ModelSpec) -> str:
 
 
 def resolve_weights(spec: ModelSpec, weights: str | Path = AUTO) -> ResolvedWeights:
-    """--weights FILE, then an offline package (hash checked), then the library's download."""
+    """--weights FILE, then an offline package (hash checked), then the library's download;
+    "auto-or-none" falls back to random init (with a warning) where "auto" would fail."""
     choice = str(weights)
     if choice.lower() == RANDOM:
         return ResolvedWeights(None, "random init")
+    if choice.lower() == AUTO_OR_RANDOM:
+        try:
+            return resolve_weights(spec, AUTO)
+        except WeightsUnavailableError as exc:
+            log.warning("%s: random init (%s)", spec.name, str(exc).splitlines()[-1])
+            return ResolvedWeights(None, "random init")
     if choice.lower() != AUTO:
         return ResolvedWeights(read_state_dict(choice), str(Path(choice)))
     path = offline_file(spec)

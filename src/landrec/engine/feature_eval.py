@@ -1,0 +1,120 @@
+"""Evaluation through the feature cache, for training runs and studies.
+
+A trained model's frozen prefix (everything before the stage its run cached) runs through the
+run's extractor: ONNX Runtime by default, several times faster than PyTorch eager on a CPU,
+and cached, so a second evaluation of the same split decodes nothing. The trained stages and
+the head run in PyTorch, as in training. Throughput is timed apart, on a sample of the split
+through the whole eager pipeline (decode, preprocess, model) as `landrec evaluate` runs it.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from pathlib import Path
+
+import torch
+
+from landrec.data.dataset import FailureLog
+from landrec.data.layout import Split, SplitData, load_eval_folder
+from landrec.engine.checkpoint import CheckpointMeta, load_checkpoint
+from landrec.engine.config import TrainConfig
+from landrec.engine.evaluate import (
+    EvalResult,
+    evaluate_model,
+    image_logits,
+    labelled_paths,
+    result_of,
+    write_report,
+)
+from landrec.engine.features import ViewSpec
+from landrec.engine.loop import CachedSource, predict_logits
+from landrec.engine.prepare import make_extractor
+from landrec.engine.stages import cache_start
+from landrec.engine.tta import mean_probability_log
+from landrec.models.net import StagedClassifier
+
+THROUGHPUT_SAMPLE = 128  # images timed through the eager pipeline
+
+
+def evaluate_cached(
+    model: StagedClassifier,
+    meta: CheckpointMeta,
+    split: SplitData,
+    config: TrainConfig,
+    tta: bool = False,
+    sample: int = THROUGHPUT_SAMPLE,
+) -> EvalResult:
+    """Metrics of every image of `split` through the feature cache of `config`; `tta`
+    averages the probabilities of each image and its mirror (both views cached)."""
+    outputs = cached_split_logits(model, meta, split, config, tta)
+    speed, timed = pipeline_speed(model, meta, split, config, sample, tta)
+    return result_of(model, meta, split.name, outputs, speed, tta, timed_images=timed)
+
+
+def cached_split_logits(
+    model: StagedClassifier,
+    meta: CheckpointMeta,
+    split: SplitData,
+    config: TrainConfig,
+    tta: bool = False,
+) -> tuple[torch.Tensor, torch.Tensor, FailureLog]:
+    """Logits and labels of the readable images of `split`, and the failures."""
+    paths, labels = labelled_paths(meta, split)
+    start = cache_start(config, model)
+    extractor = make_extractor(config, model, start, meta.preprocessing)
+    views = [ViewSpec(), *([ViewSpec(mirror=True)] if tta else [])]
+    failures = FailureLog()
+    fs = extractor.extract(paths, labels, views, failures, split.name)
+    if len(fs.labels) == 0:
+        return torch.empty(0, len(meta.classes)), fs.labels, failures
+    per_view = [
+        predict_logits(model, CachedSource(fs.features[v : v + 1], fs.labels, 256), start)[0]
+        for v in range(len(views))
+    ]
+    logits = mean_probability_log(per_view).float() if tta else per_view[0]
+    return logits, fs.labels, failures
+
+
+def pipeline_speed(
+    model: StagedClassifier,
+    meta: CheckpointMeta,
+    split: SplitData,
+    config: TrainConfig,
+    sample: int = THROUGHPUT_SAMPLE,
+    tta: bool = False,
+) -> tuple[float, int]:
+    """Images/s of decode + preprocess + eager model (with `tta`: on both views) on a seeded
+    sample of the split, and the number of images timed."""
+    paths, labels = labelled_paths(meta, split)
+    pick = sorted(random.Random(config.seed).sample(range(len(paths)), min(sample, len(paths))))
+    t0 = time.perf_counter()
+    _, kept, _ = image_logits(
+        model,
+        meta.preprocessing,
+        [paths[i] for i in pick],
+        [labels[i] for i in pick],
+        config.batch_size,
+        config.workers,
+        tta,
+    )
+    seconds = time.perf_counter() - t0
+    return (len(kept) / seconds if seconds > 0 else 0.0), len(kept)
+
+
+def evaluate_on_test(
+    checkpoint: Path,
+    data: str | Path,
+    config: TrainConfig,
+    tta: bool = False,
+    out: Path | None = None,
+) -> EvalResult:
+    """A trained run's checkpoint on the test split of `data`, through its feature cache when
+    the run used one; the report files go to `out` (None: beside the checkpoint)."""
+    model, meta = load_checkpoint(checkpoint)
+    folder = load_eval_folder(data, Split.TEST, meta.classes)
+    if config.cache:
+        result = evaluate_cached(model, meta, folder, config, tta)
+    else:
+        result = evaluate_model(model, meta, folder, config.batch_size, config.workers, tta)
+    return write_report(result, out or checkpoint.parent)
