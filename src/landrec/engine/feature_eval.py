@@ -102,19 +102,21 @@ def pipeline_speed(
     return (len(kept) / seconds if seconds > 0 else 0.0), len(kept)
 
 
-def evaluate_on_test(
-    checkpoint: Path,
-    data: str | Path,
+def evaluate_split(
+    model: StagedClassifier,
+    meta: CheckpointMeta,
+    split: SplitData,
     config: TrainConfig,
     tta: bool = False,
-    out: Path | None = None,
 ) -> EvalResult:
-    """A trained run's checkpoint on the test split of `data`, through its feature cache when
-    the run used one; the report files go to `out` (None: beside the checkpoint)."""
+    """Through the feature cache when the run used one, else image by image."""
+    if config.cache:
+        return evaluate_cached(model, meta, split, config, tta)
+    return evaluate_model(model, meta, split, config.batch_size, config.workers, tta)
+
+
+def evaluate_on_test(checkpoint: Path, data: str | Path, config: TrainConfig) -> EvalResult:
+    """A trained run's checkpoint on the test split of `data`; the report files go beside it."""
     model, meta = load_checkpoint(checkpoint)
     folder = load_eval_folder(data, Split.TEST, meta.classes)
-    if config.cache:
-        result = evaluate_cached(model, meta, folder, config, tta)
-    else:
-        result = evaluate_model(model, meta, folder, config.batch_size, config.workers, tta)
-    return write_report(result, out or checkpoint.parent)
+    return write_report(evaluate_split(model, meta, folder, config), checkpoint.parent)

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from landrec.data.layout import DataLayoutError, Split, load_eval_folder, load_splits
-from landrec.engine.checkpoint import load_checkpoint
+from landrec.engine.checkpoint import CheckpointMeta, load_checkpoint
 from landrec.engine.config import (
     CONFIG_FILE,
     ConfigError,
@@ -20,14 +20,14 @@ from landrec.engine.config import (
     save_config,
 )
 from landrec.engine.evaluate import EvalResult, write_report
-from landrec.engine.feature_eval import evaluate_cached, evaluate_on_test
+from landrec.engine.feature_eval import evaluate_split
 from landrec.engine.prepare import preprocessing_for
 from landrec.engine.probe import linear_probe
 from landrec.engine.tracking import Tracker
 from landrec.engine.train import STATE, train
 from landrec.engine.untrained import untrained_model
 from landrec.models.factory import count_parameters
-from landrec.models.net import HeadKind
+from landrec.models.net import HeadKind, StagedClassifier
 from landrec.models.registry import get_spec
 
 RANDOM_INIT = "random init"
@@ -134,18 +134,26 @@ def _record_test(row: ExperimentResult, result: EvalResult) -> None:
 
 
 def _test(
-    row: ExperimentResult, checkpoint: Path, data: Path, config: TrainConfig, test: bool
+    row: ExperimentResult,
+    model: StagedClassifier,
+    meta: CheckpointMeta,
+    data: Path,
+    config: TrainConfig,
+    test: bool,
+    out: Path,
+    tta: bool = False,
 ) -> None:
-    """Test the checkpoint (report files into its folder) unless only finalists are tested."""
-    model, _ = load_checkpoint(checkpoint)
+    """Test a loaded model (report files into `out`) unless only finalists are tested."""
     row.parameters = count_parameters(model)
     if not test:
         row.notes.append("not tested: test_finalists_only")
         return
     try:
-        _record_test(row, evaluate_on_test(checkpoint, data, config))
+        folder = load_eval_folder(data, Split.TEST, meta.classes)
     except DataLayoutError as exc:
         row.notes.append(f"no test evaluation: {exc}")
+        return
+    _record_test(row, write_report(evaluate_split(model, meta, folder, config, tta), out))
 
 
 def _run_train(
@@ -188,19 +196,11 @@ def _run_untrained(
         config.model, splits.classes, config.weights, config.seed, config.image_size
     )
     meta.preprocessing = preprocessing_for(config, splits)
-    row.weights, row.parameters = meta.weights_source, count_parameters(model)
-    val = evaluate_cached(model, meta, splits.get(Split.VAL), config)
+    row.weights = meta.weights_source
+    val = evaluate_split(model, meta, splits.get(Split.VAL), config)
     row.best_val_accuracy, row.images_per_second = val.accuracy, val.images_per_second
     write_report(val, run_dir)
-    if test:
-        try:
-            folder = load_eval_folder(data, Split.TEST, meta.classes)
-        except DataLayoutError as exc:
-            row.notes.append(f"no test evaluation: {exc}")
-            return
-        _record_test(row, write_report(evaluate_cached(model, meta, folder, config), run_dir))
-    else:
-        row.notes.append("not tested: test_finalists_only")
+    _test(row, model, meta, data, config, test, run_dir)
 
 
 def _run_tta(
@@ -212,22 +212,16 @@ def _run_tta(
         raise ConfigError("kind tta needs init_from: the experiment whose checkpoint it tests")
     checkpoint = Path(config.init_checkpoint)
     model, meta = load_checkpoint(checkpoint)
-    row.weights, row.parameters = meta.weights_source, count_parameters(model)
+    row.weights = meta.weights_source
     row.stages, row.optimizer, row.scheduler = "none (flip TTA of a trained model)", "-", "-"
     row.head = f"{row.head} (trained)"
     run_dir.mkdir(parents=True, exist_ok=True)
     save_config(config, run_dir / CONFIG_FILE)
     splits = load_splits(data, config.val_fraction, config.seed)
-    val = evaluate_cached(model, meta, splits.get(Split.VAL), config, tta=True)
+    val = evaluate_split(model, meta, splits.get(Split.VAL), config, tta=True)
     row.best_val_accuracy = val.accuracy
     write_report(val, run_dir)
-    if not test:
-        row.notes.append("not tested: test_finalists_only")
-        return
-    try:
-        _record_test(row, evaluate_on_test(checkpoint, data, config, tta=True, out=run_dir))
-    except DataLayoutError as exc:
-        row.notes.append(f"no test evaluation: {exc}")
+    _test(row, model, meta, data, config, test, run_dir, tta=True)
 
 
 def run_kind(
@@ -251,5 +245,6 @@ def run_kind(
         checkpoint = _run_probe(row, config, data, run_dir)
     else:
         checkpoint = _run_train(row, config, data, run_dir, tracker)
-    _test(row, checkpoint, data, config, test)
+    model, meta = load_checkpoint(checkpoint)
+    _test(row, model, meta, data, config, test, checkpoint.parent)
     return row
