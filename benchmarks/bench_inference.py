@@ -96,7 +96,7 @@ def prepare(args: argparse.Namespace) -> dict[str, Any]:
     from landrec.data.dataset import ImageDataset
     from landrec.data.transforms import Preprocessing, eval_transform
     from landrec.engine.checkpoint import CheckpointMeta, read_meta, save_checkpoint
-    from landrec.engine.export import export_onnx
+    from landrec.engine.inference.export import export_onnx
     from landrec.models.factory import ModelConfig, create_model
     from landrec.models.registry import get_spec
     from landrec.models.weights import WeightsUnavailableError
@@ -190,7 +190,7 @@ def _torch_fn(name: str, path: str, work: Path) -> Callable[[Any], Callable[[], 
 def _ort_fn(
     name: str, path: str, work: Path, threads: int | None
 ) -> Callable[[Any], Callable[[], object]]:
-    from landrec.engine.export import onnx_classifier
+    from landrec.engine.inference.classifier import onnx_classifier
 
     suffix = "int8" if path == "ort_int8" else "fp32"
     classifier = onnx_classifier(work / f"{name}_{suffix}.onnx", threads)
@@ -204,7 +204,7 @@ def time_path(args: argparse.Namespace) -> dict[str, Any]:
     import numpy as np
     import torch
 
-    import landrec.engine.export  # noqa: F401  (every path pays the same imports)
+    import landrec.engine.inference.export  # noqa: F401  (every path pays the same imports)
 
     _set_threads(args.threads)
     name, path = args.models[0], args.path
@@ -229,7 +229,8 @@ def time_path(args: argparse.Namespace) -> dict[str, Any]:
 
 def _top1(source: Path, backend: Any, files: list[Path]) -> list[str | None]:
     """Top-1 classes through landrec's predict path (even where `label` would be "unknown")."""
-    from landrec.engine.predict import load_classifier, predict_files
+    from landrec.engine.inference.classifier import load_classifier
+    from landrec.engine.inference.predict import predict_files
 
     predictions = predict_files(load_classifier(source, backend), files, 1, progress=False)
     return [p.top_k[0][0] if p.top_k else None for p in predictions]
@@ -241,7 +242,7 @@ def _rate(a: list, b: list) -> float:
 
 def agree(args: argparse.Namespace) -> dict[str, Any]:
     """int8 vs fp32 (and ORT fp32 vs PyTorch) top-1 agreement through predict_files."""
-    from landrec.engine.predict import Backend
+    from landrec.engine.config import Backend
 
     _set_threads(args.threads)
     files = common.sample_files(args.data / "val", args.agreement, args.seed)

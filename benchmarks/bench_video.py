@@ -76,7 +76,8 @@ def load_model(args: argparse.Namespace) -> tuple[Any, str]:
     """The Classifier to time and a description of it."""
     from landrec.data.transforms import Preprocessing
     from landrec.engine.checkpoint import resolve_checkpoint
-    from landrec.engine.predict import Backend, Classifier, load_classifier
+    from landrec.engine.config import Backend
+    from landrec.engine.inference.classifier import Classifier, load_classifier
     from landrec.models.factory import ModelConfig, create_model
     from landrec.models.registry import get_spec
 
@@ -137,7 +138,7 @@ def time_decode(args: argparse.Namespace, video: Path, draft_size: int) -> dict[
 
 
 def time_predict(args: argparse.Namespace, video: Path, classifier: Any) -> dict[str, Any]:
-    from landrec.engine.video import predict_video
+    from landrec.engine.inference.video import predict_video
 
     t0 = time.perf_counter()
     result = predict_video(

@@ -7,42 +7,36 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from landrec.data.layout import Split, load_eval_folder
+from landrec.data.layout import Split, expand_paths, load_eval_folder
 from landrec.data.video import is_video
-from landrec.engine.calibrate import CalibrationResult as CalibrationResult
-from landrec.engine.calibrate import calibrate as calibrate
-from landrec.engine.calibrate import rejection_report as rejection_report
 from landrec.engine.checkpoint import load_checkpoint, resolve_checkpoint
 from landrec.engine.config import (
     CONFIG_FILE,
+    Backend,
     TrainConfig,
     apply_overrides,
     config_to_dict,
     load_yaml,
     resolve_config,
 )
-from landrec.engine.evaluate import EvalResult, evaluate_model, write_report
-from landrec.engine.feature_eval import evaluate_on_test
-from landrec.engine.predict import (
-    Backend,
-    Classifier,
-    Prediction,
-    expand_paths,
-    load_classifier,
-    predict_files,
-    with_options,
-)
+from landrec.engine.evaluation.calibrate import CalibrationResult as CalibrationResult
+from landrec.engine.evaluation.calibrate import calibrate as calibrate
+from landrec.engine.evaluation.calibrate import rejection_report as rejection_report
+from landrec.engine.evaluation.evaluate import EvalResult, evaluate_model, write_report
+from landrec.engine.experiments.study import StudyResult, run_study
+from landrec.engine.experiments.tracking import log_run_folder, open_tracker
+from landrec.engine.experiments.tune import TuneResult
+from landrec.engine.experiments.tune import tune as _tune
+from landrec.engine.inference.classifier import Classifier, load_classifier, with_options
+from landrec.engine.inference.predict import Prediction, predict_files
+from landrec.engine.inference.video import VideoOptions, VideoPrediction, predict_videos
 from landrec.engine.selective import effective_threshold
-from landrec.engine.study import StudyResult, run_study
-from landrec.engine.tracking import log_run_folder, open_tracker
-from landrec.engine.train import TrainResult
-from landrec.engine.train import train as _train
-from landrec.engine.tune import TuneResult
-from landrec.engine.tune import tune as _tune
-from landrec.engine.video import VideoOptions, VideoPrediction, predict_videos
+from landrec.engine.training.feature_eval import evaluate_on_test
+from landrec.engine.training.train import TrainResult
+from landrec.engine.training.train import train as _train
 
 if TYPE_CHECKING:
-    from landrec.engine.explain import ExplainResult
+    from landrec.engine.inference.explain import ExplainResult
 
 
 @dataclass
@@ -191,7 +185,9 @@ def explain(
     checkpoint: str | Path, image: str | Path, out_png: str | Path, class_name: str | None = None
 ) -> ExplainResult:
     """Grad-CAM heatmap of `class_name` (default: the predicted class) over one image, as PNG."""
-    from landrec.engine.explain import explain as _explain  # grad-cam takes a second to import
+    from landrec.engine.inference.explain import (
+        explain as _explain,
+    )  # grad-cam takes a second to import
 
     return _explain(checkpoint, image, out_png, class_name)
 

@@ -16,23 +16,25 @@ from PIL import Image
 from landrec import api
 from landrec.cli.main import main
 from landrec.data.transforms import Preprocessing
-from landrec.engine.calibrate import (
+from landrec.engine.checkpoint import load_checkpoint, read_meta
+from landrec.engine.evaluation.calibrate import (
     expected_calibration_error,
     fit_calibration,
     fit_temperature,
     nll,
 )
-from landrec.engine.checkpoint import load_checkpoint, read_meta
-from landrec.engine.evaluate import image_logits
-from landrec.engine.export import export_onnx, onnx_classifier, read_onnx_meta
-from landrec.engine.loop import CachedSource, predict_logits
-from landrec.engine.predict import (
+from landrec.engine.evaluation.evaluate import image_logits
+from landrec.engine.inference.classifier import (
     Classifier,
-    predict_files,
-    softmax,
+    onnx_classifier,
     torch_classifier,
     with_options,
 )
+from landrec.engine.inference.export import export_onnx
+from landrec.engine.inference.predict import predict_files
+from landrec.engine.loop import CachedSource, predict_logits
+from landrec.engine.onnx import read_onnx_meta
+from landrec.engine.probability import softmax
 from landrec.engine.selective import UNKNOWN, choose_threshold, coverage_curve
 
 # Three greys close enough that a tiny model confuses some images: calibration has work to do.

@@ -12,9 +12,10 @@ import pytest
 
 from landrec import api
 from landrec.data.transforms import Preprocessing
-from landrec.engine.evaluate import compute_metrics
-from landrec.engine.predict import Classifier, predict_files
-from landrec.engine.untrained import evaluate_untrained
+from landrec.engine.evaluation.evaluate import compute_metrics
+from landrec.engine.evaluation.untrained import evaluate_untrained
+from landrec.engine.inference.classifier import Classifier
+from landrec.engine.inference.predict import predict_files
 from landrec.models.registry import get_spec
 from landrec.models.weights import offline_file
 

@@ -14,7 +14,7 @@ from torch import nn
 from landrec.cli.main import main
 from landrec.data.transforms import Preprocessing
 from landrec.engine.checkpoint import CheckpointMeta, UnknownClassError, save_checkpoint
-from landrec.engine.explain import explain, explain_model, target_layer
+from landrec.engine.inference.explain import explain, explain_model, target_layer
 from landrec.models.factory import ModelConfig, create_model
 from landrec.models.net import StagedClassifier
 from landrec.models.registry import REGISTRY

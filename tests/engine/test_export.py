@@ -15,8 +15,11 @@ from PIL import Image
 from landrec.data.decode import load_image
 from landrec.data.transforms import Preprocessing, eval_transform
 from landrec.engine.checkpoint import CheckpointMeta, save_checkpoint
-from landrec.engine.export import ExportResult, export_onnx, read_onnx_meta
-from landrec.engine.predict import Backend, Classifier, load_classifier, predict_files
+from landrec.engine.config import Backend
+from landrec.engine.inference.classifier import Classifier, load_classifier
+from landrec.engine.inference.export import ExportResult, export_onnx
+from landrec.engine.inference.predict import predict_files
+from landrec.engine.onnx import read_onnx_meta
 from landrec.models.factory import ModelConfig, create_model
 
 CLASSES = ["coast", "forest", "mountain"]

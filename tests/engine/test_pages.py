@@ -12,7 +12,8 @@ from PIL import Image
 from landrec import api
 from landrec.cli.main import main
 from landrec.data.transforms import Preprocessing
-from landrec.engine.predict import Classifier, ImageRef, image_refs, predict_files
+from landrec.engine.inference.classifier import Classifier
+from landrec.engine.inference.predict import ImageRef, image_refs, predict_files
 
 RED = (220, 20, 20)
 BLUE = (20, 20, 220)

@@ -15,12 +15,12 @@ import yaml
 from landrec import api
 from landrec.data.layout import Split, load_splits
 from landrec.engine import checkpoint as ckpt
-from landrec.engine import study_runs
 from landrec.engine.config import ConfigError, TrainConfig, apply_overrides
-from landrec.engine.evaluate import split_logits
-from landrec.engine.feature_eval import cached_split_logits
-from landrec.engine.study import load_study, run_study
-from landrec.engine.train import build_trainer
+from landrec.engine.evaluation.evaluate import split_logits
+from landrec.engine.experiments import study_runs
+from landrec.engine.experiments.study import load_study, run_study
+from landrec.engine.training.feature_eval import cached_split_logits
+from landrec.engine.training.train import build_trainer
 
 # Random-init ResNet18 still maps images to image-dependent features (see test_train.py).
 BASE = {
@@ -233,7 +233,7 @@ def test_shipped_study_files_load(name: str) -> None:
 def test_tracking_without_mlflow_warns_and_does_nothing(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from landrec.engine.tracking import open_tracker
+    from landrec.engine.experiments.tracking import open_tracker
 
     monkeypatch.setitem(sys.modules, "mlflow", None)  # as if not installed: import fails
     warns = pytest.warns(UserWarning, match="mlflow is not installed")

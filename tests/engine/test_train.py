@@ -20,9 +20,9 @@ from landrec.data.transforms import eval_transform
 from landrec.engine import checkpoint as ckpt
 from landrec.engine.checkpoint import CheckpointError, CheckpointMeta, load_checkpoint
 from landrec.engine.config import ConfigError, TrainConfig, apply_overrides, config_to_dict
-from landrec.engine.features import Extractor
-from landrec.engine.stages import plan_stages
-from landrec.engine.train import build_trainer
+from landrec.engine.training.features import Extractor
+from landrec.engine.training.stages import plan_stages
+from landrec.engine.training.train import build_trainer
 from landrec.models.factory import ModelConfig, create_model
 from landrec.models.net import StagedClassifier
 
@@ -221,7 +221,7 @@ def test_resume_equals_uninterrupted(
     options = {**tiny, **LIVELY, "head_epochs": 3, "finetune_epochs": 2}
     whole = api.train(root, tmp_path / "whole", test=False, **options)
 
-    import landrec.engine.train as engine_train
+    import landrec.engine.training.train as engine_train
 
     real, calls = engine_train.train_one_epoch, []
 
@@ -328,7 +328,7 @@ def test_cache_point_finetune_shares_one_cache_between_head_and_finetune_runs(
 def test_dataset_statistics_are_computed_once_per_split_content(
     make_data, tiny: dict, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from landrec.engine import prepare
+    from landrec.engine.training import prepare
 
     root = make_data()
     calls: list[int] = []

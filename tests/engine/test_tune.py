@@ -10,9 +10,9 @@ import yaml
 
 from landrec import api
 from landrec.cli.main import main
-from landrec.engine import tune as tune_module
 from landrec.engine.config import TrainConfig, apply_overrides
-from landrec.engine.train import HISTORY, STATE, train
+from landrec.engine.experiments import tune as tune_module
+from landrec.engine.training.train import HISTORY, STATE, train
 
 optuna = pytest.importorskip("optuna")
 

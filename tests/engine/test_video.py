@@ -12,10 +12,11 @@ from PIL import Image
 
 from landrec import api
 from landrec.cli.main import main
+from landrec.data.layout import expand_paths
 from landrec.data.transforms import Preprocessing
 from landrec.data.video import VideoDecodeError, VideoReadReport, sample_frames
-from landrec.engine.predict import Classifier, expand_paths
-from landrec.engine.video import (
+from landrec.engine.inference.classifier import Classifier
+from landrec.engine.inference.video import (
     FrameRow,
     VideoOptions,
     dominant,

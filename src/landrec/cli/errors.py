@@ -6,7 +6,7 @@ from landrec.data.decode import ImageDecodeError
 from landrec.data.layout import DataLayoutError
 from landrec.engine.checkpoint import CheckpointError, UnknownClassError
 from landrec.engine.config import ConfigError
-from landrec.engine.tune import MissingDependencyError
+from landrec.engine.experiments.tune import MissingDependencyError
 from landrec.models.registry import UnknownModelError
 from landrec.models.weights import WeightsUnavailableError
 

@@ -65,7 +65,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from landrec import api
-    from landrec.engine.untrained import evaluate_untrained
+    from landrec.engine.evaluation.untrained import evaluate_untrained
 
     if args.untrained:
         if len(args.paths) != 1:
@@ -84,7 +84,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 def cmd_predict_media(args: argparse.Namespace) -> int:
     """`landrec predict` when videos are among the inputs: images as usual, videos summarised."""
     from landrec import api
-    from landrec.engine.video import VideoOptions
+    from landrec.engine.inference.video import VideoOptions
 
     options = VideoOptions(args.every, args.scene_change, args.frames)
     result = api.predict_media(
@@ -123,7 +123,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
 
 
 def cmd_models(args: argparse.Namespace) -> int:
-    from landrec.engine.catalog import model_table
+    from landrec.models.catalog import model_table
 
     output.print_models(model_table(), as_json=args.json)
     return 0
@@ -147,9 +147,9 @@ def cmd_data_stats(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
+    from landrec.data.layout import expand_paths
     from landrec.engine.checkpoint import resolve_checkpoint
-    from landrec.engine.export import export_onnx
-    from landrec.engine.predict import expand_paths
+    from landrec.engine.inference.export import export_onnx
 
     calibration = (
         expand_paths([args.calibration])[: args.calibration_images] if args.calibration else None

@@ -9,13 +9,13 @@ from typing import TYPE_CHECKING, Any
 
 from landrec.api import MediaPredictions, TrainAndTest
 from landrec.data.inspect import ChannelStats
-from landrec.engine.calibrate import CalibrationResult
-from landrec.engine.evaluate import EvalResult, to_markdown
-from landrec.engine.predict import Prediction
-from landrec.engine.video import VideoPrediction
+from landrec.engine.evaluation.calibrate import CalibrationResult
+from landrec.engine.evaluation.evaluate import EvalResult, to_markdown
+from landrec.engine.inference.predict import Prediction
+from landrec.engine.inference.video import VideoPrediction
 
 if TYPE_CHECKING:
-    from landrec.engine.explain import ExplainResult  # grad-cam is slow to import
+    from landrec.engine.inference.explain import ExplainResult  # grad-cam is slow to import
 
 RANDOM_INIT = "random init"
 

@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from landrec.engine.study import StudyResult
-    from landrec.engine.tune import TuneResult
+    from landrec.engine.experiments.study import StudyResult
+    from landrec.engine.experiments.tune import TuneResult
 
 
 def add_tracking_options(parser: argparse.ArgumentParser) -> None:
@@ -29,7 +29,7 @@ def add_tracking_options(parser: argparse.ArgumentParser) -> None:
 
 def tracking_option(args: argparse.Namespace) -> bool | str:
     """False (off), True (the local store in the output folder) or a tracking URI."""
-    from landrec.engine.tracking import cli_default
+    from landrec.engine.experiments.tracking import cli_default
 
     if args.no_tracking:
         return False
@@ -57,7 +57,7 @@ def print_study(result: StudyResult, as_json: bool = False) -> None:
             )
         )
         return
-    from landrec.engine.study_report import table_row
+    from landrec.engine.experiments.study_report import table_row
 
     before = len(result.results) - len(result.ran)
     print(f"study folder {result.out}: ran {len(result.ran)}, {before} had finished before")

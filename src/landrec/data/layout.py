@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import random
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
+
+from landrec.data.video import VIDEO_EXTENSIONS
 
 IMAGE_EXTENSIONS = frozenset(
     {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".heic", ".heif"}
@@ -205,3 +208,18 @@ def load_eval_folder(path: str | Path, split: Split, classes: list[str] | None) 
         data.name = split.value
         return data
     return list_class_folder(path, classes, allow_subset=True)
+
+
+def expand_paths(paths: Iterable[str | Path], videos: bool = False) -> list[Path]:
+    """Files as given, folders recursively (image files, and video files when `videos`),
+    in sorted order."""
+    wanted = IMAGE_EXTENSIONS | VIDEO_EXTENSIONS if videos else IMAGE_EXTENSIONS
+    out: list[Path] = []
+    for p in map(Path, paths):
+        if p.is_dir():
+            out.extend(
+                sorted(f for f in p.rglob("*") if f.is_file() and f.suffix.lower() in wanted)
+            )
+        else:
+            out.append(p)
+    return out

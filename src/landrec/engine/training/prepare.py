@@ -15,7 +15,7 @@ from landrec.data.layout import DatasetSplits, Split, SplitData
 from landrec.data.transforms import Preprocessing
 from landrec.engine import checkpoint as ckpt
 from landrec.engine.config import ConfigError, Normalize, TrainConfig
-from landrec.engine.features import CacheKey, Extractor, FeatureStore, module_hash
+from landrec.engine.training.features import CacheKey, Extractor, FeatureStore, module_hash
 from landrec.models.net import StagedClassifier
 from landrec.models.registry import get_spec
 

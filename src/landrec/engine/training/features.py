@@ -30,7 +30,7 @@ from landrec.data.transforms import (
     train_transform,
 )
 from landrec.engine.config import Backend
-from landrec.engine.export import module_runner
+from landrec.engine.onnx import module_runner
 from landrec.models.net import StagedClassifier
 
 CLEAN = "clean"

@@ -17,6 +17,7 @@ from landrec.data.transforms import Preprocessing, eval_transform
 from landrec.engine.checkpoint import CheckpointMeta
 from landrec.engine.loop import ImageSource, predict_logits
 from landrec.engine.plots import plot_confusion
+from landrec.engine.probability import softmax
 from landrec.engine.selective import UNKNOWN, selective_summary
 from landrec.models.factory import count_parameters
 from landrec.models.net import StagedClassifier
@@ -144,7 +145,7 @@ def result_of(
     metrics = compute_metrics(labels.numpy(), logits.argmax(1).numpy(), meta.classes)
     selective = None
     if threshold is not None:
-        probs = (logits.double() / meta.temperature).softmax(1).numpy()
+        probs = softmax(logits.double().numpy(), meta.temperature)
         selective = selective_summary(probs, labels.numpy(), threshold)
     return EvalResult(
         classes=meta.classes,

@@ -19,7 +19,7 @@ from landrec.data.dataset import FailureLog
 from landrec.data.layout import Split, SplitData, load_eval_folder
 from landrec.engine.checkpoint import CheckpointMeta, load_checkpoint
 from landrec.engine.config import TrainConfig
-from landrec.engine.evaluate import (
+from landrec.engine.evaluation.evaluate import (
     EvalResult,
     evaluate_model,
     image_logits,
@@ -27,10 +27,10 @@ from landrec.engine.evaluate import (
     result_of,
     write_report,
 )
-from landrec.engine.features import ViewSpec
 from landrec.engine.loop import CachedSource, predict_logits
-from landrec.engine.prepare import make_extractor
-from landrec.engine.stages import cache_start
+from landrec.engine.training.features import ViewSpec
+from landrec.engine.training.prepare import make_extractor
+from landrec.engine.training.stages import cache_start
 from landrec.engine.tta import mean_probability_log
 from landrec.models.net import StagedClassifier
 

@@ -8,7 +8,7 @@ import html
 import json
 from pathlib import Path
 
-from landrec.engine.study_runs import ExperimentResult
+from landrec.engine.experiments.study_runs import ExperimentResult
 
 FLAG = "⚠ RANDOM INIT"
 COLUMNS = (

@@ -2,25 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field, replace
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import torch
 from tqdm import tqdm
 
 from landrec.data.dataset import ImageDataset, make_loader
 from landrec.data.decode import ImageDecodeError, count_frames
-from landrec.data.layout import IMAGE_EXTENSIONS
-from landrec.data.transforms import Preprocessing, eval_transform
-from landrec.data.video import VIDEO_EXTENSIONS
-from landrec.engine.checkpoint import load_checkpoint
-from landrec.engine.config import Backend
-from landrec.engine.selective import UNKNOWN, effective_threshold
-from landrec.engine.tta import flip_tta
+from landrec.data.transforms import eval_transform
+from landrec.engine.inference.classifier import Classifier
+from landrec.engine.selective import UNKNOWN
 
-LogitsFn = Callable[[np.ndarray], np.ndarray]  # (B, 3, H, W) float32 -> (B, C) logits
 TIFF_EXTENSIONS = frozenset({".tif", ".tiff"})  # the multi-page files `pages` expands
 
 
@@ -42,67 +36,6 @@ class Prediction:
             "error": self.error,
             "best_guess": self.best_guess,
         }
-
-
-@dataclass
-class Classifier:
-    """What prediction needs: class names, preprocessing and a logits function."""
-
-    classes: list[str]
-    preprocessing: Preprocessing
-    logits: LogitsFn
-    source: str  # description of the model (checkpoint path, backend, weights)
-    temperature: float = 1.0  # calibrated softmax temperature (1.0: not calibrated)
-    threshold: float | None = None  # top-1 probability below which the label is "unknown"
-
-    def probabilities(self, x: np.ndarray) -> np.ndarray:
-        """Calibrated class probabilities, (B, 3, H, W) -> (B, C) float64."""
-        return softmax(self.logits(x).astype(np.float64) / self.temperature)
-
-
-def expand_paths(paths: Iterable[str | Path], videos: bool = False) -> list[Path]:
-    """Files as given, folders recursively (image files, and video files when `videos`),
-    in sorted order."""
-    wanted = IMAGE_EXTENSIONS | VIDEO_EXTENSIONS if videos else IMAGE_EXTENSIONS
-    out: list[Path] = []
-    for p in map(Path, paths):
-        if p.is_dir():
-            out.extend(
-                sorted(f for f in p.rglob("*") if f.is_file() and f.suffix.lower() in wanted)
-            )
-        else:
-            out.append(p)
-    return out
-
-
-def torch_classifier(checkpoint: str | Path) -> Classifier:
-    model, meta = load_checkpoint(checkpoint)
-    model = model.to(memory_format=torch.channels_last)
-
-    @torch.inference_mode()
-    def logits(x: np.ndarray) -> np.ndarray:
-        batch = torch.from_numpy(x).contiguous(memory_format=torch.channels_last)
-        return model(batch).float().numpy()
-
-    init = " (random init)" if meta.random_init else ""
-    source = f"{checkpoint} [torch]{init}"
-    return Classifier(
-        meta.classes, meta.preprocessing, logits, source, meta.temperature, meta.threshold
-    )
-
-
-def load_classifier(model_path: str | Path, backend: Backend = Backend.TORCH) -> Classifier:
-    if backend is Backend.ONNX:
-        from landrec.engine.export import onnx_classifier
-
-        return onnx_classifier(model_path)
-    return torch_classifier(model_path)
-
-
-def softmax(logits: np.ndarray) -> np.ndarray:
-    z = logits - logits.max(axis=1, keepdims=True)
-    e = np.exp(z)
-    return e / e.sum(axis=1, keepdims=True)
 
 
 @dataclass(frozen=True)
@@ -179,13 +112,3 @@ def to_prediction(classifier: Classifier, path: str, probs: np.ndarray, k: int) 
     threshold = classifier.threshold
     label = UNKNOWN if threshold is not None and confidence < threshold else best
     return Prediction(path, label, confidence, top, best_guess=best)
-
-
-def with_options(
-    classifier: Classifier, tta: bool = False, unknown: bool = True, threshold: float | None = None
-) -> Classifier:
-    """The classifier with flip TTA, and the "unknown" rule at `threshold` (default: the
-    calibrated one) or, with `unknown` False, off."""
-    logits = flip_tta(classifier.logits) if tta else classifier.logits
-    chosen = effective_threshold(classifier.threshold, unknown, threshold)
-    return replace(classifier, logits=logits, threshold=chosen)

@@ -23,20 +23,20 @@ from landrec.engine.config import (
     config_to_dict,
     save_config,
 )
-from landrec.engine.features import (
+from landrec.engine.loop import CachedSource, ImageSource, Source, evaluate_epoch, train_one_epoch
+from landrec.engine.plots import plot_curves
+from landrec.engine.training.features import (
     FeatureSet,
     ViewSpec,
     run_frozen,
 )
-from landrec.engine.loop import CachedSource, ImageSource, Source, evaluate_epoch, train_one_epoch
-from landrec.engine.plots import plot_curves
-from landrec.engine.prepare import (
+from landrec.engine.training.prepare import (
     load_init_checkpoint,
     make_extractor,
     pick_device,
     preprocessing_for,
 )
-from landrec.engine.stages import (
+from landrec.engine.training.stages import (
     StagePlan,
     cache_start,
     make_optimizer,

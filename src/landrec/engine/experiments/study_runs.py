@@ -19,13 +19,13 @@ from landrec.engine.config import (
     config_to_dict,
     save_config,
 )
-from landrec.engine.evaluate import EvalResult, write_report
-from landrec.engine.feature_eval import evaluate_split
-from landrec.engine.prepare import preprocessing_for
-from landrec.engine.probe import linear_probe
-from landrec.engine.tracking import Tracker
-from landrec.engine.train import STATE, train
-from landrec.engine.untrained import untrained_model
+from landrec.engine.evaluation.evaluate import EvalResult, write_report
+from landrec.engine.evaluation.untrained import untrained_model
+from landrec.engine.experiments.probe import linear_probe
+from landrec.engine.experiments.tracking import Tracker
+from landrec.engine.training.feature_eval import evaluate_split
+from landrec.engine.training.prepare import preprocessing_for
+from landrec.engine.training.train import STATE, train
 from landrec.models.factory import count_parameters
 from landrec.models.net import HeadKind, StagedClassifier
 from landrec.models.registry import get_spec

@@ -13,7 +13,8 @@ from tqdm import tqdm
 
 from landrec.data.transforms import eval_transform
 from landrec.data.video import Frame, VideoDecodeError, VideoReadReport, sample_frames
-from landrec.engine.predict import Classifier, to_prediction
+from landrec.engine.inference.classifier import Classifier
+from landrec.engine.inference.predict import to_prediction
 from landrec.engine.selective import UNKNOWN
 
 

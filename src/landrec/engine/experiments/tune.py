@@ -18,8 +18,8 @@ from typing import Any
 import yaml
 
 from landrec.engine.config import TrainConfig, config_to_dict
-from landrec.engine.tracking import TrackingOption, log_run_folder, open_tracker
-from landrec.engine.train import train
+from landrec.engine.experiments.tracking import TrackingOption, log_run_folder, open_tracker
+from landrec.engine.training.train import train
 
 BEST_CONFIG = "best_config.yaml"
 BATCH_SIZES = (16, 32, 64, 128)

@@ -9,7 +9,7 @@ import torch
 from landrec.data.layout import Split, load_eval_folder
 from landrec.data.transforms import Preprocessing
 from landrec.engine.checkpoint import CheckpointMeta
-from landrec.engine.evaluate import EvalResult, evaluate_model
+from landrec.engine.evaluation.evaluate import EvalResult, evaluate_model
 from landrec.models.factory import ModelConfig, create_model
 from landrec.models.net import HeadKind, StagedClassifier
 from landrec.models.registry import get_spec

@@ -21,9 +21,9 @@ from landrec.data.dataset import FailureLog
 from landrec.data.layout import Split, SplitData, load_splits
 from landrec.engine import checkpoint as ckpt
 from landrec.engine.config import CONFIG_FILE, TrainConfig, config_to_dict, save_config
-from landrec.engine.evaluate import compute_metrics
-from landrec.engine.features import Extractor, FeatureSet, ViewSpec
-from landrec.engine.prepare import make_extractor, pick_device, preprocessing_for
+from landrec.engine.evaluation.evaluate import compute_metrics
+from landrec.engine.training.features import Extractor, FeatureSet, ViewSpec
+from landrec.engine.training.prepare import make_extractor, pick_device, preprocessing_for
 from landrec.models.factory import ModelConfig, create_model
 from landrec.models.net import HeadKind
 

@@ -17,6 +17,7 @@ from torch import nn
 from landrec.data.decode import load_image
 from landrec.data.transforms import preprocess_image
 from landrec.engine.checkpoint import CheckpointMeta, load_checkpoint
+from landrec.engine.probability import softmax
 from landrec.models.net import StagedClassifier
 
 POOL = "pool"  # the stage that turns feature maps into a vector in every registered model
@@ -85,7 +86,7 @@ def explain_model(
     x = preprocess_image(load_image(image_path, pre.short_side), pre).unsqueeze(0)  # (1, 3, H, W)
     model.eval()
     with torch.no_grad():
-        probs = (model(x).double() / meta.temperature).softmax(1)[0]
+        probs = softmax(model(x).double().numpy(), meta.temperature)[0]
     predicted = int(probs.argmax())
     index = predicted if class_name is None else meta.class_index(class_name)
     name, layer = target_layer(model)

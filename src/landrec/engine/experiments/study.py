@@ -31,9 +31,14 @@ import yaml
 
 from landrec.engine import checkpoint as ckpt
 from landrec.engine.config import ConfigError, TrainConfig, apply_overrides, config_to_dict
-from landrec.engine.study_report import write_report
-from landrec.engine.study_runs import ExperimentKind, ExperimentResult, failed_result, run_kind
-from landrec.engine.tracking import TrackingOption, log_run_folder, open_tracker
+from landrec.engine.experiments.study_report import write_report
+from landrec.engine.experiments.study_runs import (
+    ExperimentKind,
+    ExperimentResult,
+    failed_result,
+    run_kind,
+)
+from landrec.engine.experiments.tracking import TrackingOption, log_run_folder, open_tracker
 
 STUDY_KEYS = ("title", "base", "experiments", "test_finalists_only")
 EXPERIMENT_KEYS = ("name", "kind", "based_on", "init_from", "finalist")

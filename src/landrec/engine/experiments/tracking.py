@@ -139,7 +139,7 @@ def open_tracker(
 def log_run_folder(tracker: Tracker, run_dir: Path, metrics: dict[str, Any]) -> None:
     """A finished run's summary metrics and its files: config, curves, test confusion/metrics."""
     from landrec.engine.config import CONFIG_FILE
-    from landrec.engine.train import CURVES
+    from landrec.engine.training.train import CURVES
 
     tracker.log_metrics(metrics)
     names = (CONFIG_FILE, CURVES, "test_confusion.png", "test_metrics.json")

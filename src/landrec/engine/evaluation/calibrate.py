@@ -17,6 +17,7 @@ from landrec.data.layout import (
     DataLayoutError,
     Split,
     SplitData,
+    expand_paths,
     find_split_folders,
     load_eval_folder,
     load_splits,
@@ -28,9 +29,9 @@ from landrec.engine.checkpoint import (
     resolve_checkpoint,
     save_checkpoint,
 )
-from landrec.engine.evaluate import image_logits, split_logits
+from landrec.engine.evaluation.evaluate import image_logits, split_logits
 from landrec.engine.plots import plot_coverage
-from landrec.engine.predict import expand_paths, softmax
+from landrec.engine.probability import softmax
 from landrec.engine.selective import (
     choose_threshold,
     coverage_accuracy,
@@ -106,8 +107,8 @@ def fit_calibration(
     if len(labels) == 0:
         raise ValueError("no readable images to calibrate on")
     temperature = fit_temperature(logits, labels)
-    before = softmax(logits.astype(np.float64))
-    after = softmax(logits.astype(np.float64) / temperature)
+    before = softmax(logits)
+    after = softmax(logits, temperature)
     confidence, correct = after.max(1), after.argmax(1) == labels
     threshold = choose_threshold(confidence, correct, target_accuracy)
     at = math.inf if threshold is None else threshold
@@ -198,8 +199,8 @@ def rejection_report(
     in_logits, in_labels, _ = split_logits(model, meta, inside, batch_size)
     paths = expand_paths([out_of_class])
     out_logits, _, _ = image_logits(model, meta.preprocessing, paths, [0] * len(paths), batch_size)
-    in_probs = softmax(in_logits.double().numpy() / meta.temperature)
-    out_probs = softmax(out_logits.double().numpy() / meta.temperature)
+    in_probs = softmax(in_logits.numpy(), meta.temperature)
+    out_probs = softmax(out_logits.numpy(), meta.temperature)
     accepted = out_probs.max(1) >= threshold
     summary = selective_summary(in_probs, in_labels.numpy(), threshold)
     taken_for = Counter(meta.classes[i] for i in out_probs.argmax(1)[accepted])

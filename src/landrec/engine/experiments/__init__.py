@@ -1,0 +1,1 @@
+"""Experiments: comparison studies, Optuna tuning, MLflow tracking, linear probes."""

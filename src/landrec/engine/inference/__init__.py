@@ -1,0 +1,1 @@
+"""Inference: classifiers (PyTorch, ONNX Runtime), prediction, export, video, Grad-CAM."""

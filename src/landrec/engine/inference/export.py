@@ -1,0 +1,121 @@
+"""landrec export: a checkpoint as an ONNX model (fp32 or int8) that carries its own metadata."""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from onnxruntime.quantization import (
+    CalibrationDataReader,
+    QuantFormat,
+    QuantType,
+    quantize_dynamic,
+    quantize_static,
+)
+from onnxruntime.quantization.shape_inference import quant_pre_process
+
+from landrec.data.dataset import ImageDataset, make_loader
+from landrec.data.layout import expand_paths
+from landrec.data.transforms import Preprocessing, eval_transform
+from landrec.engine.checkpoint import CheckpointMeta, load_checkpoint
+from landrec.engine.onnx import INPUT, OUTPUT, export_module, set_meta
+
+log = logging.getLogger(__name__)
+
+CALIBRATION_BATCH = 8
+
+
+@dataclass
+class ExportResult:
+    path: Path
+    int8: bool
+    bytes: int
+    opset: int
+    calibration_images: int = 0  # images the static int8 calibration actually used
+
+
+def export_onnx(
+    checkpoint: str | Path,
+    out: str | Path,
+    int8: bool = False,
+    calibration: list[Path] | None = None,
+    opset: int = 17,
+) -> ExportResult:
+    """Write the checkpoint as ONNX; int8: static with `calibration` images, else dynamic."""
+    out = _check_output(Path(out))
+    model, meta = load_checkpoint(checkpoint)
+    used = 0
+    # Build everything in a temporary folder beside `out`, then rename: never half a file.
+    with tempfile.TemporaryDirectory(dir=out.parent, prefix=".export-") as tmp:
+        fp32 = Path(tmp) / "fp32.onnx"
+        _export_fp32(model, meta, fp32, opset)
+        result = fp32
+        if int8:
+            result = Path(tmp) / "int8.onnx"
+            used = _quantize(fp32, result, meta.preprocessing, calibration)
+            set_meta(result, meta)  # the quantizer keeps metadata today; do not depend on it
+        result.replace(out)
+    return ExportResult(out, int8, out.stat().st_size, opset, used)
+
+
+def _check_output(out: Path) -> Path:
+    if out.is_dir():
+        raise ValueError(f"{out}: is a directory; give a file path such as {out / 'model.onnx'}")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    return out
+
+
+def _export_fp32(model: torch.nn.Module, meta: CheckpointMeta, path: Path, opset: int) -> None:
+    size = meta.preprocessing.input_size
+    example = torch.randn(2, 3, size, size)  # batch 2, so nothing specialises to batch 1
+    export_module(model, example, path, OUTPUT, opset)
+    set_meta(path, meta)
+
+
+class _ImageReader(CalibrationDataReader):
+    """Calibration batches decoded and preprocessed exactly as `predict` does."""
+
+    def __init__(self, paths: list[Path], pre: Preprocessing) -> None:
+        dataset = ImageDataset(paths, eval_transform(pre), draft_size=pre.short_side)
+        self.batches = iter(make_loader(dataset, CALIBRATION_BATCH))
+        self.used = 0
+
+    def get_next(self) -> dict[str, np.ndarray] | None:
+        for batch in self.batches:
+            for i, reason in batch.failures:
+                log.warning("calibration image %d skipped: %s", i, reason)
+            if len(batch.indices):
+                self.used += len(batch.indices)
+                return {INPUT: batch.images.numpy()}
+        return None
+
+
+def _quantize(fp32: Path, out: Path, pre: Preprocessing, calibration: list[Path] | None) -> int:
+    """Quantize `fp32` into `out`; returns the number of calibration images used (0: dynamic)."""
+    source = fp32.with_name("prepared.onnx")
+    try:
+        quant_pre_process(str(fp32), str(source))  # shape inference + fusions: better QDQ placement
+    except Exception as exc:  # an optimisation only; the plain graph still quantizes
+        log.warning("quantization pre-processing failed, quantizing the plain graph: %s", exc)
+        source = fp32
+    if not calibration:
+        quantize_dynamic(str(source), str(out), weight_type=QuantType.QInt8)
+        return 0
+    paths = expand_paths(calibration)
+    reader = _ImageReader(paths, pre)
+    quantize_static(
+        str(source),
+        str(out),
+        reader,
+        quant_format=QuantFormat.QDQ,
+        per_channel=True,
+        activation_type=QuantType.QUInt8,
+        weight_type=QuantType.QInt8,
+    )
+    if reader.used == 0:
+        raise ValueError(f"no readable calibration image among {len(paths)} file(s)")
+    return reader.used

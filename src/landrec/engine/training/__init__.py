@@ -1,0 +1,1 @@
+"""Training: the two-stage loop, its plans and optimizers, the frozen-prefix feature cache."""
