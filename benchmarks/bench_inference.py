@@ -122,7 +122,15 @@ def prepare(args: argparse.Namespace) -> dict[str, Any]:
                 model, weights = create_model(config, "none")
             size = args.image_size or spec.input_size
             pre = Preprocessing(size, spec.mean, spec.std)
-            meta = CheckpointMeta(classes, config, pre, weights.source, {}, {"head": "untrained"})
+            meta = CheckpointMeta(
+                classes,
+                config,
+                pre,
+                weights.source,
+                not weights.pretrained,
+                {},
+                {"head": "untrained"},
+            )
             save_checkpoint(ckpt, model, meta)
             head = "untrained (random init)"
         t0 = time.perf_counter()

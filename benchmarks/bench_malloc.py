@@ -63,7 +63,7 @@ def one_round(model: torch.nn.Module, x: torch.Tensor, batches: int) -> dict[str
 def bench_model(name: str, args: argparse.Namespace) -> dict[str, Any]:
     torch.manual_seed(0)
     model, _ = create_model(ModelConfig(name, 5, HeadKind.LINEAR), "none")  # speed only
-    prefix = torch.nn.Sequential(*model.stages).eval().to(memory_format=torch.channels_last)
+    prefix = torch.nn.Sequential(*model.blocks).eval().to(memory_format=torch.channels_last)
     x = torch.randn(args.batch, 3, args.image_size, args.image_size)
     x = x.contiguous(memory_format=torch.channels_last)
     batches = max(1, args.images // args.batch)

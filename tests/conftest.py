@@ -165,5 +165,6 @@ def red_blue_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
     model, _ = create_model(config, weights="none")
     pre = Preprocessing(32, (0.5, 0.5, 0.5), (0.5, 0.5, 0.5))
     path = tmp_path_factory.mktemp("ckpt") / "best.safetensors"
-    save_checkpoint(path, model.eval(), CheckpointMeta(["red", "blue"], config, pre, "random init"))
+    meta = CheckpointMeta(["red", "blue"], config, pre, "random init", random_init=True)
+    save_checkpoint(path, model.eval(), meta)
     return path

@@ -1,32 +1,23 @@
 """landrec: landscape-context recognition by transfer learning of pretrained CNNs.
 
-The API functions import torch lazily, so `import landrec` stays cheap.
+`import landrec` stays cheap: the API functions (`landrec.train`, `landrec.evaluate`,
+`landrec.predict`, ...) are those of `landrec.api`, imported (with torch) on first use.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from landrec.api import evaluate, predict, train
 
 __version__ = "0.1.0"
 __all__ = ["evaluate", "predict", "train"]
 
 
-def train(*args: Any, **kwargs: Any) -> Any:
-    """See `landrec.api.train`."""
-    from landrec import api
-
-    return api.train(*args, **kwargs)
-
-
-def evaluate(*args: Any, **kwargs: Any) -> Any:
-    """See `landrec.api.evaluate`."""
-    from landrec import api
-
-    return api.evaluate(*args, **kwargs)
-
-
-def predict(*args: Any, **kwargs: Any) -> Any:
-    """See `landrec.api.predict`."""
-    from landrec import api
-
-    return api.predict(*args, **kwargs)
+def __getattr__(name: str) -> Any:
+    """`landrec.train` and friends: the real functions of landrec.api, signatures included."""
+    if name in __all__:
+        return getattr(importlib.import_module("landrec.api"), name)
+    raise AttributeError(f"module 'landrec' has no attribute {name!r}")

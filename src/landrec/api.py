@@ -1,4 +1,8 @@
-"""The Python API, mirroring the CLI: `landrec.train`, `landrec.evaluate`, `landrec.predict`."""
+"""The Python API, mirroring the CLI: `landrec.train`, `landrec.evaluate`, `landrec.predict`, ...
+
+It is the one gateway to the engine: the CLI (and the archive service) call these functions and
+use the result types and errors re-exported here, never engine modules directly.
+"""
 
 from __future__ import annotations
 
@@ -7,12 +11,22 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from landrec.data.layout import Split, expand_paths, load_eval_folder
+from landrec.data.decode import ImageDecodeError
+from landrec.data.inspect import ChannelStats as ChannelStats
+from landrec.data.inspect import InspectReport, channel_stats, inspect_dataset
+from landrec.data.layout import DataLayoutError, Split, expand_paths, load_eval_folder, load_splits
 from landrec.data.video import is_video
-from landrec.engine.checkpoint import load_checkpoint, resolve_checkpoint
+from landrec.engine.checkpoint import (
+    CheckpointError,
+    UnknownClassError,
+    load_checkpoint,
+    resolve_checkpoint,
+)
+from landrec.engine.config import CONFIG_ALIASES as CONFIG_ALIASES
 from landrec.engine.config import (
     CONFIG_FILE,
     Backend,
+    ConfigError,
     TrainConfig,
     apply_overrides,
     config_to_dict,
@@ -23,20 +37,52 @@ from landrec.engine.evaluation.calibrate import CalibrationResult as Calibration
 from landrec.engine.evaluation.calibrate import calibrate as calibrate
 from landrec.engine.evaluation.calibrate import rejection_report as rejection_report
 from landrec.engine.evaluation.evaluate import EvalResult, evaluate_model, write_report
+from landrec.engine.evaluation.evaluate import to_markdown as to_markdown
+from landrec.engine.evaluation.untrained import evaluate_untrained as evaluate_untrained
 from landrec.engine.experiments.study import StudyResult, run_study
-from landrec.engine.experiments.tracking import log_run_folder, open_tracker
-from landrec.engine.experiments.tune import TuneResult
+from landrec.engine.experiments.study_report import table_row
+from landrec.engine.experiments.tracking import cli_default, log_run_folder, open_tracker
+from landrec.engine.experiments.tune import MissingDependencyError, TuneResult
 from landrec.engine.experiments.tune import tune as _tune
 from landrec.engine.inference.classifier import Classifier, load_classifier, with_options
+from landrec.engine.inference.export import ExportResult, export_onnx
 from landrec.engine.inference.predict import Prediction, predict_files
-from landrec.engine.inference.video import VideoOptions, VideoPrediction, predict_videos
+from landrec.engine.inference.video import VideoOptions as VideoOptions
+from landrec.engine.inference.video import VideoPrediction, predict_videos
+from landrec.engine.runtime import tune_allocator as tune_allocator
 from landrec.engine.selective import effective_threshold
 from landrec.engine.training.feature_eval import evaluate_on_test
 from landrec.engine.training.train import TrainResult
 from landrec.engine.training.train import train as _train
+from landrec.models.catalog import model_table
+from landrec.models.registry import UnknownModelError
+from landrec.models.weights import WeightsUnavailableError
 
 if TYPE_CHECKING:
     from landrec.engine.inference.explain import ExplainResult
+
+study_table_row = table_row  # a study result's cells, as report.md shows them
+tracking_default = cli_default  # whether the CLI tracks when no tracking option is given
+
+# Errors that mean bad input: the CLI prints them as one line instead of a traceback.
+USER_ERRORS: tuple[type[BaseException], ...] = (
+    CheckpointError,
+    ConfigError,
+    DataLayoutError,
+    FileNotFoundError,
+    ImageDecodeError,
+    MissingDependencyError,
+    UnknownClassError,
+    UnknownModelError,
+    WeightsUnavailableError,
+)
+
+
+def _resolve(config: TrainConfig | str | Path | None, overrides: dict[str, Any]) -> TrainConfig:
+    """A config object, a YAML path or the defaults, then keyword overrides."""
+    if isinstance(config, TrainConfig):
+        return apply_overrides(config, overrides)
+    return resolve_config(config, overrides)
 
 
 @dataclass
@@ -60,10 +106,7 @@ def train(
     saved = Path(out) / CONFIG_FILE
     if resume and saved.is_file() and config is None:
         config = saved
-    if isinstance(config, TrainConfig):
-        resolved = apply_overrides(config, overrides)
-    else:
-        resolved = resolve_config(config, overrides)
+    resolved = _resolve(config, overrides)
     with open_tracker(tracking, Path(out), "landrec-train", Path(out).name) as tracker:
         tracker.log_params(config_to_dict(resolved))
         result = _train(data, out, resolved, resume=resume, on_epoch=tracker.on_epoch)
@@ -210,10 +253,34 @@ def tune(
     tracking: bool | str = False,
     **overrides: Any,
 ) -> TuneResult:
-    """Optuna search of the head stage's lr, weight decay, dropout and batch size until the
+    """Optuna search of the head stage's head_lr, weight decay, dropout and batch size until the
     study (SQLite in `out` unless `storage`) holds `trials` finished trials."""
-    if isinstance(config, TrainConfig):
-        base = apply_overrides(config, overrides)
-    else:
-        base = resolve_config(config, overrides)
-    return _tune(data, out, base, trials, storage, study_name, tracking)
+    return _tune(data, out, _resolve(config, overrides), trials, storage, study_name, tracking)
+
+
+def export(
+    model: str | Path,
+    out: str | Path,
+    int8: bool = False,
+    calibration: str | Path | None = None,
+    calibration_images: int = 200,
+) -> ExportResult:
+    """A run folder or checkpoint as ONNX; `int8` with a `calibration` folder: static int8
+    calibrated on its first `calibration_images` images, else dynamic."""
+    images = expand_paths([calibration])[:calibration_images] if calibration else None
+    return export_onnx(resolve_checkpoint(model), out, int8, images)
+
+
+def models() -> list[dict]:
+    """The registry: one row per architecture (parameters, input size, weights available here)."""
+    return model_table()
+
+
+def inspect_data(data: str | Path, out: str | Path | None = None) -> InspectReport:
+    """Per-split per-class counts, image sizes, unreadable files, duplicates (+ chart in `out`)."""
+    return inspect_dataset(data, out)
+
+
+def data_stats(data: str | Path, size: int = 224) -> ChannelStats:
+    """Per-channel mean/std of the train split at `size` px."""
+    return channel_stats(load_splits(data).get(Split.TRAIN), size)

@@ -77,6 +77,7 @@ def test_evaluate_fields_and_report_files(trained: tuple[Path, Path], tmp_path: 
     assert sum(map(sum, d["confusion_matrix"])) == 12
     assert {c: v["support"] for c, v in d["per_class"].items()} == dict.fromkeys(d["classes"], 4)
     assert d["images_per_second"] > 0 and d["weights"] == "random init" and d["split"] == "test"
+    assert d["random_init"] is True
     assert d["confusion_matrix_normalized"][0] == pytest.approx(
         [x / 4 for x in d["confusion_matrix"][0]]
     )

@@ -16,7 +16,7 @@ from landrec.data.transforms import Preprocessing
 from landrec.engine.checkpoint import CheckpointMeta, UnknownClassError, save_checkpoint
 from landrec.engine.inference.explain import explain, explain_model, target_layer
 from landrec.models.factory import ModelConfig, create_model
-from landrec.models.net import StagedClassifier
+from landrec.models.net import BlockClassifier
 from landrec.models.registry import REGISTRY
 
 SIZE = 64  # AlexNet's stride needs at least 63 px; every architecture runs at 64
@@ -54,10 +54,10 @@ def test_explain_every_architecture(arch: str, tmp_path: Path) -> None:
     torch.manual_seed(0)
     config = ModelConfig(arch, len(CLASSES))
     model, _ = create_model(config, weights="none")
-    meta = CheckpointMeta(CLASSES, config, PRE, "random init")
+    meta = CheckpointMeta(CLASSES, config, PRE, "random init", random_init=True)
     image = _noise_image(tmp_path / "in.png", (200, 20, 20))
     result = explain_model(model, meta, image, tmp_path / "out" / "cam.png", class_name="Blue")
-    names = model.stage_names
+    names = model.block_names
     assert result.target_layer == target_layer(model)[0]
     assert result.target_layer.split(".")[0] == names[names.index("pool") - 1]
     assert result.target_layer == TARGETS.get(arch, result.target_layer)
@@ -78,7 +78,7 @@ def test_explain_every_architecture(arch: str, tmp_path: Path) -> None:
     }
 
 
-def _opponent_model() -> StagedClassifier:
+def _opponent_model() -> BlockClassifier:
     """A hand-built colour-opponent classifier (a random-init backbone with a trained head
     does not localize: its per-cell activations differ for reasons unrelated to the classes, and
     Grad-CAM shows those). Stage 'opponent' maps each pixel to (R - B, B - R) > 0, 'grid'
@@ -97,7 +97,7 @@ def _opponent_model() -> StagedClassifier:
         ("grid", nn.AvgPool2d(8)),
         ("pool", nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(1))),
     ]
-    return StagedClassifier(stages, head).eval()
+    return BlockClassifier(stages, head).eval()
 
 
 @pytest.mark.parametrize(
@@ -106,7 +106,7 @@ def _opponent_model() -> StagedClassifier:
 )
 def test_cam_finds_the_planted_square(colour: tuple, corner: str, tmp_path: Path) -> None:
     model = _opponent_model()
-    meta = CheckpointMeta(CLASSES, ModelConfig("resnet18", 2), PRE, "hand-built")
+    meta = CheckpointMeta(CLASSES, ModelConfig("resnet18", 2), PRE, "hand-built", False)
     image = _noise_image(tmp_path / "in.png", colour, corner)
     result = explain_model(model, meta, image, tmp_path / "cam.png")
     assert result.target_layer == "grid"
@@ -123,7 +123,8 @@ def test_explain_a_checkpoint_and_the_cli(
     config = ModelConfig("mobilenet_v2", len(CLASSES))
     model, _ = create_model(config, weights="none")
     ckpt = tmp_path / "model.safetensors"
-    save_checkpoint(ckpt, model.eval(), CheckpointMeta(CLASSES, config, PRE, "random init"))
+    meta = CheckpointMeta(CLASSES, config, PRE, "random init", random_init=True)
+    save_checkpoint(ckpt, model.eval(), meta)
     image = _noise_image(tmp_path / "in.png")
     result = explain(ckpt, image, tmp_path / "a.png")
     assert result.target_layer == "features_18" and Path(result.out_png).is_file()

@@ -55,7 +55,8 @@ def _checkpoint(path: Path, images: list[Path]) -> Path:
         model(torch.randn(4, 3, PRE.input_size, PRE.input_size))
     for bn in bns:
         bn.momentum = 0.1
-    save_checkpoint(path, model.eval(), CheckpointMeta(CLASSES, config, PRE, "random init"))
+    meta = CheckpointMeta(CLASSES, config, PRE, "random init", random_init=True)
+    save_checkpoint(path, model.eval(), meta)
     return path
 
 
@@ -174,7 +175,8 @@ def test_onnx_matches_pytorch_on_real_validation_photos(real_data: Path, tmp_pat
     model, weights = create_model(config)  # real backbone; the fresh head is random
     pre = Preprocessing(224, (0.485, 0.456, 0.406), (0.229, 0.224, 0.225))
     ckpt = tmp_path / "real.safetensors"
-    save_checkpoint(ckpt, model.eval(), CheckpointMeta(classes, config, pre, weights.source))
+    meta = CheckpointMeta(classes, config, pre, weights.source, not weights.pretrained)
+    save_checkpoint(ckpt, model.eval(), meta)
     export_onnx(ckpt, tmp_path / "real.onnx")
     transform = eval_transform(pre)
     batch = torch.stack([transform(load_image(p, draft_size=224)) for p in photos]).numpy()

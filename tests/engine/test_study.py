@@ -45,6 +45,7 @@ EXPERIMENTS = [
         "name": "finetune",
         "based_on": "head",
         "init_from": "head",
+        "weights": "auto",  # start from the head's checkpoint alone (none would be an error)
         "head_epochs": 0,
         "finetune_epochs": 1,
         "finalist": True,
@@ -91,7 +92,11 @@ def test_study_runs_every_kind_and_records_each(finished: dict) -> None:
     for r in rows.values():
         saved = json.loads((out / "runs" / r.name / "result.json").read_text())
         assert saved["best_val_accuracy"] == r.best_val_accuracy is not None
-        assert r.weights == "random init"
+        weights = "random init"
+        if r.init_from is not None:  # a fine-tune names the checkpoint it started from
+            parent = (out / "runs" / r.init_from / ckpt.BEST).resolve()
+            weights = f"init_checkpoint {parent} (backbone: random init)"
+        assert r.weights == weights and r.random_init
         assert r.wall_seconds is not None and r.wall_seconds >= (r.train_seconds or 0)
         assert r.wall_seconds > 0
     # test_finalists_only: only finalists have test numbers (with throughput and size)
@@ -184,18 +189,25 @@ def test_based_on_inherits_the_overrides(tmp_path: Path) -> None:
     ]
     study = load_study(_study_file(tmp_path, experiments))
     a, b, c = study.experiments
-    assert (c.config.optimizer.value, c.config.lr, c.config.augment.value) == ("sgd", 0.2, "flip")
-    assert b.config.augment.value == "none" and a.config.lr == 0.05
+    assert (c.config.optimizer.value, c.config.head_lr, c.config.augment.value) == (
+        "sgd",
+        0.2,
+        "flip",
+    )
+    assert b.config.augment.value == "none" and a.config.head_lr == 0.05
 
 
 def test_init_checkpoint_loads_the_weights(finished: dict, tmp_path: Path) -> None:
     source = finished["out"] / "runs" / "head" / ckpt.BEST
-    config = apply_overrides(TrainConfig(), {**BASE, "init_checkpoint": str(source)})
+    overrides = {**BASE, "weights": "auto", "init_checkpoint": str(source)}
+    config = apply_overrides(TrainConfig(), overrides)
     trainer = build_trainer(config, finished["data"], tmp_path / "run")
     expected, meta = ckpt.load_checkpoint(source)
     for key, tensor in expected.state_dict().items():
         assert torch.equal(trainer.model.state_dict()[key].cpu(), tensor), key
-    assert trainer.meta.weights_source == meta.weights_source
+    assert meta.weights_source == "random init" and meta.random_init
+    assert trainer.meta.weights_source == f"init_checkpoint {source} (backbone: random init)"
+    assert trainer.meta.random_init
     wrong = apply_overrides(config, {"head": "linear"})
     with pytest.raises(ConfigError, match="does not fit"):
         build_trainer(wrong, finished["data"], tmp_path / "run2")
@@ -290,7 +302,7 @@ def test_a_changed_experiment_runs_again_with_what_starts_from_it(
     data = make_data()
     experiments = [
         {"name": "a"},
-        {"name": "b", "init_from": "a", "head_epochs": 0, "finetune_epochs": 1},
+        {"name": "b", "init_from": "a", "weights": "auto", "head_epochs": 0, "finetune_epochs": 1},
         {"name": "c", "head": "linear"},
     ]
     first = run_study(_study_file(tmp_path, experiments), data, tmp_path / "out")
@@ -298,8 +310,9 @@ def test_a_changed_experiment_runs_again_with_what_starts_from_it(
     experiments[0]["lr"] = 0.05  # b's own entry is unchanged, but it starts from a's weights
     again = run_study(_study_file(tmp_path, experiments), data, tmp_path / "out")
     assert again.ran == ["a", "b"]
-    assert again.results[0].config["lr"] == 0.05 and first.results[0].config["lr"] == 0.01
+    assert again.results[0].config["head_lr"] == 0.05
+    assert first.results[0].config["head_lr"] == 0.01
     assert again.results[2].to_dict() == first.results[2].to_dict()
     replaced = tmp_path / "out" / "runs" / ".replaced"
-    assert json.loads((replaced / "a" / "result.json").read_text())["config"]["lr"] == 0.01
+    assert json.loads((replaced / "a" / "result.json").read_text())["config"]["head_lr"] == 0.01
     assert run_study(_study_file(tmp_path, experiments), data, tmp_path / "out").ran == []

@@ -21,10 +21,10 @@ from landrec.engine import checkpoint as ckpt
 from landrec.engine.checkpoint import CheckpointError, CheckpointMeta, load_checkpoint
 from landrec.engine.config import ConfigError, TrainConfig, apply_overrides, config_to_dict
 from landrec.engine.training.features import Extractor
-from landrec.engine.training.stages import plan_stages
+from landrec.engine.training.optim import plan_stages
 from landrec.engine.training.train import build_trainer
 from landrec.models.factory import ModelConfig, create_model
-from landrec.models.net import StagedClassifier
+from landrec.models.net import BlockClassifier
 
 RUN_FILES = [
     "best.safetensors",
@@ -104,13 +104,14 @@ def test_run_writes_every_file_and_a_staged_history(make_data, tiny: dict, tmp_p
     assert [float(r["val_loss"]) for r in rows] == pytest.approx(
         [h["val_loss"] for h in result.train.history]
     )
-    assert result.train.weights_source == "random init"
+    assert result.train.weights_source == "random init" and result.train.random_init
     assert result.train.checkpoint == run / "best.safetensors"
     assert result.train.notes == [] and result.train.skipped == []
     assert result.train.cache_bytes > 0
     assert result.test is not None
     assert result.test.n_images == 12 and result.test.classes == ["coast", "desert", "forest"]
-    assert result.test.weights == "random init"
+    assert result.test.weights == "random init" and result.test.random_init
+    assert load_checkpoint(result.train.checkpoint)[1].random_init
 
 
 def test_config_yaml_round_trips(make_data, tiny: dict, tmp_path: Path) -> None:
@@ -130,7 +131,7 @@ def test_yaml_then_keyword_overrides(make_data, tiny: dict, tmp_path: Path) -> N
     config.write_text(yaml.safe_dump({**tiny, "head_epochs": 3, "lr": 0.02}))
     result = api.train(root, tmp_path / "run", config, test=False, head_epochs=1, finetune_epochs=0)
     saved = api.load_config(tmp_path / "run" / "config.yaml")
-    assert (saved.head_epochs, saved.finetune_epochs, saved.lr) == (1, 0, 0.02)
+    assert (saved.head_epochs, saved.finetune_epochs, saved.head_lr) == (1, 0, 0.02)
     assert len(result.train.history) == 1
 
 
@@ -165,6 +166,7 @@ def test_checkpoint_round_trip_gives_identical_logits(tmp_path: Path) -> None:
         ModelConfig("mobilenet_v2", 4),
         Preprocessing(32, (0.5, 0.5, 0.5), (0.2, 0.2, 0.2)),
         resolved.source,
+        not resolved.pretrained,
     )
     ckpt.save_checkpoint(tmp_path / "best.safetensors", model, meta)
     loaded, loaded_meta = load_checkpoint(tmp_path)  # a run folder resolves to best
@@ -174,7 +176,7 @@ def test_checkpoint_round_trip_gives_identical_logits(tmp_path: Path) -> None:
         assert torch.equal(model(x), loaded(x))
     assert not loaded.training
     assert loaded_meta.to_json() == meta.to_json()
-    assert isinstance(loaded, StagedClassifier)
+    assert isinstance(loaded, BlockClassifier)
 
 
 def test_last_shares_the_best_file_and_survives_the_next_best(tmp_path: Path) -> None:
@@ -186,7 +188,7 @@ def test_last_shares_the_best_file_and_survives_the_next_best(tmp_path: Path) ->
         torch.manual_seed(seed)
         model, _ = create_model(ModelConfig("resnet18", 2), "none")
         models.append(model)
-    meta = CheckpointMeta(["a", "b"], ModelConfig("resnet18", 2), pre, "random init")
+    meta = CheckpointMeta(["a", "b"], ModelConfig("resnet18", 2), pre, "random init", True)
     best, last = tmp_path / ckpt.BEST, tmp_path / ckpt.LAST
     ckpt.save_checkpoint(best, models[0], meta)
     ckpt.save_same(best, last)  # an epoch that improved: one write, two names
@@ -318,6 +320,7 @@ def test_cache_point_finetune_shares_one_cache_between_head_and_finetune_runs(
         **shared,
         "head_epochs": 0,
         "finetune_epochs": 1,
+        "weights": "auto",  # the head run's checkpoint supplies every weight
         "init_checkpoint": str(tmp_path / "head"),
     }
     api.train(root, tmp_path / "finetune", test=False, **finetune)

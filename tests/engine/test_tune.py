@@ -41,7 +41,7 @@ def test_tune_writes_best_config_and_continues_from_sqlite(
     assert (out / "tune.db").is_file()
     config = apply_overrides(TrainConfig(), yaml.safe_load(first.best_config.read_text()))
     assert config.finetune_epochs == 0 and config.model == "resnet18"
-    assert config.lr == pytest.approx(first.best_params["lr"])
+    assert config.head_lr == pytest.approx(first.best_params["head_lr"])
     assert config.batch_size == first.best_params["batch_size"]
 
     second = api.tune(data, out, trials=3, **{**tiny, **TUNE})

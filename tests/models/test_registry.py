@@ -7,8 +7,8 @@ import torch
 from torch import nn
 
 from landrec.models.factory import ModelConfig, count_parameters, create_model
-from landrec.models.freeze import first_trainable_stage, freeze, param_groups
-from landrec.models.net import StagedClassifier
+from landrec.models.freeze import block_groups, first_trainable_block, freeze
+from landrec.models.net import BlockClassifier
 from landrec.models.registry import REGISTRY, UnknownModelError, get_spec, list_models
 
 NUM_CLASSES = 3
@@ -25,7 +25,7 @@ DOCUMENTED_GROUPS = {
 
 
 @pytest.fixture(scope="module", params=list(REGISTRY))
-def model(request: pytest.FixtureRequest) -> StagedClassifier:
+def model(request: pytest.FixtureRequest) -> BlockClassifier:
     """Each model built once per module (vgg16 alone is 138M parameters)."""
     torch.manual_seed(0)
     built, resolved = create_model(ModelConfig(request.param, NUM_CLASSES), "none")
@@ -46,66 +46,66 @@ def test_registry_covers_the_documented_models() -> None:
     assert sorted(list_models()) == sorted(DOCUMENTED_GROUPS)
 
 
-def test_forward_and_backward(model: StagedClassifier) -> None:
-    freeze(model, len(param_groups(model)))  # everything trainable
+def test_forward_and_backward(model: BlockClassifier) -> None:
+    freeze(model, len(block_groups(model)))  # everything trainable
     model.train()
     logits = model(torch.randn(2, 3, 64, 64))
     assert logits.shape == (2, NUM_CLASSES)
     assert torch.isfinite(logits).all()
     logits.logsumexp(1).sum().backward()
-    first = next(model.stages[0].parameters())
+    first = next(model.blocks[0].parameters())
     last_head = list(model.head.parameters())[-1]
     assert first.grad is not None and first.grad.abs().sum() > 0
     assert last_head.grad is not None and last_head.grad.abs().sum() > 0
     model.zero_grad(set_to_none=True)
 
 
-def test_documented_groups(model: StagedClassifier) -> None:
-    assert param_groups(model) == DOCUMENTED_GROUPS[model.arch]  # type: ignore[attr-defined]
+def test_documented_groups(model: BlockClassifier) -> None:
+    assert block_groups(model) == DOCUMENTED_GROUPS[model.arch]  # type: ignore[attr-defined]
     # The stages end in pooled features of the registered width.
-    assert model.stage_names[-1] in ("pool", "fc7")
+    assert model.block_names[-1] in ("pool", "fc7")
 
 
-def test_freeze_head_only(model: StagedClassifier) -> None:
+def test_freeze_head_only(model: BlockClassifier) -> None:
     trainable = freeze(model, 0)
     assert trainable == ["head"]
     assert count_parameters(model, trainable_only=True) == _n_params(model.head)
-    assert first_trainable_stage(model) == len(model.stages)
-    assert all(not p.requires_grad for p in model.stages.parameters())
+    assert first_trainable_block(model) == len(model.blocks)
+    assert all(not p.requires_grad for p in model.blocks.parameters())
 
 
-def test_freeze_deepest_groups(model: StagedClassifier) -> None:
-    groups = param_groups(model)
+def test_freeze_deepest_groups(model: BlockClassifier) -> None:
+    groups = block_groups(model)
     head = _n_params(model.head)
     for k in range(1, len(groups) + 1):
         trainable = freeze(model, k)
         assert trainable == [*groups[len(groups) - k :], "head"]
-        deepest = sum(_n_params(model.stages.get_submodule(g)) for g in groups[len(groups) - k :])
+        deepest = sum(_n_params(model.blocks.get_submodule(g)) for g in groups[len(groups) - k :])
         assert count_parameters(model, trainable_only=True) == head + deepest
-        assert first_trainable_stage(model) == model.stage_index(groups[len(groups) - k])
+        assert first_trainable_block(model) == model.block_index(groups[len(groups) - k])
     assert count_parameters(model, trainable_only=True) == count_parameters(model)
     with pytest.raises(ValueError, match="unfreeze_groups"):
         freeze(model, len(groups) + 1)
 
 
-def test_freeze_without_head(model: StagedClassifier) -> None:
+def test_freeze_without_head(model: BlockClassifier) -> None:
     freeze(model, 1, train_head=False)
     assert all(not p.requires_grad for p in model.head.parameters())
     model.train()
     assert not model.head.training
 
 
-def test_frozen_stages_stay_in_eval_mode(model: StagedClassifier) -> None:
-    groups = param_groups(model)
+def test_frozen_stages_stay_in_eval_mode(model: BlockClassifier) -> None:
+    groups = block_groups(model)
     freeze(model, 1)
     model.train()
-    frozen = [m for n, m in model.stages.named_children() if n != groups[-1]]
+    frozen = [m for n, m in model.blocks.named_children() if n != groups[-1]]
     assert all(not m.training for f in frozen for m in f.modules())
-    assert model.stages.get_submodule(groups[-1]).training
+    assert model.blocks.get_submodule(groups[-1]).training
     if model.arch == "vgg16":  # type: ignore[attr-defined]
         return  # no BatchNorm, and one forward of it (in test_forward_and_backward) is enough
     frozen_bn = [bn for f in frozen for bn in _batchnorms(f)]
-    live_bn = _batchnorms(model.stages.get_submodule(groups[-1]))
+    live_bn = _batchnorms(model.blocks.get_submodule(groups[-1]))
     frozen_before = [bn.running_mean.clone() for bn in frozen_bn]
     live_before = [bn.running_mean.clone() for bn in live_bn]
     with torch.no_grad():
@@ -117,7 +117,7 @@ def test_frozen_stages_stay_in_eval_mode(model: StagedClassifier) -> None:
         assert not torch.equal(bn.running_mean, before)
 
 
-def test_freeze_bn_keeps_unfrozen_statistics(model: StagedClassifier) -> None:
+def test_freeze_bn_keeps_unfrozen_statistics(model: BlockClassifier) -> None:
     freeze(model, 1, freeze_bn=True)
     model.train()
     assert all(not bn.training for bn in _batchnorms(model))

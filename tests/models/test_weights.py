@@ -14,6 +14,8 @@ from safetensors.torch import save_file
 from landrec.models.factory import ModelConfig, create_model, load_pretrained
 from landrec.models.registry import REGISTRY, get_spec
 from landrec.models.weights import (
+    WeightsChoice,
+    WeightsMode,
     WeightsUnavailableError,
     offline_file,
     read_state_dict,
@@ -53,7 +55,7 @@ def test_mobilenet_v2_auto_uses_the_offline_package() -> None:
     reference = torchvision.models.mobilenet_v2()
     reference.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
     for i, block in enumerate(reference.features):
-        assert _same_state(model.stages.get_submodule(f"features_{i}"), block), f"features_{i}"
+        assert _same_state(model.blocks.get_submodule(f"features_{i}"), block), f"features_{i}"
 
 
 def test_efficientnet_lite0_offline_file_maps_by_position() -> None:
@@ -71,8 +73,8 @@ def test_efficientnet_lite0_offline_file_maps_by_position() -> None:
     assert all(torch.equal(a, b) for a, b in zip(model_tensors, file_tensors, strict=False))
     random, _ = create_model(ModelConfig(spec.name, 3), "none")
     stem = "stem.0.weight"
-    assert torch.equal(pretrained.stages.state_dict()[stem], original.conv_stem.weight)
-    assert not torch.equal(pretrained.stages.state_dict()[stem], random.stages.state_dict()[stem])
+    assert torch.equal(pretrained.blocks.state_dict()[stem], original.conv_stem.weight)
+    assert not torch.equal(pretrained.blocks.state_dict()[stem], random.blocks.state_dict()[stem])
 
 
 @pytest.mark.parametrize("suffix", [".pth", ".safetensors"])
@@ -85,8 +87,8 @@ def test_weights_file(tmp_path: Path, suffix: str) -> None:
         save_file({k: v.contiguous() for k, v in state.items()}, str(path))
     model, resolved = create_model(ModelConfig("mobilenet_v2", 3), str(path))
     assert resolved.source == str(path)
-    assert torch.equal(model.stages.features_0[0].weight, state["features.0.0.weight"])
-    assert torch.equal(model.stages.features_18[1].running_var, state["features.18.1.running_var"])
+    assert torch.equal(model.blocks.features_0[0].weight, state["features.0.0.weight"])
+    assert torch.equal(model.blocks.features_18[1].running_var, state["features.18.1.running_var"])
 
 
 def test_wrapped_and_data_parallel_state_dicts_are_unwrapped(tmp_path: Path) -> None:
@@ -158,3 +160,46 @@ def test_offline_file_with_wrong_hash_is_refused(monkeypatch: pytest.MonkeyPatch
     monkeypatch.setitem(REGISTRY, spec.name, dataclasses.replace(spec, offline=bad))
     with pytest.raises(WeightsUnavailableError, match="reinstall"):
         resolve_weights(get_spec("mobilenet_v2"), "auto")
+
+
+@pytest.mark.parametrize(
+    ("text", "mode", "path"),
+    [
+        ("auto", WeightsMode.AUTO, None),
+        ("none", WeightsMode.NONE, None),
+        ("auto-or-none", WeightsMode.AUTO_OR_NONE, None),
+        ("weights/mine.pth", WeightsMode.FILE, Path("weights/mine.pth")),
+        ("/abs/auto.safetensors", WeightsMode.FILE, Path("/abs/auto.safetensors")),
+        ("file", WeightsMode.FILE, Path("file")),  # only the three keywords are keywords
+    ],
+)
+def test_weights_choice_parses_and_prints_back(text: str, mode: WeightsMode, path: Path) -> None:
+    choice = WeightsChoice.parse(text)
+    assert (choice.mode, choice.path) == (mode, path)
+    assert str(choice) == text
+    assert WeightsChoice.parse(str(choice)) == choice
+    assert WeightsChoice.parse(choice) is choice
+    if mode is not WeightsMode.FILE:  # keywords in any case
+        assert WeightsChoice.parse(text.upper()) == choice
+
+
+def test_weights_choice_refuses_what_is_not_a_choice() -> None:
+    assert WeightsChoice.parse(Path("none")) == WeightsChoice(WeightsMode.FILE, Path("none"))
+    assert WeightsChoice() == WeightsChoice.parse("auto")
+    with pytest.raises(ValueError, match="empty"):
+        WeightsChoice.parse("")
+    with pytest.raises(ValueError, match="path"):
+        WeightsChoice(WeightsMode.FILE)
+    with pytest.raises(ValueError, match="path"):
+        WeightsChoice(WeightsMode.AUTO, Path("x.pth"))
+
+
+def test_resolve_weights_takes_a_choice_or_its_text(tmp_path: Path) -> None:
+    spec = get_spec("mobilenet_v2")
+    assert resolve_weights(spec, WeightsChoice(WeightsMode.NONE)).source == "random init"
+    path = tmp_path / "mine.pth"
+    torch.save(_mobilenet_state(seed=2), path)
+    by_choice = resolve_weights(spec, WeightsChoice.parse(str(path)))
+    by_text = resolve_weights(spec, str(path))
+    assert by_choice.source == by_text.source == str(path) and by_choice.pretrained
+    assert all(torch.equal(by_choice.state_dict[k], v) for k, v in by_text.state_dict.items())  # type: ignore[index,union-attr]

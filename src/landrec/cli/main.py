@@ -3,60 +3,31 @@
 from __future__ import annotations
 
 import argparse
-import inspect
 import json
-import re
 import sys
-import typing
-from dataclasses import fields
 from pathlib import Path
 
 from landrec.cli import output
-
-# The shared photos sit beside the checkout: ../shared/data/landscapes from the repo root.
-_SHARED = Path("shared") / "data" / "landscapes"
-DEFAULT_DATA_CANDIDATES = (
-    Path("..") / _SHARED,
-    Path(__file__).resolve().parents[3].parent / _SHARED,
+from landrec.cli.options import (
+    add_config_options,
+    add_reliability_options,
+    add_tracking_options,
+    add_video_options,
+    config_overrides,
+    default_data,
+    probability,
+    reliability_options,
+    tracking_option,
 )
-
-
-def _add_config_options(parser: argparse.ArgumentParser) -> None:
-    """One --option per TrainConfig field, so the CLI and the config never drift apart."""
-    from landrec.engine.config import TrainConfig
-
-    hints = typing.get_type_hints(TrainConfig)
-    comments = dict(re.findall(r"^\s+(\w+): .*?#\s*(.+)$", inspect.getsource(TrainConfig), re.M))
-    group = parser.add_argument_group("training options (override --config; default in brackets)")
-    for f in fields(TrainConfig):
-        flag = "--" + f.name.replace("_", "-")
-        default = getattr(f.default, "value", f.default)
-        help_text = f"{comments.get(f.name, '')} [{default}]".replace("%", "%%")
-        if hints[f.name] is bool:
-            group.add_argument(
-                flag,
-                dest=f.name,
-                action=argparse.BooleanOptionalAction,
-                default=None,
-                help=help_text,
-            )
-        else:
-            group.add_argument(flag, dest=f.name, default=None, metavar="X", help=help_text)
+from landrec.cli.study import add_study_commands
 
 
 def cmd_train(args: argparse.Namespace) -> int:
     from landrec import api
-    from landrec.cli.study import tracking_option
-    from landrec.engine.config import TrainConfig
 
-    data = args.data or next((p for p in DEFAULT_DATA_CANDIDATES if p.is_dir()), None)
-    if data is None:
-        raise SystemExit(
-            "landrec train: give a DATA folder (../shared/data/landscapes is not here)"
-        )
-    overrides = {f.name: getattr(args, f.name) for f in fields(TrainConfig)}
-    overrides = {k: v for k, v in overrides.items() if v is not None}
-    out = args.out or Path("runs") / (overrides.get("model") or TrainConfig.model)
+    data = default_data(args.data, "train")
+    overrides = config_overrides(args)
+    out = args.out or Path("runs") / (overrides.get("model") or api.TrainConfig.model)
     tracking = tracking_option(args)
     result = api.train(data, out, args.config, resume=args.resume, tracking=tracking, **overrides)
     output.print_train(result, as_json=args.json)
@@ -65,17 +36,16 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from landrec import api
-    from landrec.engine.evaluation.untrained import evaluate_untrained
 
     if args.untrained:
         if len(args.paths) != 1:
             raise SystemExit("landrec evaluate --untrained MODEL DATA: give exactly one DATA")
-        result = evaluate_untrained(args.untrained, args.paths[0], args.split, args.weights)
+        result = api.evaluate_untrained(args.untrained, args.paths[0], args.split, args.weights)
     else:
         if len(args.paths) != 2:
             raise SystemExit("landrec evaluate RUN_OR_CHECKPOINT DATA")
         checkpoint, data = args.paths
-        options = _reliability(args)
+        options = reliability_options(args)
         result = api.evaluate(checkpoint, data, args.split, args.out, args.batch_size, **options)
     output.print_eval(result, as_json=args.json)
     return 0
@@ -84,9 +54,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 def cmd_predict_media(args: argparse.Namespace) -> int:
     """`landrec predict` when videos are among the inputs: images as usual, videos summarised."""
     from landrec import api
-    from landrec.engine.inference.video import VideoOptions
 
-    options = VideoOptions(args.every, args.scene_change, args.frames)
+    options = api.VideoOptions(args.every, args.scene_change, args.frames)
     result = api.predict_media(
         args.model,
         args.paths,
@@ -96,7 +65,7 @@ def cmd_predict_media(args: argparse.Namespace) -> int:
         True,
         options,
         pages=args.all_pages,
-        **_reliability(args),
+        **reliability_options(args),
     )
     output.print_media(result, args.format)
     errors = [p.error for p in result.images] + [v.error for v in result.videos]
@@ -116,95 +85,42 @@ def cmd_predict(args: argparse.Namespace) -> int:
         args.batch_size,
         progress=True,
         pages=args.all_pages,
-        **_reliability(args),
+        **reliability_options(args),
     )
     output.print_predictions(preds, args.format)
     return 0 if any(p.error is None for p in preds) or not preds else 1
 
 
 def cmd_models(args: argparse.Namespace) -> int:
-    from landrec.models.catalog import model_table
+    from landrec import api
 
-    output.print_models(model_table(), as_json=args.json)
+    output.print_models(api.models(), as_json=args.json)
     return 0
 
 
 def cmd_data_inspect(args: argparse.Namespace) -> int:
-    from landrec.data.inspect import inspect_dataset
+    from landrec import api
 
-    report = inspect_dataset(args.data, args.out)
+    report = api.inspect_data(args.data, args.out)
     print(json.dumps(report.to_dict(), indent=2) if args.json else report.to_markdown())
     return 0
 
 
 def cmd_data_stats(args: argparse.Namespace) -> int:
-    from landrec.data.inspect import channel_stats
-    from landrec.data.layout import Split, load_splits
+    from landrec import api
 
-    stats = channel_stats(load_splits(args.data).get(Split.TRAIN), args.size)
+    stats = api.data_stats(args.data, args.size)
     output.print_stats(stats, as_json=args.json)
     return 0
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from landrec.data.layout import expand_paths
-    from landrec.engine.checkpoint import resolve_checkpoint
-    from landrec.engine.inference.export import export_onnx
+    from landrec import api
 
-    calibration = (
-        expand_paths([args.calibration])[: args.calibration_images] if args.calibration else None
-    )
-    result = export_onnx(resolve_checkpoint(args.run), args.out, args.int8, calibration)
+    result = api.export(args.run, args.out, args.int8, args.calibration, args.calibration_images)
     size_mb = result.bytes / 1e6
     print(f"wrote {result.path} ({size_mb:.1f} MB, int8={result.int8}, opset {result.opset})")
     return 0
-
-
-def _positive(text: str) -> float:
-    value = float(text)
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be positive, got {text}")
-    return value
-
-
-def _add_video_options(parser: argparse.ArgumentParser) -> None:
-    group = parser.add_argument_group("video files (mp4, mov, avi, mkv, webm, ts, ...)")
-    group.add_argument(
-        "--every", type=_positive, default=1.0, metavar="S", help="classify a frame every S s [1.0]"
-    )
-    group.add_argument(
-        "--scene-change",
-        type=_positive,
-        metavar="T",
-        help="also classify frames whose mean grey-level change from the last one exceeds T (0-1)",
-    )
-    group.add_argument("--frames", action="store_true", help="also list every classified frame")
-
-
-def _probability(text: str) -> float:
-    value = float(text)
-    if not 0.0 <= value <= 1.0:
-        raise argparse.ArgumentTypeError(f"must be between 0 and 1, got {text}")
-    return value
-
-
-def _add_reliability_options(parser: argparse.ArgumentParser) -> None:
-    group = parser.add_argument_group("test-time augmentation and the 'unknown' label")
-    group.add_argument(
-        "--tta", action="store_true", help="average probabilities over the image and its mirror"
-    )
-    group.add_argument(
-        "--threshold",
-        type=_probability,
-        help="top-1 probability below which the label is 'unknown' [set by landrec calibrate]",
-    )
-    group.add_argument(
-        "--no-unknown", action="store_true", help="always give the top-1 class, never 'unknown'"
-    )
-
-
-def _reliability(args: argparse.Namespace) -> dict:
-    return {"tta": args.tta, "unknown": not args.no_unknown, "threshold": args.threshold}
 
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
@@ -233,7 +149,7 @@ def _add_reliability_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--split", default="val", choices=["train", "val", "test"])
     p.add_argument(
         "--target-accuracy",
-        type=_probability,
+        type=probability,
         default=0.97,
         help="accuracy the accepted (not 'unknown') images must reach [0.97]",
     )
@@ -256,8 +172,6 @@ def _add_reliability_commands(sub: argparse._SubParsersAction) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from landrec.cli.study import add_study_commands, add_tracking_options
-
     parser = argparse.ArgumentParser(prog="landrec", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -269,7 +183,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--config", type=Path, help="YAML of training options (CLI options override it)")
     p.add_argument("--resume", action="store_true", help="continue an interrupted run in --out")
     p.add_argument("--json", action="store_true", help="print one JSON object")
-    _add_config_options(p)
+    add_config_options(p)
     add_tracking_options(p)
     p.set_defaults(func=cmd_train)
 
@@ -280,8 +194,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--untrained", metavar="MODEL", help="pretrained backbone with a fresh head")
-    p.add_argument("--weights", default="auto", help="with --untrained: auto | none | FILE")
-    _add_reliability_options(p)
+    p.add_argument(
+        "--weights", default="auto", help="with --untrained: auto | none | auto-or-none | FILE"
+    )
+    add_reliability_options(p)
     p.set_defaults(func=cmd_evaluate)
 
     p = sub.add_parser("predict", help="classify image and video files and folders")
@@ -296,8 +212,8 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="classify every page of multi-page TIFFs (rows FILE#page=N) [first page only]",
     )
-    _add_reliability_options(p)
-    _add_video_options(p)
+    add_reliability_options(p)
+    add_video_options(p)
     p.set_defaults(func=cmd_predict)
 
     p = sub.add_parser("models", help="list the registered architectures")
@@ -332,18 +248,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """The `landrec` program (`argv` None: the process's own arguments, and the allocator is
-    tuned for this process; see landrec.engine.runtime)."""
+    tuned for this process; see `api.tune_allocator`)."""
     args = build_parser().parse_args(argv)
-    from landrec.cli.errors import USER_ERRORS
+    from landrec import api
 
     if argv is None:
-        from landrec.engine.runtime import tune_allocator
-
-        tune_allocator()
-
+        api.tune_allocator()
     try:
         return int(args.func(args))
-    except USER_ERRORS as exc:
+    except api.USER_ERRORS as exc:
         print(f"landrec: error: {exc}", file=sys.stderr)
         return 2
 

@@ -7,17 +7,19 @@ import json
 import sys
 from typing import TYPE_CHECKING, Any
 
-from landrec.api import MediaPredictions, TrainAndTest
-from landrec.data.inspect import ChannelStats
-from landrec.engine.evaluation.calibrate import CalibrationResult
-from landrec.engine.evaluation.evaluate import EvalResult, to_markdown
-from landrec.engine.inference.predict import Prediction
-from landrec.engine.inference.video import VideoPrediction
+from landrec.api import (
+    CalibrationResult,
+    ChannelStats,
+    EvalResult,
+    MediaPredictions,
+    Prediction,
+    TrainAndTest,
+    VideoPrediction,
+    to_markdown,
+)
 
 if TYPE_CHECKING:
-    from landrec.engine.inference.explain import ExplainResult  # grad-cam is slow to import
-
-RANDOM_INIT = "random init"
+    from landrec.api import ExplainResult  # grad-cam is slow to import
 
 
 def _dump(obj: Any) -> None:
@@ -41,7 +43,7 @@ def print_train(result: TrainAndTest, as_json: bool = False) -> None:
     if as_json:
         _dump(summary)
         return
-    init = "  ** RANDOM INIT: no pretrained weights **" if tr.weights_source == RANDOM_INIT else ""
+    init = "  ** RANDOM INIT: no pretrained weights **" if tr.random_init else ""
     print(f"run: {tr.run_dir}  (weights: {tr.weights_source}){init}")
     cache_mb = tr.cache_bytes / 1e6
     epochs = len(tr.history)

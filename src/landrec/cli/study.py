@@ -4,47 +4,19 @@ from __future__ import annotations
 
 import argparse
 import json
-from dataclasses import fields
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from landrec.cli.options import (
+    add_config_options,
+    add_tracking_options,
+    config_overrides,
+    default_data,
+    tracking_option,
+)
+
 if TYPE_CHECKING:
-    from landrec.engine.experiments.study import StudyResult
-    from landrec.engine.experiments.tune import TuneResult
-
-
-def add_tracking_options(parser: argparse.ArgumentParser) -> None:
-    group = parser.add_argument_group("MLflow tracking (params, per-epoch metrics, artifacts)")
-    group.add_argument(
-        "--tracking-uri",
-        metavar="URI",
-        help="MLflow tracking URI [sqlite:///OUT/mlflow.db, artifacts in OUT/mlartifacts]",
-    )
-    group.add_argument(
-        "--no-tracking",
-        action="store_true",
-        help="do not track (also the default when LANDREC_TRACKING=0)",
-    )
-
-
-def tracking_option(args: argparse.Namespace) -> bool | str:
-    """False (off), True (the local store in the output folder) or a tracking URI."""
-    from landrec.engine.experiments.tracking import cli_default
-
-    if args.no_tracking:
-        return False
-    return args.tracking_uri or cli_default()
-
-
-def _data(args: argparse.Namespace, command: str) -> Path:
-    from landrec.cli.main import DEFAULT_DATA_CANDIDATES
-
-    data = args.data or next((p for p in DEFAULT_DATA_CANDIDATES if p.is_dir()), None)
-    if data is None:
-        raise SystemExit(
-            f"landrec {command}: give a DATA folder (../shared/data/landscapes is not here)"
-        )
-    return Path(data)
+    from landrec.api import StudyResult, TuneResult
 
 
 def print_study(result: StudyResult, as_json: bool = False) -> None:
@@ -57,12 +29,12 @@ def print_study(result: StudyResult, as_json: bool = False) -> None:
             )
         )
         return
-    from landrec.engine.experiments.study_report import table_row
+    from landrec import api
 
     before = len(result.results) - len(result.ran)
     print(f"study folder {result.out}: ran {len(result.ran)}, {before} had finished before")
     for r in result.results:
-        cells = table_row(r)
+        cells = api.study_table_row(r)
         print(f"  {cells[0]:<36} val {cells[11]:>7}  test {cells[12]:>7}  {cells[3]}  {cells[-1]}")
     if result.best is not None:
         print(f"best by val accuracy: {result.best.name} -> {result.files['best_config']}")
@@ -73,7 +45,7 @@ def cmd_study(args: argparse.Namespace) -> int:
     from landrec import api
 
     out = args.out or Path("runs") / f"study-{Path(args.study).stem}"
-    result = api.study(args.study, _data(args, "study"), out, tracking_option(args))
+    result = api.study(args.study, default_data(args.data, "study"), out, tracking_option(args))
     print_study(result, args.json)
     return 1 if any(not r.ok for r in result.results) else 0
 
@@ -94,13 +66,11 @@ def print_tune(result: TuneResult, as_json: bool = False) -> None:
 
 def cmd_tune(args: argparse.Namespace) -> int:
     from landrec import api
-    from landrec.engine.config import TrainConfig
 
-    overrides = {f.name: getattr(args, f.name) for f in fields(TrainConfig)}
-    overrides = {k: v for k, v in overrides.items() if v is not None}
-    out = args.out or Path("runs") / f"tune-{overrides.get('model') or TrainConfig.model}"
+    overrides = config_overrides(args)
+    out = args.out or Path("runs") / f"tune-{overrides.get('model') or api.TrainConfig.model}"
     result = api.tune(
-        _data(args, "tune"),
+        default_data(args.data, "tune"),
         out,
         args.trials,
         args.config,
@@ -114,8 +84,6 @@ def cmd_tune(args: argparse.Namespace) -> int:
 
 
 def add_study_commands(sub: argparse._SubParsersAction) -> None:
-    from landrec.cli.main import _add_config_options
-
     p = sub.add_parser("study", help="run a comparison study from a YAML file, with a report")
     p.add_argument("study", type=Path, help="study YAML (see studies/reference.yaml)")
     p.add_argument("--data", type=Path, help="data-set root (default ../shared/data/landscapes)")
@@ -143,5 +111,5 @@ def add_study_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--config", type=Path, help="YAML of the fixed training options")
     p.add_argument("--json", action="store_true")
     add_tracking_options(p)
-    _add_config_options(p)
+    add_config_options(p)
     p.set_defaults(func=cmd_tune)

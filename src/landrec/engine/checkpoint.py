@@ -14,7 +14,8 @@ from safetensors.torch import load_file, safe_open, save_file
 
 from landrec.data.transforms import Preprocessing
 from landrec.models.factory import ModelConfig, build_architecture
-from landrec.models.net import StagedClassifier
+from landrec.models.net import BlockClassifier
+from landrec.models.weights import RANDOM_INIT
 
 FORMAT = "landrec-checkpoint-1"
 BEST = "best.safetensors"
@@ -35,13 +36,10 @@ class CheckpointMeta:
     classes: list[str]
     model: ModelConfig
     preprocessing: Preprocessing
-    weights_source: str  # where the backbone's initial weights came from, or "random init"
+    weights_source: str  # where the backbone's initial weights came from, for people
+    random_init: bool  # the backbone started without pretrained weights
     train_config: dict[str, Any] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)  # e.g. calibration, epoch, metrics
-
-    @property
-    def random_init(self) -> bool:
-        return self.weights_source == "random init"
 
     @property
     def temperature(self) -> float:
@@ -68,6 +66,7 @@ class CheckpointMeta:
                 "model": self.model.to_dict(),
                 "preprocessing": self.preprocessing.to_dict(),
                 "weights_source": self.weights_source,
+                "random_init": self.random_init,
                 "train_config": self.train_config,
                 "extra": self.extra,
             }
@@ -83,12 +82,14 @@ class CheckpointMeta:
             model=ModelConfig.from_dict(d["model"]),
             preprocessing=Preprocessing.from_dict(d["preprocessing"]),
             weights_source=d["weights_source"],
+            # checkpoints written before the key existed said so in weights_source alone
+            random_init=bool(d.get("random_init", d["weights_source"] == RANDOM_INIT)),
             train_config=d.get("train_config", {}),
             extra=d.get("extra", {}),
         )
 
 
-def save_checkpoint(path: Path, model: StagedClassifier, meta: CheckpointMeta) -> None:
+def save_checkpoint(path: Path, model: BlockClassifier, meta: CheckpointMeta) -> None:
     """Write atomically (temp file then rename), so an interrupted save never leaves half a file."""
     tensors = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
     tmp = path.with_suffix(".tmp")
@@ -135,13 +136,27 @@ def read_meta(path: str | Path) -> CheckpointMeta:
     return CheckpointMeta.from_json(metadata["landrec"])
 
 
-def load_checkpoint(path: str | Path) -> tuple[StagedClassifier, CheckpointMeta]:
+def load_checkpoint(path: str | Path) -> tuple[BlockClassifier, CheckpointMeta]:
     """Rebuild the model from the file alone, in eval mode."""
+    model = build_architecture(read_meta(path).model)
+    meta = load_weights_into(model, path)
+    return model.eval(), meta
+
+
+def load_weights_into(
+    model: BlockClassifier, path: str | Path, classes: list[str] | None = None
+) -> CheckpointMeta:
+    """Copy a checkpoint's weights into `model` (same architecture and head; the same
+    `classes` when given) and return its metadata: every load of landrec weights goes here."""
     path = resolve_checkpoint(path)
     meta = read_meta(path)
-    model = build_architecture(meta.model)
-    model.load_state_dict(load_file(str(path)))
-    return model.eval(), meta
+    if classes is not None and meta.classes != classes:
+        raise CheckpointError(f"{path}: classes {meta.classes} differ from {classes}")
+    try:  # load_state_dict, not a copy of tensors: the model maps its old key names
+        model.load_state_dict(load_file(str(path)))
+    except RuntimeError as exc:
+        raise CheckpointError(f"{path}: does not fit this model ({exc})") from exc
+    return meta
 
 
 def save_state(path: Path, state: dict[str, Any]) -> None:

@@ -1,6 +1,6 @@
 """One epoch of training or evaluation over a source of (inputs, labels) batches.
 
-A source is either cached features (inputs of stage `start`) or decoded images (start 0);
+A source is either cached features (inputs of block `start`) or decoded images (start 0);
 the loop does not care which, so the cached and uncached paths share every line of it.
 """
 
@@ -17,7 +17,7 @@ from tqdm import tqdm
 
 from landrec.data.dataset import FailureLog, ImageDataset, item_seed, make_loader
 from landrec.engine.tta import flip_tta_torch
-from landrec.models.net import StagedClassifier
+from landrec.models.net import BlockClassifier
 
 Batches = Iterator[tuple[torch.Tensor, torch.Tensor]]
 
@@ -100,7 +100,7 @@ Source = CachedSource | ImageSource
 
 
 def train_one_epoch(
-    model: StagedClassifier,
+    model: BlockClassifier,
     source: Source,
     start: int,
     optimizer: torch.optim.Optimizer,
@@ -108,7 +108,7 @@ def train_one_epoch(
     seed: int,
     desc: str = "train",
 ) -> EpochStats:
-    """One pass of SGD steps; `start` is the stage the source's inputs feed."""
+    """One pass of SGD steps; `start` is the block the source's inputs feed."""
     model.train()
     torch.manual_seed(item_seed(seed, "dropout"))
     total_loss, correct, n = 0.0, 0, 0
@@ -128,7 +128,7 @@ def train_one_epoch(
 
 @torch.inference_mode()
 def predict_logits(
-    model: StagedClassifier, source: Source, start: int, tta: bool = False
+    model: BlockClassifier, source: Source, start: int, tta: bool = False
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Logits and labels over a source, in order, in eval mode; with `tta`, the log of the
     probabilities averaged over each batch and its horizontal flip (images only: start 0)."""
@@ -149,7 +149,7 @@ def predict_logits(
     return torch.cat(outs), torch.cat(labels)
 
 
-def evaluate_epoch(model: StagedClassifier, source: Source, start: int) -> EpochStats:
+def evaluate_epoch(model: BlockClassifier, source: Source, start: int) -> EpochStats:
     logits, labels = predict_logits(model, source, start)
     if len(labels) == 0:
         return EpochStats(float("nan"), 0.0, 0)

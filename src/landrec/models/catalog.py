@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import torch
 
-from landrec.models.freeze import param_groups
-from landrec.models.net import StagedClassifier
+from landrec.models.freeze import block_groups
+from landrec.models.net import BlockClassifier
 from landrec.models.registry import REGISTRY
 from landrec.models.weights import weights_available
 
@@ -14,7 +14,7 @@ def model_table() -> list[dict]:
     rows = []
     for spec in REGISTRY.values():
         with torch.device("meta"):  # shapes only: no memory, no time
-            model = StagedClassifier(spec.split(spec.build()), torch.nn.Identity())
+            model = BlockClassifier(spec.split(spec.build()), torch.nn.Identity())
         rows.append(
             {
                 "name": spec.name,
@@ -24,7 +24,7 @@ def model_table() -> list[dict]:
                 "mean": list(spec.mean),
                 "std": list(spec.std),
                 "classifier": spec.classifier,
-                "groups": param_groups(model),
+                "groups": block_groups(model),
                 "finetune_groups": spec.finetune_groups,
                 "weights_here": weights_available(spec),
                 "notes": spec.notes,

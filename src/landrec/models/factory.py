@@ -1,4 +1,4 @@
-"""Build a classifier from the registry: pretrained backbone stages plus a new head."""
+"""Build a classifier from the registry: pretrained backbone blocks plus a new head."""
 
 from __future__ import annotations
 
@@ -6,9 +6,16 @@ from dataclasses import asdict, dataclass
 
 import torch
 
-from landrec.models.net import HeadKind, StagedClassifier, build_head
+from landrec.models.net import BlockClassifier, HeadKind, build_head
 from landrec.models.registry import ModelSpec, get_spec
-from landrec.models.weights import AUTO, ResolvedWeights, WeightsUnavailableError, resolve_weights
+from landrec.models.weights import (
+    AUTO_WEIGHTS,
+    RANDOM_WEIGHTS,
+    ResolvedWeights,
+    WeightsChoice,
+    WeightsUnavailableError,
+    resolve_weights,
+)
 
 
 @dataclass(frozen=True)
@@ -56,9 +63,10 @@ def load_pretrained(spec: ModelSpec, model: torch.nn.Module, sd: dict[str, torch
 
 
 def create_model(
-    config: ModelConfig, weights: str = AUTO
-) -> tuple[StagedClassifier, ResolvedWeights]:
-    """The staged classifier with resolved weights (`weights`: auto, none or a file)."""
+    config: ModelConfig, weights: WeightsChoice | str = AUTO_WEIGHTS
+) -> tuple[BlockClassifier, ResolvedWeights]:
+    """The staged classifier with resolved weights (`weights`: auto, none, auto-or-none or a
+    file; text is parsed as `WeightsChoice.parse` does)."""
     spec = get_spec(config.arch)
     original = spec.build()
     resolved = resolve_weights(spec, weights)
@@ -67,12 +75,12 @@ def create_model(
     head = build_head(
         config.head, spec.feature_dim, config.num_classes, config.hidden, config.dropout
     )
-    return StagedClassifier(spec.split(original), head), resolved
+    return BlockClassifier(spec.split(original), head), resolved
 
 
-def build_architecture(config: ModelConfig) -> StagedClassifier:
+def build_architecture(config: ModelConfig) -> BlockClassifier:
     """The architecture alone, random init (for loading a checkpoint)."""
-    model, _ = create_model(config, weights="none")
+    model, _ = create_model(config, RANDOM_WEIGHTS)
     return model
 
 

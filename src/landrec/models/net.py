@@ -1,9 +1,14 @@
-"""The classifier: an ordered list of named backbone stages and a head."""
+"""The classifier: an ordered list of named backbone blocks and a head.
+
+Vocabulary: a *block* is one named module of the backbone sequence (`stem`, `layer1`, ...,
+`pool`); a *block group* is a block that holds parameters, the unit of freezing. "Stage" is
+kept for the training phases (stage 1: head, stage 2: fine-tuning)."""
 
 from __future__ import annotations
 
 from collections import OrderedDict
 from enum import Enum
+from typing import Any
 
 import torch
 from torch import nn
@@ -28,31 +33,31 @@ def build_head(
     )
 
 
-class StagedClassifier(nn.Module):
-    """Backbone stages run in order (input -> pooled features), then the head.
+class BlockClassifier(nn.Module):
+    """Backbone blocks run in order (input -> pooled features), then the head.
 
-    Stages are the layer groups used for freezing and for caching a frozen prefix:
-    `forward_from(k, x)` runs stages k.. and the head on the output of stage k-1.
-    Frozen stages stay in eval mode, so their BatchNorm statistics never move.
+    Blocks are the units of freezing and of caching a frozen prefix: `forward_from(k, x)`
+    runs blocks k.. and the head on the output of block k-1. Frozen blocks stay in eval mode,
+    so their BatchNorm statistics never move.
     """
 
-    def __init__(self, stages: list[tuple[str, nn.Module]], head: nn.Module) -> None:
+    def __init__(self, blocks: list[tuple[str, nn.Module]], head: nn.Module) -> None:
         super().__init__()
-        self.stages = nn.Sequential(OrderedDict(stages))
+        self.blocks = nn.Sequential(OrderedDict(blocks))
         self.head = head
         self.frozen: set[str] = set()
         self.bn_frozen = False  # True: every BatchNorm keeps its running statistics
 
     @property
-    def stage_names(self) -> list[str]:
-        return list(self.stages._modules)
+    def block_names(self) -> list[str]:
+        return list(self.blocks._modules)
 
-    def stage_index(self, name: str) -> int:
-        return self.stage_names.index(name)
+    def block_index(self, name: str) -> int:
+        return self.block_names.index(name)
 
     def features(self, x: torch.Tensor, start: int = 0, stop: int | None = None) -> torch.Tensor:
-        """Run stages[start:stop] on x."""
-        for module in list(self.stages)[start:stop]:
+        """Run blocks[start:stop] on x."""
+        for module in list(self.blocks)[start:stop]:
             x = module(x)
         return x
 
@@ -60,11 +65,11 @@ class StagedClassifier(nn.Module):
         return self.head(self.features(x, start))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(self.stages(x))
+        return self.head(self.blocks(x))
 
-    def train(self, mode: bool = True) -> StagedClassifier:
+    def train(self, mode: bool = True) -> BlockClassifier:
         super().train(mode)
-        for name, module in self.stages.named_children():
+        for name, module in self.blocks.named_children():
             if name in self.frozen:
                 module.eval()
         if "head" in self.frozen:
@@ -74,3 +79,10 @@ class StagedClassifier(nn.Module):
                 if isinstance(module, nn.modules.batchnorm._BatchNorm):
                     module.eval()
         return self
+
+    def _load_from_state_dict(self, state_dict: dict, prefix: str, *args: Any) -> None:
+        # Checkpoints written before the rename name the blocks "stages.*".
+        old = prefix + "stages."
+        for key in [k for k in state_dict if k.startswith(old)]:
+            state_dict[prefix + "blocks." + key[len(old) :]] = state_dict.pop(key)
+        super()._load_from_state_dict(state_dict, prefix, *args)

@@ -1,4 +1,4 @@
-"""One table of architectures: how each builds, splits into stages and finds its weights."""
+"""One table of architectures: how each builds, splits into blocks and finds its weights."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 TF_MEAN = TF_STD = (0.5, 0.5, 0.5)
 
-Stages = list[tuple[str, nn.Module]]
+Blocks = list[tuple[str, nn.Module]]
 
 
 @dataclass(frozen=True)
@@ -30,7 +30,7 @@ class OfflineWeights:
 class ModelSpec:
     name: str
     build: Callable[[], nn.Module]  # the original ImageNet model, random init
-    split: Callable[[nn.Module], Stages]  # original model -> stages from input to pooled features
+    split: Callable[[nn.Module], Blocks]  # original model -> blocks from input to pooled features
     feature_dim: int
     input_size: int
     mean: tuple[float, float, float]
@@ -53,33 +53,33 @@ def _pool() -> nn.Sequential:
     return _seq(nn.AdaptiveAvgPool2d(1), nn.Flatten(1))
 
 
-def _split_resnet(m: nn.Module) -> Stages:
+def _split_resnet(m: nn.Module) -> Blocks:
     assert isinstance(m, torchvision.models.ResNet)
-    stages: Stages = [("stem", _seq(m.conv1, m.bn1, m.relu, m.maxpool))]
-    stages += [(f"layer{i}", getattr(m, f"layer{i}")) for i in range(1, 5)]
-    return [*stages, ("pool", _pool())]
+    parts: Blocks = [("stem", _seq(m.conv1, m.bn1, m.relu, m.maxpool))]
+    parts += [(f"layer{i}", getattr(m, f"layer{i}")) for i in range(1, 5)]
+    return [*parts, ("pool", _pool())]
 
 
-def _split_mobilenet_v2(m: nn.Module) -> Stages:
+def _split_mobilenet_v2(m: nn.Module) -> Blocks:
     assert isinstance(m, torchvision.models.MobileNetV2)
-    stages: Stages = [(f"features_{i}", block) for i, block in enumerate(m.features)]
-    return [*stages, ("pool", _pool())]
+    parts: Blocks = [(f"features_{i}", block) for i, block in enumerate(m.features)]
+    return [*parts, ("pool", _pool())]
 
 
-def _split_by_maxpool(features: nn.Sequential, prefix: str) -> Stages:
+def _split_by_maxpool(features: nn.Sequential, prefix: str) -> Blocks:
     """VGG/AlexNet conv blocks: each block ends at a max-pool (or at a conv for AlexNet 3/4)."""
-    stages: Stages = []
+    parts: Blocks = []
     block: list[nn.Module] = []
     for layer in features:
         block.append(layer)
         if isinstance(layer, nn.MaxPool2d):
-            stages.append((f"{prefix}{len(stages) + 1}", _seq(*block)))
+            parts.append((f"{prefix}{len(parts) + 1}", _seq(*block)))
             block = []
     assert not block, "features must end with a max-pool"
-    return stages
+    return parts
 
 
-def _split_vgg16(m: nn.Module) -> Stages:
+def _split_vgg16(m: nn.Module) -> Blocks:
     assert isinstance(m, torchvision.models.VGG)
     c = m.classifier
     return [
@@ -90,7 +90,7 @@ def _split_vgg16(m: nn.Module) -> Stages:
     ]
 
 
-def _split_alexnet(m: nn.Module) -> Stages:
+def _split_alexnet(m: nn.Module) -> Blocks:
     assert isinstance(m, torchvision.models.AlexNet)
     f, c = m.features, m.classifier
     return [
@@ -105,12 +105,12 @@ def _split_alexnet(m: nn.Module) -> Stages:
     ]
 
 
-def _split_efficientnet(m: nn.Module) -> Stages:
+def _split_efficientnet(m: nn.Module) -> Blocks:
     blocks = m.blocks
-    stages: Stages = [("stem", _seq(m.conv_stem, m.bn1))]  # type: ignore[arg-type]
-    stages += [(f"blocks_{i}", block) for i, block in enumerate(blocks)]  # type: ignore[arg-type]
-    stages.append(("head_conv", _seq(m.conv_head, m.bn2)))  # type: ignore[arg-type]
-    return [*stages, ("pool", _pool())]
+    parts: Blocks = [("stem", _seq(m.conv_stem, m.bn1))]  # type: ignore[arg-type]
+    parts += [(f"blocks_{i}", block) for i, block in enumerate(blocks)]  # type: ignore[arg-type]
+    parts.append(("head_conv", _seq(m.conv_head, m.bn2)))  # type: ignore[arg-type]
+    return [*parts, ("pool", _pool())]
 
 
 def _torchvision_download(weights: torchvision.models.WeightsEnum) -> Callable[[], dict]:

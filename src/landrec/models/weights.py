@@ -6,6 +6,7 @@ import hashlib
 import importlib.util
 import logging
 from dataclasses import dataclass
+from enum import Enum
 from pathlib import Path
 
 import torch
@@ -15,9 +16,50 @@ from landrec.models.registry import ModelSpec
 log = logging.getLogger(__name__)
 
 MAX_WEIGHTS_BYTES = 2 * 1024**3
-RANDOM = "none"
-AUTO = "auto"
-AUTO_OR_RANDOM = "auto-or-none"  # pretrained when found, else random init (studies offline)
+RANDOM_INIT = "random init"  # the source text of a backbone without pretrained weights
+
+
+class WeightsMode(str, Enum):
+    AUTO = "auto"  # an offline package, else the library's download; an error when neither
+    NONE = "none"  # random init
+    AUTO_OR_NONE = "auto-or-none"  # as auto, else random init with a warning (studies offline)
+    FILE = "file"  # a state dict file of the original model
+
+
+KEYWORDS = (WeightsMode.AUTO, WeightsMode.NONE, WeightsMode.AUTO_OR_NONE)
+
+
+@dataclass(frozen=True)
+class WeightsChoice:
+    """Where a backbone's initial weights come from: the `weights` option, parsed once."""
+
+    mode: WeightsMode = WeightsMode.AUTO
+    path: Path | None = None  # the file, with mode FILE only
+
+    def __post_init__(self) -> None:
+        if (self.mode is WeightsMode.FILE) != (self.path is not None):
+            raise ValueError(f"weights: a path goes with mode file, and only with it ({self!r})")
+
+    @classmethod
+    def parse(cls, value: str | Path | WeightsChoice) -> WeightsChoice:
+        """auto, none or auto-or-none (any case); any other text, or a Path, is a file."""
+        if isinstance(value, WeightsChoice):
+            return value
+        if isinstance(value, Path):
+            return cls(WeightsMode.FILE, value)
+        text = str(value)
+        if not text:
+            raise ValueError("weights: empty (auto, none, auto-or-none or a file)")
+        keyword = next((m for m in KEYWORDS if m.value == text.lower()), None)
+        return cls(keyword) if keyword is not None else cls(WeightsMode.FILE, Path(text))
+
+    def __str__(self) -> str:
+        """The YAML / command-line text: the keyword or the file's path."""
+        return str(self.path) if self.path is not None else self.mode.value
+
+
+AUTO_WEIGHTS = WeightsChoice(WeightsMode.AUTO)  # the default
+RANDOM_WEIGHTS = WeightsChoice(WeightsMode.NONE)
 
 
 class WeightsUnavailableError(RuntimeError):
@@ -27,7 +69,7 @@ class WeightsUnavailableError(RuntimeError):
 @dataclass(frozen=True)
 class ResolvedWeights:
     state_dict: dict[str, torch.Tensor] | None  # None: random init
-    source: str  # "random init", a file path, a package name or "download"
+    source: str  # RANDOM_INIT, a file path, a package name or "download"
 
     @property
     def pretrained(self) -> bool:
@@ -89,20 +131,22 @@ def _how_to_supply(spec: ModelSpec) -> str:
     return "\n".join(lines)
 
 
-def resolve_weights(spec: ModelSpec, weights: str | Path = AUTO) -> ResolvedWeights:
-    """--weights FILE, then an offline package (hash checked), then the library's download;
-    "auto-or-none" falls back to random init (with a warning) where "auto" would fail."""
-    choice = str(weights)
-    if choice.lower() == RANDOM:
-        return ResolvedWeights(None, "random init")
-    if choice.lower() == AUTO_OR_RANDOM:
+def resolve_weights(
+    spec: ModelSpec, weights: WeightsChoice | str | Path = AUTO_WEIGHTS
+) -> ResolvedWeights:
+    """A file (mode FILE), else an offline package (hash checked), else the library's download;
+    mode AUTO_OR_NONE falls back to random init (with a warning) where AUTO would fail."""
+    choice = WeightsChoice.parse(weights)
+    if choice.mode is WeightsMode.NONE:
+        return ResolvedWeights(None, RANDOM_INIT)
+    if choice.mode is WeightsMode.AUTO_OR_NONE:
         try:
-            return resolve_weights(spec, AUTO)
+            return resolve_weights(spec, AUTO_WEIGHTS)
         except WeightsUnavailableError as exc:
-            log.warning("%s: random init (%s)", spec.name, str(exc).splitlines()[-1])
-            return ResolvedWeights(None, "random init")
-    if choice.lower() != AUTO:
-        return ResolvedWeights(read_state_dict(choice), str(Path(choice)))
+            log.warning("%s: %s (%s)", spec.name, RANDOM_INIT, str(exc).splitlines()[-1])
+            return ResolvedWeights(None, RANDOM_INIT)
+    if choice.path is not None:  # mode FILE
+        return ResolvedWeights(read_state_dict(choice.path), str(choice.path))
     path = offline_file(spec)
     if path is not None and spec.offline is not None:
         if not sha256_file(path).startswith(spec.offline.sha256_prefix):

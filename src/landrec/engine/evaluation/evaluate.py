@@ -20,7 +20,7 @@ from landrec.engine.plots import plot_confusion
 from landrec.engine.probability import softmax
 from landrec.engine.selective import UNKNOWN, selective_summary
 from landrec.models.factory import count_parameters
-from landrec.models.net import StagedClassifier
+from landrec.models.net import BlockClassifier
 
 
 @dataclass
@@ -35,7 +35,8 @@ class EvalResult:
     images_per_second: float
     parameters: int
     model: str
-    weights: str  # "random init" or where the pretrained weights came from
+    weights: str  # where the backbone's weights came from, for people
+    random_init: bool  # the backbone started without pretrained weights
     split: str
     skipped: list[dict] = field(default_factory=list)
     files: dict[str, str] = field(default_factory=dict)
@@ -74,7 +75,7 @@ def compute_metrics(labels: np.ndarray, preds: np.ndarray, classes: list[str]) -
 
 
 def image_logits(
-    model: StagedClassifier,
+    model: BlockClassifier,
     pre: Preprocessing,
     paths: list[Path],
     labels: list[int],
@@ -91,7 +92,7 @@ def image_logits(
 
 
 def split_logits(
-    model: StagedClassifier,
+    model: BlockClassifier,
     meta: CheckpointMeta,
     split: SplitData,
     batch_size: int = 64,
@@ -113,7 +114,7 @@ def labelled_paths(meta: CheckpointMeta, split: SplitData) -> tuple[list[Path], 
 
 
 def evaluate_model(
-    model: StagedClassifier,
+    model: BlockClassifier,
     meta: CheckpointMeta,
     split: SplitData,
     batch_size: int = 64,
@@ -131,7 +132,7 @@ def evaluate_model(
 
 
 def result_of(
-    model: StagedClassifier,
+    model: BlockClassifier,
     meta: CheckpointMeta,
     split_name: str,
     outputs: tuple[torch.Tensor, torch.Tensor, FailureLog],
@@ -154,6 +155,7 @@ def result_of(
         parameters=count_parameters(model),
         model=meta.model.arch,
         weights=meta.weights_source,
+        random_init=meta.random_init,
         split=split_name,
         skipped=failures.to_list(),
         tta=tta,
@@ -164,9 +166,7 @@ def result_of(
 
 
 def to_markdown(result: EvalResult) -> str:
-    random_note = (
-        " — **random init** (no pretrained weights)" if result.weights == "random init" else ""
-    )
+    random_note = " — **random init** (no pretrained weights)" if result.random_init else ""
     lines = [
         f"# Evaluation: {result.model} on '{result.split}'{random_note}",
         "",
@@ -239,7 +239,7 @@ def write_report(result: EvalResult, out_dir: Path, prefix: str = "") -> EvalRes
 
 
 @torch.inference_mode()
-def time_inference(model: StagedClassifier, size: int, batch: int, repeats: int = 5) -> float:
+def time_inference(model: BlockClassifier, size: int, batch: int, repeats: int = 5) -> float:
     """Model-only images/s on random input of one batch size (the report's 'inference time')."""
     model.eval()
     x = torch.randn(batch, 3, size, size).contiguous(memory_format=torch.channels_last)

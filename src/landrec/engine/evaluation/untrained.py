@@ -11,17 +11,18 @@ from landrec.data.transforms import Preprocessing
 from landrec.engine.checkpoint import CheckpointMeta
 from landrec.engine.evaluation.evaluate import EvalResult, evaluate_model
 from landrec.models.factory import ModelConfig, create_model
-from landrec.models.net import HeadKind, StagedClassifier
+from landrec.models.net import BlockClassifier, HeadKind
 from landrec.models.registry import get_spec
+from landrec.models.weights import AUTO_WEIGHTS, WeightsChoice
 
 
 def untrained_model(
     model_name: str,
     classes: list[str],
-    weights: str = "auto",
+    weights: WeightsChoice | str = AUTO_WEIGHTS,
     seed: int = 0,
     image_size: int | None = None,
-) -> tuple[StagedClassifier, CheckpointMeta]:
+) -> tuple[BlockClassifier, CheckpointMeta]:
     """The backbone (`weights`: auto | none | FILE) with a fresh linear head drawn from `seed`,
     in eval mode, with the preprocessing of its pretraining (`image_size` None: its own)."""
     spec = get_spec(model_name)
@@ -33,6 +34,7 @@ def untrained_model(
         config,
         Preprocessing(image_size or spec.input_size, spec.mean, spec.std),
         resolved.source,
+        not resolved.pretrained,
     )
     return model.eval(), meta
 
@@ -41,7 +43,7 @@ def evaluate_untrained(
     model_name: str,
     data: str | Path,
     split: str = "test",
-    weights: str = "auto",
+    weights: WeightsChoice | str = AUTO_WEIGHTS,
     seed: int = 0,
     *,
     image_size: int | None = None,

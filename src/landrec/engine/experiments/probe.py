@@ -39,6 +39,7 @@ class ProbeResult:
     val_macro_f1: float
     seconds: float
     weights_source: str
+    random_init: bool  # the backbone has no pretrained weights
     val_accuracy_by_c: dict[str, float] = field(default_factory=dict)
     skipped: list[dict] = field(default_factory=list)
 
@@ -76,7 +77,7 @@ def linear_probe(data_root: str | Path, run_dir: str | Path, config: TrainConfig
     model, weights = create_model(model_config, config.weights)
     model = model.to(pick_device(config.device)).eval()
     pre = preprocessing_for(config, data)
-    extractor = make_extractor(config, model, len(model.stages), pre)  # pooled features
+    extractor = make_extractor(config, model, len(model.blocks), pre)  # pooled features
     failures = FailureLog()
     train = _features(extractor, data.get(Split.TRAIN), failures)
     val = _features(extractor, data.get(Split.VAL), failures)
@@ -94,7 +95,12 @@ def linear_probe(data_root: str | Path, run_dir: str | Path, config: TrainConfig
     run_dir.mkdir(parents=True, exist_ok=True)
     save_config(config, run_dir / CONFIG_FILE)
     meta = ckpt.CheckpointMeta(
-        data.classes, model_config, pre, weights.source, config_to_dict(config)
+        data.classes,
+        model_config,
+        pre,
+        weights.source,
+        not weights.pretrained,
+        config_to_dict(config),
     )
     meta.extra.update({"probe_c": best_c, "val_accuracy": scores[best_c]})
     ckpt.save_checkpoint(run_dir / ckpt.BEST, model.cpu(), meta)
@@ -105,6 +111,7 @@ def linear_probe(data_root: str | Path, run_dir: str | Path, config: TrainConfig
         val_metrics["macro_f1"],
         time.perf_counter() - started,
         weights.source,
+        not weights.pretrained,
         {f"{c:g}": s for c, s in scores.items()},
         failures.to_list(),
     )

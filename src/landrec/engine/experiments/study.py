@@ -3,8 +3,9 @@
 A study file holds `base:` (TrainConfig keys), `experiments:` and optionally `title:` and
 `test_finalists_only:`. Each experiment has a `name`, a `kind` (train, untrained,
 linear_probe or tta), optionally `based_on` (an earlier experiment whose overrides it inherits),
-`init_from` (an earlier experiment whose best checkpoint initialises it), `finalist`, and any
-TrainConfig keys. Unknown keys are rejected by name before anything runs.
+`init_from` (an earlier experiment whose best checkpoint initialises it; a training's `weights`
+must then be auto or auto-or-none), `finalist`, and any TrainConfig keys. Unknown keys are
+rejected by name before anything runs.
 
 Every experiment runs into DIR/runs/<name> with one feature cache (DIR/cache). A finished one
 leaves result.json and is skipped on the next call; an interrupted training resumes; a failing
@@ -30,7 +31,13 @@ from typing import Any
 import yaml
 
 from landrec.engine import checkpoint as ckpt
-from landrec.engine.config import ConfigError, TrainConfig, apply_overrides, config_to_dict
+from landrec.engine.config import (
+    ConfigError,
+    TrainConfig,
+    apply_overrides,
+    check_init_weights,
+    config_to_dict,
+)
 from landrec.engine.experiments.study_report import write_report
 from landrec.engine.experiments.study_runs import (
     ExperimentKind,
@@ -120,6 +127,11 @@ def _experiment(item: Any, base: TrainConfig, earlier: dict[str, Experiment]) ->
     init_from = item.get("init_from")
     if kind is ExperimentKind.TTA and init_from is None:
         raise ConfigError(f"{where}: kind tta needs init_from (the experiment it tests)")
+    if kind is ExperimentKind.TRAIN:  # init_from becomes its init_checkpoint
+        try:
+            check_init_weights(config.weights, init_from, "init_from")
+        except ConfigError as exc:
+            raise ConfigError(f"{where}: {exc}") from None
     what = {
         "kind": kind.value,
         "config": config_to_dict(config),

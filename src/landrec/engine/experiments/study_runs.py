@@ -27,10 +27,9 @@ from landrec.engine.training.feature_eval import evaluate_split
 from landrec.engine.training.prepare import preprocessing_for
 from landrec.engine.training.train import STATE, train
 from landrec.models.factory import count_parameters
-from landrec.models.net import HeadKind, StagedClassifier
+from landrec.models.net import BlockClassifier, HeadKind
 from landrec.models.registry import get_spec
-
-RANDOM_INIT = "random init"
+from landrec.models.weights import RANDOM_INIT
 
 
 class ExperimentKind(str, Enum):
@@ -47,7 +46,8 @@ class ExperimentResult:
     name: str
     kind: str
     model: str
-    weights: str = ""  # where the backbone's weights came from, or "random init"
+    weights: str = ""  # where the backbone's weights came from, for people
+    random_init: bool = False  # the backbone started without pretrained weights
     stages: str = ""
     optimizer: str = ""
     head: str = ""
@@ -73,10 +73,6 @@ class ExperimentResult:
     def ok(self) -> bool:
         return self.error is None
 
-    @property
-    def random_init(self) -> bool:
-        return self.weights == RANDOM_INIT
-
     def metrics(self) -> dict[str, float | None]:
         keys = ("best_val_accuracy", "test_accuracy", "macro_f1", "train_seconds", "wall_seconds")
         return {k: getattr(self, k) for k in (*keys, "images_per_second")}
@@ -90,7 +86,10 @@ class ExperimentResult:
     @classmethod
     def load(cls, path: Path) -> ExperimentResult:
         known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in json.loads(path.read_text()).items() if k in known})
+        saved = json.loads(path.read_text())
+        # rows written before the key existed said so in `weights` alone
+        saved.setdefault("random_init", saved.get("weights") == RANDOM_INIT)
+        return cls(**{k: v for k, v in saved.items() if k in known})
 
 
 def _row(name: str, kind: ExperimentKind, config: TrainConfig) -> ExperimentResult:
@@ -135,7 +134,7 @@ def _record_test(row: ExperimentResult, result: EvalResult) -> None:
 
 def _test(
     row: ExperimentResult,
-    model: StagedClassifier,
+    model: BlockClassifier,
     meta: CheckpointMeta,
     data: Path,
     config: TrainConfig,
@@ -161,11 +160,8 @@ def _run_train(
 ) -> Path:
     resumed = (run_dir / STATE).is_file()
     result = train(data, run_dir, config, resume=resumed, on_epoch=tracker.on_epoch)
-    row.weights, row.epochs, row.train_seconds = (
-        result.weights_source,
-        len(result.history),
-        result.seconds,
-    )
+    row.weights, row.random_init = result.weights_source, result.random_init
+    row.epochs, row.train_seconds = len(result.history), result.seconds
     row.stages = stages_text(result.history, config)
     row.best_val_accuracy = max((h["val_accuracy"] for h in result.history), default=None)
     row.notes += result.notes + (["resumed an interrupted run"] if resumed else [])
@@ -174,7 +170,8 @@ def _run_train(
 
 def _run_probe(row: ExperimentResult, config: TrainConfig, data: Path, run_dir: Path) -> Path:
     result = linear_probe(data, run_dir, config)
-    row.weights, row.train_seconds = result.weights_source, result.seconds
+    row.weights, row.random_init = result.weights_source, result.random_init
+    row.train_seconds = result.seconds
     row.stages, row.optimizer, row.scheduler = "frozen backbone", "lbfgs (sklearn)", "-"
     row.head, row.augment, row.weight_decay = f"logistic regression, C={result.c:g}", "none", None
     row.best_val_accuracy = result.val_accuracy
@@ -196,7 +193,7 @@ def _run_untrained(
         config.model, splits.classes, config.weights, config.seed, config.image_size
     )
     meta.preprocessing = preprocessing_for(config, splits)
-    row.weights = meta.weights_source
+    row.weights, row.random_init = meta.weights_source, meta.random_init
     val = evaluate_split(model, meta, splits.get(Split.VAL), config)
     row.best_val_accuracy, row.images_per_second = val.accuracy, val.images_per_second
     write_report(val, run_dir)
@@ -212,7 +209,7 @@ def _run_tta(
         raise ConfigError("kind tta needs init_from: the experiment whose checkpoint it tests")
     checkpoint = Path(config.init_checkpoint)
     model, meta = load_checkpoint(checkpoint)
-    row.weights = meta.weights_source
+    row.weights, row.random_init = meta.weights_source, meta.random_init
     row.stages, row.optimizer, row.scheduler = "none (flip TTA of a trained model)", "-", "-"
     row.head = f"{row.head} (trained)"
     run_dir.mkdir(parents=True, exist_ok=True)

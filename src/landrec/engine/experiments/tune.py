@@ -1,4 +1,4 @@
-"""landrec tune: Optuna search over the head stage's lr, weight decay, dropout and batch size.
+"""landrec tune: Optuna search over the head stage's head_lr, weight decay, dropout, batch size.
 
 Trials train only the head (finetune_epochs=0) from one shared feature cache, so after the
 first trial none decodes an image. TPE proposes values; the median pruner stops a trial whose
@@ -46,7 +46,7 @@ def suggest(trial: Any, base: TrainConfig) -> TrainConfig:
     """The search space (head stage only)."""
     return dataclasses.replace(
         base,
-        lr=trial.suggest_float("lr", 1e-4, 1e-1, log=True),
+        head_lr=trial.suggest_float("head_lr", 1e-4, 1e-1, log=True),
         weight_decay=trial.suggest_float("weight_decay", 1e-6, 1e-2, log=True),
         dropout=trial.suggest_float("dropout", 0.0, 0.6),
         batch_size=trial.suggest_categorical("batch_size", BATCH_SIZES),

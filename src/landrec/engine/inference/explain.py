@@ -18,9 +18,9 @@ from landrec.data.decode import load_image
 from landrec.data.transforms import preprocess_image
 from landrec.engine.checkpoint import CheckpointMeta, load_checkpoint
 from landrec.engine.probability import softmax
-from landrec.models.net import StagedClassifier
+from landrec.models.net import BlockClassifier
 
-POOL = "pool"  # the stage that turns feature maps into a vector in every registered model
+POOL = "pool"  # the block that turns feature maps into a vector in every registered model
 
 
 @dataclass
@@ -30,7 +30,7 @@ class ExplainResult:
     class_name: str  # the class explained
     probability: float  # its probability (calibrated when the checkpoint is)
     predicted: str  # the top-1 class
-    target_layer: str  # the stage whose feature maps the heatmap comes from
+    target_layer: str  # the block whose feature maps the heatmap comes from
     cam: np.ndarray = field(repr=False)  # (H, W) in [0, 1] at the model's input size
 
     def to_dict(self) -> dict:
@@ -49,17 +49,17 @@ class CentredLogit:
         return output[..., self.index] - output.mean(-1)
 
 
-def target_layer(model: StagedClassifier) -> tuple[str, nn.Module]:
-    """The deepest stage with a spatial output: the one just before the pooling stage. A stage
+def target_layer(model: BlockClassifier) -> tuple[str, nn.Module]:
+    """The deepest block with a spatial output: the one just before the pooling block. A block
     ending in a max-pool (VGG, AlexNet) gives the layer before it: twice the resolution."""
-    names = model.stage_names
+    names = model.block_names
     if POOL not in names or names.index(POOL) == 0:
-        raise ValueError(f"no convolutional stage before a '{POOL}' stage in {names}")
+        raise ValueError(f"no convolutional block before a '{POOL}' block in {names}")
     name = names[names.index(POOL) - 1]
-    stage = model.stages[names.index(name)]
-    if isinstance(stage, nn.Sequential) and len(stage) > 1 and isinstance(stage[-1], nn.MaxPool2d):
-        return f"{name}.{len(stage) - 2}", stage[-2]
-    return name, stage
+    block = model.blocks[names.index(name)]
+    if isinstance(block, nn.Sequential) and len(block) > 1 and isinstance(block[-1], nn.MaxPool2d):
+        return f"{name}.{len(block) - 2}", block[-2]
+    return name, block
 
 
 @contextmanager
@@ -75,7 +75,7 @@ def _weights_frozen(model: nn.Module) -> Iterator[None]:
 
 
 def explain_model(
-    model: StagedClassifier,
+    model: BlockClassifier,
     meta: CheckpointMeta,
     image_path: str | Path,
     out_png: str | Path,

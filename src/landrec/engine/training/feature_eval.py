@@ -1,8 +1,8 @@
 """Evaluation through the feature cache, for training runs and studies.
 
-A trained model's frozen prefix (everything before the stage its run cached) runs through the
+A trained model's frozen prefix (everything before the block its run cached) runs through the
 run's extractor: ONNX Runtime by default, several times faster than PyTorch eager on a CPU,
-and cached, so a second evaluation of the same split decodes nothing. The trained stages and
+and cached, so a second evaluation of the same split decodes nothing. The trained blocks and
 the head run in PyTorch, as in training. Throughput is timed apart, on a sample of the split
 through the whole eager pipeline (decode, preprocess, model) as `landrec evaluate` runs it.
 """
@@ -29,16 +29,15 @@ from landrec.engine.evaluation.evaluate import (
 )
 from landrec.engine.loop import CachedSource, predict_logits
 from landrec.engine.training.features import ViewSpec
-from landrec.engine.training.prepare import make_extractor
-from landrec.engine.training.stages import cache_start
+from landrec.engine.training.prepare import cache_start, make_extractor
 from landrec.engine.tta import mean_probability_log
-from landrec.models.net import StagedClassifier
+from landrec.models.net import BlockClassifier
 
 THROUGHPUT_SAMPLE = 128  # images timed through the eager pipeline
 
 
 def evaluate_cached(
-    model: StagedClassifier,
+    model: BlockClassifier,
     meta: CheckpointMeta,
     split: SplitData,
     config: TrainConfig,
@@ -53,7 +52,7 @@ def evaluate_cached(
 
 
 def cached_split_logits(
-    model: StagedClassifier,
+    model: BlockClassifier,
     meta: CheckpointMeta,
     split: SplitData,
     config: TrainConfig,
@@ -77,7 +76,7 @@ def cached_split_logits(
 
 
 def pipeline_speed(
-    model: StagedClassifier,
+    model: BlockClassifier,
     meta: CheckpointMeta,
     split: SplitData,
     config: TrainConfig,
@@ -103,7 +102,7 @@ def pipeline_speed(
 
 
 def evaluate_split(
-    model: StagedClassifier,
+    model: BlockClassifier,
     meta: CheckpointMeta,
     split: SplitData,
     config: TrainConfig,

@@ -31,7 +31,7 @@ from landrec.data.transforms import (
 )
 from landrec.engine.config import Backend
 from landrec.engine.onnx import module_runner
-from landrec.models.net import StagedClassifier
+from landrec.models.net import BlockClassifier
 
 CLEAN = "clean"
 MIRROR = "clean:mirror"
@@ -57,7 +57,7 @@ def module_hash(module: torch.nn.Module) -> str:
 class CacheKey:
     arch: str
     weights: str  # module_hash of the prefix
-    prefix: str  # the stage whose input is cached ("end" for pooled features)
+    prefix: str  # the block whose input is cached ("end" for pooled features)
     preprocessing: str
     bf16: bool
     fp16: bool
@@ -144,7 +144,7 @@ class FeatureStore:
 
 @dataclass
 class FeatureSet:
-    """Cached inputs of stage `start` for one split: rows align with `valid` samples."""
+    """Cached inputs of block `start` for one split: rows align with `valid` samples."""
 
     features: torch.Tensor  # (V, N, ...) views x images
     labels: torch.Tensor  # (N,)
@@ -153,9 +153,9 @@ class FeatureSet:
 
 @dataclass
 class Extractor:
-    """Runs the frozen prefix stages[:start] over files, through the store."""
+    """Runs the frozen prefix blocks[:start] over files, through the store."""
 
-    model: StagedClassifier
+    model: BlockClassifier
     start: int
     preprocessing: Preprocessing
     store: FeatureStore
@@ -168,10 +168,10 @@ class Extractor:
     _runner: Callable[[np.ndarray], np.ndarray] | None = field(default=None, repr=False)
 
     def _prefix(self, x: torch.Tensor) -> np.ndarray:
-        """stages[:start] on one preprocessed batch -> float32 numpy."""
+        """blocks[:start] on one preprocessed batch -> float32 numpy."""
         if self.backend is Backend.ONNX and self.device.type == "cpu":
             if self._runner is None:
-                prefix = torch.nn.Sequential(*list(self.model.stages)[: self.start])
+                prefix = torch.nn.Sequential(*list(self.model.blocks)[: self.start])
                 self._runner = module_runner(prefix, x[:2].float())
             return self._runner(x.numpy())
         x = x.to(self.device).contiguous(memory_format=torch.channels_last)
@@ -242,8 +242,8 @@ class Extractor:
 
 
 @torch.inference_mode()
-def run_frozen(model: StagedClassifier, fs: FeatureSet, start: int, batch: int = 256) -> FeatureSet:
-    """Push cached inputs of stage `start` through the remaining frozen stages (pooled output)."""
+def run_frozen(model: BlockClassifier, fs: FeatureSet, start: int, batch: int = 256) -> FeatureSet:
+    """Push cached inputs of block `start` through the remaining frozen blocks (pooled output)."""
     model.eval()
     device = next(model.parameters()).device
     views = []

@@ -14,9 +14,11 @@ from landrec.data.inspect import channel_stats
 from landrec.data.layout import DatasetSplits, Split, SplitData
 from landrec.data.transforms import Preprocessing
 from landrec.engine import checkpoint as ckpt
-from landrec.engine.config import ConfigError, Normalize, TrainConfig
+from landrec.engine.config import CachePoint, ConfigError, Normalize, TrainConfig
 from landrec.engine.training.features import CacheKey, Extractor, FeatureStore, module_hash
-from landrec.models.net import StagedClassifier
+from landrec.engine.training.optim import finetune_group_count, plan_stages
+from landrec.models.freeze import first_trainable_block, freeze
+from landrec.models.net import BlockClassifier
 from landrec.models.registry import get_spec
 
 
@@ -62,12 +64,23 @@ def _split_stats(split: SplitData, size: int, folder: Path) -> tuple[tuple, tupl
     return stats.mean, stats.std
 
 
+def cache_start(config: TrainConfig, model: BlockClassifier) -> int:
+    """The block whose input gets cached: the end of the deepest prefix frozen in every stage
+    of this run, or, with cache_point "finetune", the input of the groups stage 2 unfreezes.
+    Leaves `model` frozen up to that block."""
+    unfreeze = max((p.unfreeze for p in plan_stages(config, model)), default=0)
+    if config.cache_point is CachePoint.FINETUNE:
+        unfreeze = max(unfreeze, finetune_group_count(config, model))
+    freeze(model, unfreeze)
+    return first_trainable_block(model)
+
+
 def make_extractor(
-    config: TrainConfig, model: StagedClassifier, start: int, pre: Preprocessing
+    config: TrainConfig, model: BlockClassifier, start: int, pre: Preprocessing
 ) -> Extractor:
-    """Runs the frozen prefix stages[:start] through its store, one file per cache key."""
+    """Runs the frozen prefix blocks[:start] through its store, one file per cache key."""
     c = config
-    prefix = nn.Sequential(*list(model.stages)[:start])
+    prefix = nn.Sequential(*list(model.blocks)[:start])
     backend = c.feature_backend.value
     key = CacheKey(
         c.model, module_hash(prefix), str(start), repr(pre), c.bf16, c.cache_fp16, backend
@@ -88,14 +101,18 @@ def make_extractor(
     )
 
 
-def load_init_checkpoint(model: StagedClassifier, path: str, classes: list[str]) -> str:
-    """Copy a checkpoint's weights into `model` (same architecture, head and classes);
-    returns where that checkpoint's backbone weights came from."""
-    source, meta = ckpt.load_checkpoint(path)
-    if meta.classes != classes:
-        raise ConfigError(f"init_checkpoint {path}: classes {meta.classes} differ from {classes}")
+def load_init_checkpoint(
+    model: BlockClassifier, path: str, classes: list[str]
+) -> ckpt.CheckpointMeta:
+    """Copy an init checkpoint's weights into `model` (same architecture, head and classes);
+    returns its metadata."""
     try:
-        model.load_state_dict(source.state_dict())
-    except RuntimeError as exc:
-        raise ConfigError(f"init_checkpoint {path}: does not fit this model ({exc})") from exc
-    return meta.weights_source
+        return ckpt.load_weights_into(model, path, classes)
+    except ckpt.CheckpointError as exc:
+        raise ConfigError(f"init_checkpoint: {exc}") from exc
+
+
+def init_source(path: str, meta: ckpt.CheckpointMeta) -> str:
+    """The weights_source of a run started from an init checkpoint: that file, and where its
+    backbone's weights came from."""
+    return f"init_checkpoint {ckpt.resolve_checkpoint(path)} (backbone: {meta.weights_source})"

@@ -20,6 +20,7 @@ from landrec.engine import checkpoint as ckpt
 from landrec.engine.config import (
     CONFIG_FILE,
     TrainConfig,
+    check_init_weights,
     config_to_dict,
     save_config,
 )
@@ -30,23 +31,25 @@ from landrec.engine.training.features import (
     ViewSpec,
     run_frozen,
 )
-from landrec.engine.training.prepare import (
-    load_init_checkpoint,
-    make_extractor,
-    pick_device,
-    preprocessing_for,
-)
-from landrec.engine.training.stages import (
+from landrec.engine.training.optim import (
     StagePlan,
-    cache_start,
     make_optimizer,
     make_scheduler,
     plan_stages,
     step_scheduler,
 )
+from landrec.engine.training.prepare import (
+    cache_start,
+    init_source,
+    load_init_checkpoint,
+    make_extractor,
+    pick_device,
+    preprocessing_for,
+)
 from landrec.models.factory import ModelConfig, create_model
 from landrec.models.freeze import freeze
-from landrec.models.net import StagedClassifier
+from landrec.models.net import BlockClassifier
+from landrec.models.weights import RANDOM_WEIGHTS
 
 STATE = "state.pt"
 HISTORY = "history.csv"
@@ -60,6 +63,7 @@ class TrainResult:
     history: list[dict]
     seconds: float
     weights_source: str
+    random_init: bool  # the backbone started without pretrained weights
     skipped: list[dict] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     cache_bytes: int = 0
@@ -71,7 +75,7 @@ class Trainer:
 
     config: TrainConfig
     data: DatasetSplits
-    model: StagedClassifier
+    model: BlockClassifier
     meta: ckpt.CheckpointMeta
     run_dir: Path
     failures: FailureLog = field(default_factory=FailureLog)
@@ -83,7 +87,7 @@ class Trainer:
 
     # ---- batch sources ----------------------------------------------------------------
     def sources(self, plan: StagePlan) -> tuple[Source, Source, int]:
-        """Train and val batches for a stage, and the index of the stage they feed."""
+        """Train and val batches for a stage, and the index of the block they feed."""
         if not self.config.cache:
             return (*self._image_sources(), 0)
         cached_at = cache_start(self.config, self.model)
@@ -91,10 +95,10 @@ class Trainer:
             self._extract(cached_at)
         train, val = self._cached["train"], self._cached["val"]
         start = cached_at
-        if plan.unfreeze == 0 and cached_at < len(self.model.stages):
+        if plan.unfreeze == 0 and cached_at < len(self.model.blocks):
             train = run_frozen(self.model, train, cached_at)
             val = run_frozen(self.model, val, cached_at)
-            start = len(self.model.stages)
+            start = len(self.model.blocks)
         bs = self.config.batch_size
         return (
             CachedSource(train.features, train.labels, bs),
@@ -214,21 +218,36 @@ def write_history(history: list[dict], path: Path) -> None:
         writer.writerows(history)
 
 
+def _initial_model(
+    config: TrainConfig, model_config: ModelConfig, classes: list[str]
+) -> tuple[BlockClassifier, str, bool]:
+    """The model a run starts from, where its backbone's weights came from, and whether that
+    was random init: `weights`, or the init checkpoint (the backbone is then built without
+    looking for pretrained weights, which the checkpoint's would replace)."""
+    init = config.init_checkpoint
+    if init is None:
+        model, weights = create_model(model_config, config.weights)
+        return model, weights.source, not weights.pretrained
+    model, _ = create_model(model_config, RANDOM_WEIGHTS)
+    meta = load_init_checkpoint(model, init, classes)
+    return model, init_source(init, meta), meta.random_init
+
+
 def build_trainer(config: TrainConfig, data_root: Path, run_dir: Path) -> Trainer:
+    check_init_weights(config.weights, config.init_checkpoint)
     torch.manual_seed(config.seed)  # head init (and random-init backbones) follow the seed
     data = load_splits(data_root, config.val_fraction, config.seed)
     model_config = ModelConfig(
         config.model, len(data.classes), config.head, config.hidden, config.dropout
     )
-    init = config.init_checkpoint
-    model, weights = create_model(model_config, "none" if init else config.weights)
-    source = load_init_checkpoint(model, init, data.classes) if init else weights.source
+    model, source, random_init = _initial_model(config, model_config, data.classes)
     model = model.to(pick_device(config.device)).to(memory_format=torch.channels_last)
     meta = ckpt.CheckpointMeta(
         data.classes,
         model_config,
         preprocessing_for(config, data),
         source,
+        random_init,
         config_to_dict(config),
     )
     return Trainer(config, data, model, meta, run_dir)
@@ -254,15 +273,13 @@ def train(
     plans = plan_stages(config, trainer.model)
     if state is not None:
         trainer.history, trainer.best_val_loss = list(state["history"]), state["best_val_loss"]
-        model, _ = ckpt.load_checkpoint(run_dir / ckpt.LAST)
-        trainer.model.load_state_dict(model.state_dict())
+        ckpt.load_weights_into(trainer.model, run_dir / ckpt.LAST)
     for index in range(len(plans)):
         if state is not None and index < state["stage"]:
             continue
         mid_stage = state is not None and index == state["stage"] and state["epoch"] > 0
         if index > 0 and not mid_stage:
-            best, _ = ckpt.load_checkpoint(run_dir / ckpt.BEST)  # fine-tune from the best head
-            trainer.model.load_state_dict(best.state_dict())
+            ckpt.load_weights_into(trainer.model, run_dir / ckpt.BEST)  # from the best head
         trainer.run_stage(index, plans, state if mid_stage else None)
     plot_curves(
         trainer.history, run_dir / CURVES, f"{config.model} ({trainer.meta.weights_source})"
@@ -274,6 +291,7 @@ def train(
         trainer.history,
         time.perf_counter() - started,
         trainer.meta.weights_source,
+        trainer.meta.random_init,
         trainer.failures.to_list(),
         notes,
         trainer.cache_bytes,

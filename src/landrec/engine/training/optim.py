@@ -1,4 +1,5 @@
-"""The two training stages, their optimizers and schedulers."""
+"""What each training stage trains and at which learning rates: the stage plans (head_lr,
+backbone_lr), the optimizer with one parameter group per rate, and the scheduler."""
 
 from __future__ import annotations
 
@@ -6,9 +7,9 @@ from dataclasses import dataclass
 
 import torch
 
-from landrec.engine.config import CachePoint, Optimizer, Scheduler, TrainConfig
-from landrec.models.freeze import first_trainable_stage, freeze, param_groups
-from landrec.models.net import StagedClassifier
+from landrec.engine.config import Optimizer, Scheduler, TrainConfig
+from landrec.models.freeze import block_groups
+from landrec.models.net import BlockClassifier
 from landrec.models.registry import get_spec
 
 
@@ -18,54 +19,46 @@ class StagePlan:
     epochs: int
     unfreeze: int  # number of deepest layer groups trained
     train_head: bool
-    lr: float  # for the unfrozen backbone groups
+    backbone_lr: float  # for the unfrozen backbone groups
     head_lr: float
 
 
-def finetune_group_count(config: TrainConfig, model: StagedClassifier) -> int:
+def finetune_group_count(config: TrainConfig, model: BlockClassifier) -> int:
     """How many of the deepest layer groups stage 2 unfreezes."""
     groups = config.finetune_groups or get_spec(config.model).finetune_groups
-    return min(groups, len(param_groups(model)))
+    return min(groups, len(block_groups(model)))
 
 
-def plan_stages(config: TrainConfig, model: StagedClassifier) -> list[StagePlan]:
-    plans = [StagePlan("head", config.head_epochs, 0, True, 0.0, config.lr)]
+def plan_stages(config: TrainConfig, model: BlockClassifier) -> list[StagePlan]:
+    plans = [StagePlan("head", config.head_epochs, 0, True, 0.0, config.head_lr)]
     if config.finetune_epochs > 0:
         groups = finetune_group_count(config, model)
-        head_lr = config.finetune_head_lr or config.finetune_lr * 10
+        head_lr = config.finetune_head_lr or config.backbone_lr * 10
         plans.append(
             StagePlan(
                 "finetune",
                 config.finetune_epochs,
                 groups,
                 config.finetune_train_head,
-                config.finetune_lr,
+                config.backbone_lr,
                 head_lr,
             )
         )
     return [p for p in plans if p.epochs > 0]
 
 
-def cache_start(config: TrainConfig, model: StagedClassifier) -> int:
-    """The stage whose input gets cached: the end of the deepest prefix frozen in every stage
-    of this run, or, with cache_point "finetune", the input of the groups stage 2 unfreezes.
-    Leaves `model` frozen up to that stage."""
-    unfreeze = max((p.unfreeze for p in plan_stages(config, model)), default=0)
-    if config.cache_point is CachePoint.FINETUNE:
-        unfreeze = max(unfreeze, finetune_group_count(config, model))
-    freeze(model, unfreeze)
-    return first_trainable_stage(model)
-
-
 def make_optimizer(
-    config: TrainConfig, model: StagedClassifier, plan: StagePlan
+    config: TrainConfig, model: BlockClassifier, plan: StagePlan
 ) -> torch.optim.Optimizer:
     """Discriminative learning rates: the head's and the unfrozen backbone's."""
-    backbone = [p for p in model.stages.parameters() if p.requires_grad]
+    backbone = [p for p in model.blocks.parameters() if p.requires_grad]
     head = [p for p in model.head.parameters() if p.requires_grad]
     groups = [
         g
-        for g in ({"params": backbone, "lr": plan.lr}, {"params": head, "lr": plan.head_lr})
+        for g in (
+            {"params": backbone, "lr": plan.backbone_lr},
+            {"params": head, "lr": plan.head_lr},
+        )
         if g["params"]
     ]
     wd = config.weight_decay

@@ -1,0 +1,130 @@
+"""Options several commands share: the training options (one flag per TrainConfig field),
+MLflow tracking, and the default data folder."""
+
+from __future__ import annotations
+
+import argparse
+import inspect
+import re
+import typing
+from dataclasses import fields
+from pathlib import Path
+from typing import Any
+
+from landrec.api import CONFIG_ALIASES, TrainConfig, tracking_default
+
+# The shared photos sit beside the checkout: ../shared/data/landscapes from the repo root.
+_SHARED = Path("shared") / "data" / "landscapes"
+DEFAULT_DATA_CANDIDATES = (
+    Path("..") / _SHARED,
+    Path(__file__).resolve().parents[3].parent / _SHARED,
+)
+
+
+def default_data(given: Path | None, command: str) -> Path:
+    """The DATA argument, or ../shared/data/landscapes when it is here."""
+    data = given or next((p for p in DEFAULT_DATA_CANDIDATES if p.is_dir()), None)
+    if data is None:
+        raise SystemExit(
+            f"landrec {command}: give a DATA folder (../shared/data/landscapes is not here)"
+        )
+    return Path(data)
+
+
+def add_config_options(parser: argparse.ArgumentParser) -> None:
+    """One --option per TrainConfig field, so the CLI and the config never drift apart; an old
+    name (see CONFIG_ALIASES) stays as an alias of its flag."""
+    hints = typing.get_type_hints(TrainConfig)
+    comments = dict(re.findall(r"^\s+(\w+): .*?#\s*(.+)$", inspect.getsource(TrainConfig), re.M))
+    aliases: dict[str, list[str]] = {}
+    for old, new in CONFIG_ALIASES.items():
+        aliases.setdefault(new, []).append("--" + old.replace("_", "-"))
+    group = parser.add_argument_group("training options (override --config; default in brackets)")
+    for f in fields(TrainConfig):
+        flags = ["--" + f.name.replace("_", "-"), *aliases.get(f.name, [])]
+        default = getattr(f.default, "value", f.default)
+        help_text = f"{comments.get(f.name, '')} [{default}]".replace("%", "%%")
+        if hints[f.name] is bool:
+            group.add_argument(
+                *flags,
+                dest=f.name,
+                action=argparse.BooleanOptionalAction,
+                default=None,
+                help=help_text,
+            )
+        else:
+            group.add_argument(*flags, dest=f.name, default=None, metavar="X", help=help_text)
+
+
+def config_overrides(args: argparse.Namespace) -> dict[str, Any]:
+    """The training options given on the command line (None: not given)."""
+    given = {f.name: getattr(args, f.name, None) for f in fields(TrainConfig)}
+    return {k: v for k, v in given.items() if v is not None}
+
+
+def add_tracking_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("MLflow tracking (params, per-epoch metrics, artifacts)")
+    group.add_argument(
+        "--tracking-uri",
+        metavar="URI",
+        help="MLflow tracking URI [sqlite:///OUT/mlflow.db, artifacts in OUT/mlartifacts]",
+    )
+    group.add_argument(
+        "--no-tracking",
+        action="store_true",
+        help="do not track (also the default when LANDREC_TRACKING=0)",
+    )
+
+
+def tracking_option(args: argparse.Namespace) -> bool | str:
+    """False (off), True (the local store in the output folder) or a tracking URI."""
+    if args.no_tracking:
+        return False
+    return args.tracking_uri or tracking_default()
+
+
+def positive(text: str) -> float:
+    value = float(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be positive, got {text}")
+    return value
+
+
+def add_video_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("video files (mp4, mov, avi, mkv, webm, ts, ...)")
+    group.add_argument(
+        "--every", type=positive, default=1.0, metavar="S", help="classify a frame every S s [1.0]"
+    )
+    group.add_argument(
+        "--scene-change",
+        type=positive,
+        metavar="T",
+        help="also classify frames whose mean grey-level change from the last one exceeds T (0-1)",
+    )
+    group.add_argument("--frames", action="store_true", help="also list every classified frame")
+
+
+def probability(text: str) -> float:
+    value = float(text)
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 1, got {text}")
+    return value
+
+
+def add_reliability_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("test-time augmentation and the 'unknown' label")
+    group.add_argument(
+        "--tta", action="store_true", help="average probabilities over the image and its mirror"
+    )
+    group.add_argument(
+        "--threshold",
+        type=probability,
+        help="top-1 probability below which the label is 'unknown' [set by landrec calibrate]",
+    )
+    group.add_argument(
+        "--no-unknown", action="store_true", help="always give the top-1 class, never 'unknown'"
+    )
+
+
+def reliability_options(args: argparse.Namespace) -> dict:
+    return {"tta": args.tta, "unknown": not args.no_unknown, "threshold": args.threshold}
