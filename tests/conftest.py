@@ -139,22 +139,32 @@ def head_only() -> Callable[..., dict]:
     return options
 
 
+@pytest.fixture(scope="session")
+def tiny_options() -> Callable[[Path], dict]:
+    """`tiny` for module-scoped fixtures: `tiny_options(cache_dir)`."""
+
+    def options(cache_dir: Path) -> dict:
+        return {
+            "model": "mobilenet_v2",
+            "weights": "none",
+            "image_size": 32,
+            "head_epochs": 1,
+            "finetune_epochs": 1,
+            "augment": "none",
+            "bf16": False,
+            "cache_fp16": False,
+            "workers": 0,
+            "batch_size": 8,
+            "cache_dir": str(cache_dir),
+        }
+
+    return options
+
+
 @pytest.fixture
-def tiny(tmp_path: Path) -> dict:
+def tiny(tmp_path: Path, tiny_options: Callable[[Path], dict]) -> dict:
     """Training overrides that keep a run to a second or two on two CPU cores."""
-    return {
-        "model": "mobilenet_v2",
-        "weights": "none",
-        "image_size": 32,
-        "head_epochs": 1,
-        "finetune_epochs": 1,
-        "augment": "none",
-        "bf16": False,
-        "cache_fp16": False,
-        "workers": 0,
-        "batch_size": 8,
-        "cache_dir": str(tmp_path / "cache"),
-    }
+    return tiny_options(tmp_path / "cache")
 
 
 @pytest.fixture(scope="session")

@@ -15,7 +15,8 @@ from landrec.data.decode import ImageDecodeError
 from landrec.data.inspect import ChannelStats as ChannelStats
 from landrec.data.inspect import InspectReport, channel_stats, inspect_dataset
 from landrec.data.layout import DataLayoutError, Split, expand_paths, load_eval_folder, load_splits
-from landrec.data.video import is_video
+from landrec.data.sniff import NOT_FOUND as NOT_FOUND
+from landrec.data.sniff import Kind, detect_all
 from landrec.engine.checkpoint import (
     CheckpointError,
     UnknownClassError,
@@ -46,12 +47,14 @@ from landrec.engine.experiments.tune import MissingDependencyError, TuneResult
 from landrec.engine.experiments.tune import tune as _tune
 from landrec.engine.inference.classifier import Classifier, load_classifier, with_options
 from landrec.engine.inference.export import ExportResult, export_onnx
-from landrec.engine.inference.predict import Prediction, predict_files
+from landrec.engine.inference.predict import Prediction, predict_inputs
 from landrec.engine.inference.video import VideoOptions as VideoOptions
 from landrec.engine.inference.video import VideoPrediction, predict_videos
 from landrec.engine.runtime import tune_allocator as tune_allocator
 from landrec.engine.selective import effective_threshold
 from landrec.engine.training.feature_eval import evaluate_on_test
+from landrec.engine.training.run_folder import preflight
+from landrec.engine.training.skipped import SKIPPED_CSV as SKIPPED_CSV
 from landrec.engine.training.train import TrainResult
 from landrec.engine.training.train import train as _train
 from landrec.models.catalog import model_table
@@ -70,6 +73,7 @@ USER_ERRORS: tuple[type[BaseException], ...] = (
     ConfigError,
     DataLayoutError,
     FileNotFoundError,
+    IsADirectoryError,
     ImageDecodeError,
     MissingDependencyError,
     UnknownClassError,
@@ -107,7 +111,9 @@ def train(
     if resume and saved.is_file() and config is None:
         config = saved
     resolved = _resolve(config, overrides)
-    with open_tracker(tracking, Path(out), "landrec-train", Path(out).name) as tracker:
+    run = Path(out)
+    preflight(data, run, resolved, resume)  # refused runs fail before the tracker writes
+    with open_tracker(tracking, run, "landrec-train", run.name, run, resume) as tracker:
         tracker.log_params(config_to_dict(resolved))
         result = _train(data, out, resolved, resume=resume, on_epoch=tracker.on_epoch)
         tested = None
@@ -164,13 +170,14 @@ def predict(
     threshold: float | None = None,
     pages: bool = False,
 ) -> list[Prediction]:
-    """Classify files and folders (recursively) with a checkpoint or an exported ONNX file.
-    Below the calibrated top-1 probability (or `threshold`) the label is "unknown", unless
-    `unknown` is False; `tta` averages probabilities over each image and its mirror; `pages`
-    classifies every page of a multi-page TIFF (paths `file.tif#page=N`), not just the first."""
+    """Classify files and folders (recursively: every file, recognised by its content) with a
+    checkpoint or an exported ONNX file; one row per input, with an error when it is missing,
+    unreadable or not an image. Below the calibrated top-1 probability (or `threshold`) the
+    label is "unknown", unless `unknown` is False; `tta` averages probabilities over each image
+    and its mirror; `pages` classifies every page of a multi-page TIFF (`file.tif#page=N`)."""
     classifier = _classifier(model, backend, tta, unknown, threshold)
-    files = expand_paths(paths)
-    return predict_files(classifier, files, top_k, batch_size, progress=progress, pages=pages)
+    inputs = detect_all(paths)
+    return predict_inputs(classifier, inputs, top_k, batch_size, progress, pages)
 
 
 def _classifier(
@@ -188,8 +195,8 @@ class MediaPredictions:
 
 
 def has_videos(paths: Iterable[str | Path]) -> bool:
-    """Whether any of the files, or any file in the folders, is a video."""
-    return any(is_video(p) for p in expand_paths(paths, videos=True))
+    """Whether any of the files, or any file in the folders, is a video (by its content)."""
+    return any(d.kind is Kind.VIDEO for d in detect_all(paths))
 
 
 def predict_media(
@@ -207,15 +214,14 @@ def predict_media(
     pages: bool = False,
 ) -> MediaPredictions:
     """Classify images (as `predict` does) and videos (sampled frames, summarised) with one
-    loaded model; files and folders, recursively. Options as for `predict`."""
+    loaded model; files and folders, recursively; inputs that are neither are rows of `images`
+    with their error. Options as for `predict`."""
     classifier = _classifier(model, backend, tta, unknown, threshold)
-    files = expand_paths(paths, videos=True)
-    images = [p for p in files if not is_video(p)]
-    videos = [p for p in files if is_video(p)]
+    inputs = detect_all(paths)
+    videos = [d.path for d in inputs if d.kind is Kind.VIDEO]
+    others = [d for d in inputs if d.kind is not Kind.VIDEO]  # images, and rows saying why not
     return MediaPredictions(
-        predict_files(classifier, images, top_k, batch_size, progress=progress, pages=pages)
-        if images
-        else [],
+        predict_inputs(classifier, others, top_k, batch_size, progress, pages),
         predict_videos(classifier, videos, video or VideoOptions(), batch_size, progress),
     )
 

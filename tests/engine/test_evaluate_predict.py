@@ -123,7 +123,7 @@ def test_predict_files_and_folders(trained: tuple[Path, Path], tmp_path: Path) -
     folder = tmp_path / "photos"
     shutil.copytree(root / "test" / "coast", folder / "nested" / "deeper")
     (folder / "broken.jpg").write_bytes(b"")
-    (folder / "notes.txt").write_text("not an image, not listed")
+    (folder / "notes.txt").write_text("not an image: a row that says so")
     single = root / "test" / "desert" / "desert_0.jpg"
     preds = api.predict(run, [single, folder], top_k=2)
     assert [Path(p.path).name for p in preds] == [
@@ -133,9 +133,11 @@ def test_predict_files_and_folders(trained: tuple[Path, Path], tmp_path: Path) -
         "coast_1.jpg",
         "coast_2.jpg",
         "coast_3.jpg",
+        "notes.txt",
     ]
     broken = preds[1]
     assert broken.label is None and broken.confidence is None and broken.error
+    assert preds[-1].label is None and preds[-1].error == "unsupported format (text)"
     good = [p for p in preds if p.error is None]
     assert len(good) == 5
     for p in good:
@@ -144,7 +146,7 @@ def test_predict_files_and_folders(trained: tuple[Path, Path], tmp_path: Path) -
         assert sum(probs) <= 1 + 1e-6
         assert (p.label, p.confidence) == p.top_k[0]
     assert preds[0].label == "desert"
-    assert [p.label for p in preds[2:]] == ["coast"] * 4
+    assert [p.label for p in preds[2:6]] == ["coast"] * 4
     everything = api.predict(run, [single], top_k=10)[0]
     assert len(everything.top_k) == 3  # clipped to the number of classes
     assert sum(prob for _, prob in everything.top_k) == pytest.approx(1.0, abs=1e-5)

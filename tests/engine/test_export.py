@@ -156,7 +156,7 @@ def test_missing_metadata_is_a_clear_error(tmp_path: Path):
 
 
 def test_refuses_to_overwrite_a_directory(tmp_path: Path):
-    with pytest.raises(ValueError, match="is a directory"):
+    with pytest.raises(IsADirectoryError, match="is a directory"):
         export_onnx(tmp_path / "missing.safetensors", tmp_path)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import logging
 import os
 import shutil
 import sqlite3
@@ -33,6 +34,7 @@ RUN_FILES = [
     "config.yaml",
     "history.csv",
     "curves.png",
+    "skipped.csv",
     "test_metrics.json",
     "test_report.md",
     "test_confusion.png",
@@ -388,11 +390,13 @@ def test_damaged_blob_is_recomputed(
 
 @pytest.mark.parametrize("cache", [True, False])
 def test_corrupt_images_are_skipped_and_listed(
-    make_data, tiny: dict, tmp_path: Path, cache: bool
+    make_data, tiny: dict, tmp_path: Path, cache: bool, caplog: pytest.LogCaptureFixture
 ) -> None:
     root = make_data(per_class=2, corrupt=True)
-    with pytest.warns(UserWarning, match="skipped"):
+    with caplog.at_level(logging.WARNING, logger="landrec.data.dataset"):
         result = api.train(root, tmp_path / "run", **{**tiny, "cache": cache})
+    logged = [r.getMessage() for r in caplog.records if r.name == "landrec.data.dataset"]
+    assert sorted(Path(m.split(": ")[0]).name for m in logged) == ["empty.jpg", "truncated.jpg"]
     skipped = {Path(s["path"]).name: s["reason"] for s in result.train.skipped}
     assert sorted(skipped) == ["empty.jpg", "truncated.jpg"]
     assert all(reason for reason in skipped.values())

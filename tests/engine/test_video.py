@@ -225,14 +225,16 @@ def test_cli_predicts_images_and_videos_together(
 ) -> None:
     Image.new("RGB", (40, 40), RED).save(tmp_path / "photo.jpg")
     (tmp_path / "clip.mkv").write_bytes(clip.read_bytes())
-    (tmp_path / "broken.mp4").write_text("not a video")
+    (tmp_path / "broken.mkv").write_bytes(clip.read_bytes()[:100])  # a video, cut short
+    (tmp_path / "notes.mp4").write_text("not a video")  # told apart by content, not name
     argv = ["predict", str(red_blue_checkpoint), str(tmp_path), "--every", "2", "--format", "json"]
     assert main(argv) == 0
     rows = {Path(r["path"]).name: r for r in json.loads(capsys.readouterr().out)}
     assert rows["photo.jpg"]["error"] is None and "kind" not in rows["photo.jpg"]
     assert rows["clip.mkv"]["kind"] == "video" and rows["clip.mkv"]["frames"] == 3
     assert sum(rows["clip.mkv"]["shares"].values()) == pytest.approx(1.0)
-    assert "broken.mp4" in rows["broken.mp4"]["error"]
+    assert rows["broken.mkv"]["kind"] == "video" and "broken.mkv" in rows["broken.mkv"]["error"]
+    assert rows["notes.mp4"]["error"] == "unsupported format (text)"
 
     assert main([*argv[:-1], "csv"]) == 0
     lines = capsys.readouterr().out.splitlines()

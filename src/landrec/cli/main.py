@@ -13,6 +13,7 @@ from landrec.cli.options import (
     add_reliability_options,
     add_tracking_options,
     add_video_options,
+    at_least,
     config_overrides,
     default_data,
     probability,
@@ -20,6 +21,15 @@ from landrec.cli.options import (
     tracking_option,
 )
 from landrec.cli.study import add_study_commands
+
+PREDICT_DESCRIPTION = """\
+Classify files (whatever their extension) and every file of folders (recursively, hidden ones
+left out), telling images from videos by their content. Every input gets a row: its label, or
+why it has none (no such file, unreadable, unsupported format)."""
+PREDICT_EXIT_CODES = """exit codes:
+  0  at least one input classified and every named path exists
+  1  every input failed, or a named path does not exist (its row says so; the rest still run)
+  2  usage or configuration error (bad option, unreadable model)"""
 
 
 def cmd_train(args: argparse.Namespace) -> int:
@@ -68,8 +78,9 @@ def cmd_predict_media(args: argparse.Namespace) -> int:
         **reliability_options(args),
     )
     output.print_media(result, args.format)
-    errors = [p.error for p in result.images] + [v.error for v in result.videos]
-    return 0 if not errors or None in errors else 1
+    rows = [(p.path, p.error) for p in result.images]  # a video fails when it has no label
+    rows += [(v.path, (v.error or "failed") if v.label is None else None) for v in result.videos]
+    return _predict_exit(rows)
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
@@ -88,7 +99,22 @@ def cmd_predict(args: argparse.Namespace) -> int:
         **reliability_options(args),
     )
     output.print_predictions(preds, args.format)
-    return 0 if any(p.error is None for p in preds) or not preds else 1
+    return _predict_exit([(p.path, p.error) for p in preds])
+
+
+def _predict_exit(rows: list[tuple[str, str | None]]) -> int:
+    """Name each missing path and print `N classified, M failed` on stderr (stdout stays
+    machine-readable); the exit code: 0 when one input was classified and no named path is
+    missing, else 1."""
+    from landrec import api
+
+    errors = [error for _, error in rows]
+    for path, error in rows:
+        if error == api.NOT_FOUND:
+            print(f"landrec: error: {path}: {error}", file=sys.stderr)
+    failed = [e for e in errors if e is not None]
+    print(f"{len(errors) - len(failed)} classified, {len(failed)} failed", file=sys.stderr)
+    return 0 if len(failed) < len(errors) and api.NOT_FOUND not in failed else 1
 
 
 def cmd_models(args: argparse.Namespace) -> int:
@@ -192,7 +218,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--split", default="test", choices=["train", "val", "test"])
     p.add_argument("--out", type=Path, help="write metrics JSON, Markdown and confusion PNG here")
     p.add_argument("--json", action="store_true")
-    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--batch-size", type=at_least(1), default=64)
     p.add_argument("--untrained", metavar="MODEL", help="pretrained backbone with a fresh head")
     p.add_argument(
         "--weights", default="auto", help="with --untrained: auto | none | auto-or-none | FILE"
@@ -200,13 +226,19 @@ def build_parser() -> argparse.ArgumentParser:
     add_reliability_options(p)
     p.set_defaults(func=cmd_evaluate)
 
-    p = sub.add_parser("predict", help="classify image and video files and folders")
+    p = sub.add_parser(
+        "predict",
+        help="classify image and video files and folders",
+        description=PREDICT_DESCRIPTION,
+        epilog=PREDICT_EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument("model", help="run folder, checkpoint, or .onnx file (with --backend onnx)")
     p.add_argument("paths", nargs="+")
-    p.add_argument("--top-k", type=int, default=3)
+    p.add_argument("--top-k", type=at_least(1), default=3)
     p.add_argument("--format", choices=["table", "json", "csv"], default="table")
     p.add_argument("--backend", choices=["torch", "onnx"], default="torch")
-    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--batch-size", type=at_least(1), default=32)
     p.add_argument(
         "--all-pages",
         action="store_true",
@@ -229,7 +261,7 @@ def build_parser() -> argparse.ArgumentParser:
     q.set_defaults(func=cmd_data_inspect)
     q = data_sub.add_parser("stats", help="per-channel mean/std of the train split")
     q.add_argument("data", type=Path)
-    q.add_argument("--size", type=int, default=224)
+    q.add_argument("--size", type=at_least(16), default=224)
     q.add_argument("--json", action="store_true")
     q.set_defaults(func=cmd_data_stats)
 
@@ -239,7 +271,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, required=True)
     p.add_argument("--int8", action="store_true", help="also quantize to int8")
     p.add_argument("--calibration", help="folder of images for static int8 calibration")
-    p.add_argument("--calibration-images", type=int, default=200)
+    p.add_argument("--calibration-images", type=at_least(1), default=200)
     p.set_defaults(func=cmd_export)
     _add_reliability_commands(sub)
     add_study_commands(sub)

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import argparse
 import inspect
+import math
 import re
 import typing
+from collections.abc import Callable
 from dataclasses import fields
 from pathlib import Path
 from typing import Any
@@ -85,9 +87,32 @@ def tracking_option(args: argparse.Namespace) -> bool | str:
 
 def positive(text: str) -> float:
     value = float(text)
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be positive, got {text}")
+    if not 0 < value < math.inf:
+        raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
     return value
+
+
+def change_fraction(text: str) -> float:
+    """An argparse type: a fraction of the grey range in (0, 1]."""
+    value = float(text)
+    if not 0 < value <= 1:
+        raise argparse.ArgumentTypeError(f"must be in (0, 1], got {text}")
+    return value
+
+
+def at_least(low: int) -> Callable[[str], int]:
+    """An argparse type: an integer >= `low`."""
+
+    def integer(text: str) -> int:
+        try:
+            value: int | None = int(text)
+        except ValueError:
+            value = None
+        if value is None or value < low:
+            raise argparse.ArgumentTypeError(f"must be an integer >= {low}, got {text}")
+        return value
+
+    return integer
 
 
 def add_video_options(parser: argparse.ArgumentParser) -> None:
@@ -97,7 +122,7 @@ def add_video_options(parser: argparse.ArgumentParser) -> None:
     )
     group.add_argument(
         "--scene-change",
-        type=positive,
+        type=change_fraction,
         metavar="T",
         help="also classify frames whose mean grey-level change from the last one exceeds T (0-1)",
     )

@@ -8,6 +8,7 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 from landrec.api import (
+    SKIPPED_CSV,
     CalibrationResult,
     ChannelStats,
     EvalResult,
@@ -20,6 +21,9 @@ from landrec.api import (
 
 if TYPE_CHECKING:
     from landrec.api import ExplainResult  # grad-cam is slow to import
+
+
+SKIPPED_LISTED = 10  # unreadable training files named in the summary; all are in RUN/skipped.csv
 
 
 def _dump(obj: Any) -> None:
@@ -50,8 +54,11 @@ def print_train(result: TrainAndTest, as_json: bool = False) -> None:
     print(f"trained {epochs} epochs in {tr.seconds:.1f} s; feature cache {cache_mb:.1f} MB")
     for note in tr.notes:
         print(f"note: {note}")
-    if tr.skipped:
-        print(f"skipped {len(tr.skipped)} unreadable files (listed in --json output)")
+    for row in tr.skipped[:SKIPPED_LISTED]:
+        print(f"skipped {row['path']}: {row['reason']}")
+    if len(tr.skipped) > SKIPPED_LISTED:
+        more = len(tr.skipped) - SKIPPED_LISTED
+        print(f"... and {more} more, see {tr.run_dir / SKIPPED_CSV}")
     if result.test is not None:
         print()
         print(to_markdown(result.test))

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from landrec.cli.options import (
     add_config_options,
     add_tracking_options,
+    at_least,
     config_overrides,
     default_data,
     tracking_option,
@@ -99,7 +100,7 @@ def add_study_commands(sub: argparse._SubParsersAction) -> None:
         "data", nargs="?", type=Path, help="data-set root (default ../shared/data/landscapes)"
     )
     p.add_argument(
-        "--trials", type=int, default=20, help="finished trials the study should hold [20]"
+        "--trials", type=at_least(1), default=20, help="finished trials the study should hold [20]"
     )
     p.add_argument(
         "--storage", help="Optuna storage URL [sqlite:///OUT/tune.db]; rerun to continue"

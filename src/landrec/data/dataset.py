@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
-import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,6 +15,7 @@ from torch.utils.data import DataLoader, Dataset
 from landrec.data.decode import ImageDecodeError, load_image
 
 Item = tuple[int, torch.Tensor | None, str | None]  # index, image or None, failure reason
+log = logging.getLogger(__name__)
 
 
 def item_seed(*parts: object) -> int:
@@ -101,7 +102,7 @@ def make_loader(
 
 
 class FailureLog:
-    """Collects unreadable files over a run and warns once per file."""
+    """Collects unreadable files over a run and logs one warning line per file."""
 
     def __init__(self) -> None:
         self.failures: dict[str, str] = {}
@@ -109,7 +110,7 @@ class FailureLog:
     def add(self, path: Path, reason: str) -> None:
         if str(path) not in self.failures:
             self.failures[str(path)] = reason
-            warnings.warn(f"skipped {path}: {reason}", stacklevel=2)
+            log.warning("skipped %s: %s", path, reason)
 
     def add_batch(self, paths: Sequence[Path], batch: Batch) -> None:
         for index, reason in batch.failures:

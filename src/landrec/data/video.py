@@ -62,11 +62,6 @@ class VideoReadReport:
         }
 
 
-def is_video(path: str | Path) -> bool:
-    """Whether landrec treats `path` as a video (by its extension)."""
-    return Path(path).suffix.lower() in VIDEO_EXTENSIONS
-
-
 def _import_av() -> Any:
     try:
         import av

@@ -12,6 +12,7 @@ from typing import Any
 import torch
 from safetensors.torch import load_file, safe_open, save_file
 
+from landrec.data.atomic import write_atomic
 from landrec.data.transforms import Preprocessing
 from landrec.models.factory import ModelConfig, build_architecture
 from landrec.models.net import BlockClassifier
@@ -21,6 +22,8 @@ FORMAT = "landrec-checkpoint-1"
 BEST = "best.safetensors"
 LAST = "last.safetensors"
 CALIBRATION = "calibration"  # key in CheckpointMeta.extra written by `landrec calibrate`
+# What a resume state (state.pt) holds: where training stopped, and how to go on from there.
+STATE_KEYS = {"stage", "epoch", "bad_epochs", "best_val_loss", "history", "optimizer", "scheduler"}
 
 
 class CheckpointError(ValueError):
@@ -92,9 +95,9 @@ class CheckpointMeta:
 def save_checkpoint(path: Path, model: BlockClassifier, meta: CheckpointMeta) -> None:
     """Write atomically (temp file then rename), so an interrupted save never leaves half a file."""
     tensors = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-    tmp = path.with_suffix(".tmp")
-    save_file(tensors, str(tmp), metadata={"landrec": meta.to_json()})
-    tmp.replace(path)
+    write_atomic(
+        path, lambda tmp: save_file(tensors, str(tmp), metadata={"landrec": meta.to_json()})
+    )
 
 
 def save_same(source: Path, target: Path) -> None:
@@ -102,13 +105,14 @@ def save_same(source: Path, target: Path) -> None:
     a copy), atomically: the last checkpoint of an epoch that also set the best one is not
     serialised and written twice (VGG16: 553 MB). `save_checkpoint` replaces files by rename,
     never in place, so a later save of either name leaves the other intact."""
-    tmp = target.with_suffix(".tmp")
-    tmp.unlink(missing_ok=True)
+    write_atomic(target, lambda tmp: _link_or_copy(source, tmp))
+
+
+def _link_or_copy(source: Path, target: Path) -> None:
     try:
-        os.link(source, tmp)
+        os.link(source, target)
     except OSError:
-        shutil.copyfile(source, tmp)
-    tmp.replace(target)
+        shutil.copyfile(source, target)
 
 
 def resolve_checkpoint(path: str | Path) -> Path:
@@ -161,10 +165,19 @@ def load_weights_into(
 
 def save_state(path: Path, state: dict[str, Any]) -> None:
     """Resume state: tensors and plain values only, so it loads with weights_only=True."""
-    tmp = path.with_suffix(".tmp")
-    torch.save(state, tmp)
-    tmp.replace(path)
+    write_atomic(path, lambda tmp: torch.save(state, tmp))
 
 
 def load_state(path: Path) -> dict[str, Any]:
-    return torch.load(path, map_location="cpu", weights_only=True)
+    """A run's resume state; a file that is not one (empty, truncated, foreign) raises
+    CheckpointError saying so in one line."""
+    if path.stat().st_size == 0:
+        raise CheckpointError(f"{path}: empty file")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # torch raises many types here; their messages run many lines
+        raise CheckpointError(f"{path}: not a resume state ({type(exc).__name__})") from exc
+    missing = sorted(STATE_KEYS - set(state)) if isinstance(state, dict) else ["all"]
+    if missing:
+        raise CheckpointError(f"{path}: not a resume state (missing: {', '.join(missing)})")
+    return state

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import math
+import re
 import types
 import typing
 from dataclasses import dataclass, fields
@@ -12,6 +14,7 @@ from typing import Any
 
 import yaml
 
+from landrec.data.atomic import write_text_atomic
 from landrec.data.transforms import AugPreset
 from landrec.models.net import HeadKind
 from landrec.models.weights import AUTO_WEIGHTS, WeightsChoice, WeightsMode
@@ -87,8 +90,35 @@ class TrainConfig:
     cache_point: CachePoint = CachePoint.AUTO  # which block's input is cached
     feature_backend: Backend = Backend.ONNX  # what runs the frozen layers for the cache (CPU)
     bf16: bool = True  # bfloat16 autocast when PyTorch extracts features (CPU AMX / GPU)
-    device: str = "auto"  # auto | cpu | cuda
+    device: str = "auto"  # auto | cpu | cuda | cuda:N
 
+
+# Every number field's allowed values: `>= a`, `> a`, or from a to b with each end included
+# ([ ]) or not (( )); a field typed `| None` also allows None. apply_overrides checks them, so
+# YAML, CLI and Python configs all meet them.
+BOUNDS: dict[str, str] = {
+    "hidden": ">= 1",
+    "dropout": "[0, 1)",
+    "image_size": ">= 32",  # below it, the backbones' downsampling leaves no pixels
+    "aug_views": ">= 1",
+    "batch_size": ">= 1",
+    "head_lr": "> 0",
+    "momentum": "[0, 1)",
+    "weight_decay": ">= 0",
+    "plateau_patience": ">= 0",
+    "plateau_factor": "(0, 1)",
+    "label_smoothing": "[0, 1)",
+    "head_epochs": ">= 0",
+    "finetune_epochs": ">= 0",
+    "finetune_groups": ">= 1",  # 0 would read as "the model's default"
+    "backbone_lr": "> 0",
+    "finetune_head_lr": "> 0",
+    "early_stopping": ">= 0",
+    "seed": ">= 0",
+    "val_fraction": "(0, 1)",
+    "workers": ">= 0",
+}
+DEVICE = re.compile(r"auto|cpu|cuda(:\d+)?")
 
 CONFIG_FILE = "config.yaml"
 # Old key -> its TrainConfig field: YAML files, saved runs and CLI flags that use it still work.
@@ -99,40 +129,103 @@ class ConfigError(ValueError):
     """A configuration key or value is not valid; the message names it."""
 
 
+def _base(kind: Any) -> Any:
+    """A field's type without its `| None`."""
+    if typing.get_origin(kind) in (typing.Union, types.UnionType):
+        return next(a for a in typing.get_args(kind) if a is not type(None))
+    return kind
+
+
+def allowed(name: str) -> str:
+    """What a field accepts, in words (error messages say it)."""
+    kind = typing.get_type_hints(TrainConfig)[name]
+    base = _base(kind)
+    if name in BOUNDS:
+        bound = BOUNDS[name]
+        interval = "in " if bound[0] in "[(" else ""
+        text = f"{'integer' if base is int else 'number'} {interval}{bound}"
+    elif isinstance(base, type) and issubclass(base, Enum):
+        text = "one of " + ", ".join(m.value for m in base)
+    elif base is bool:
+        text = "true or false"
+    elif base is WeightsChoice:
+        text = "auto, none, auto-or-none or a file"
+    else:  # str
+        text = "auto, cpu, cuda or cuda:N" if name == "device" else "text"
+    return f"none or {text}" if base is not kind else text
+
+
+def within(value: float, bound: str) -> bool:
+    """Whether `value` is finite and meets `bound` (written as in BOUNDS)."""
+    if bound.startswith(">"):
+        low = float(bound.lstrip(">= "))
+        return math.isfinite(value) and (value > low or (value == low and "=" in bound))
+    low, high = (float(end) for end in bound[1:-1].split(","))
+    above = value > low or (value == low and bound[0] == "[")
+    return math.isfinite(value) and above and (value < high or (value == high and bound[-1] == "]"))
+
+
+def _convert(kind: Any, value: Any) -> Any:
+    base = _base(kind)
+    if base is not kind and (value is None or str(value).lower() in ("none", "null")):
+        return None
+    if isinstance(base, type) and hasattr(base, "parse"):  # e.g. WeightsChoice
+        return base.parse(value)
+    if isinstance(base, type) and issubclass(base, Enum):
+        return base(value.value if isinstance(value, Enum) else str(value).lower())
+    if base is bool and isinstance(value, str):
+        if value.lower() not in ("true", "false", "1", "0", "yes", "no"):
+            raise ValueError(value)
+        return value.lower() in ("true", "1", "yes")
+    if base is str and not isinstance(value, str | Path):
+        raise ValueError(f"not text: {value!r}")  # a YAML list or mapping is no path or name
+    if base is int and (isinstance(value, bool) or not float(value).is_integer()):
+        raise ValueError(f"not an integer: {value!r}")  # YAML's 1.5 or true is no batch size
+    return base(value)
+
+
 def _coerce(name: str, kind: Any, value: Any) -> Any:
-    origin = typing.get_origin(kind)
-    if origin in (typing.Union, types.UnionType):
-        options = [a for a in typing.get_args(kind) if a is not type(None)]
-        is_none = value is None or (isinstance(value, str) and value.lower() in ("none", "null"))
-        if is_none and type(None) in typing.get_args(kind):
-            return None
-        return _coerce(name, options[0], value)
+    """`value` as the field's type, within the field's bounds."""
     try:
-        if isinstance(kind, type) and hasattr(kind, "parse"):  # e.g. WeightsChoice
-            return kind.parse(value)
-        if isinstance(kind, type) and issubclass(kind, Enum):
-            return kind(value.value if isinstance(value, Enum) else str(value).lower())
-        if kind is bool:
-            if isinstance(value, str):
-                if value.lower() not in ("true", "false", "1", "0", "yes", "no"):
-                    raise ValueError(value)
-                return value.lower() in ("true", "1", "yes")
-            return bool(value)
-        return kind(value)
-    except (ValueError, TypeError) as exc:
-        raise ConfigError(f"{name}: invalid value {value!r} ({exc})") from exc
+        value = _convert(kind, value)
+    except (ValueError, TypeError, OverflowError) as exc:
+        raise ConfigError(f"{name}: {value!r} is not valid (allowed: {allowed(name)})") from exc
+    if value is not None and name in BOUNDS and not within(value, BOUNDS[name]):
+        raise ConfigError(f"{name}: {value!r} is out of range (allowed: {allowed(name)})")
+    if name == "device" and not DEVICE.fullmatch(value):
+        raise ConfigError(f"device: {value!r} is not valid (allowed: {allowed(name)})")
+    return value
+
+
+def check_config(config: TrainConfig) -> TrainConfig:
+    """`config` with every field coerced to its type and checked against its bounds, and the
+    fields checked against each other; the first violation raises ConfigError naming it."""
+    hints = typing.get_type_hints(TrainConfig)
+    values = {
+        f.name: _coerce(f.name, hints[f.name], getattr(config, f.name)) for f in fields(config)
+    }
+    if values["head_epochs"] + values["finetune_epochs"] < 1:
+        raise ConfigError(
+            f"head_epochs + finetune_epochs: {values['head_epochs']} + "
+            f"{values['finetune_epochs']} trains nothing (allowed: a sum >= 1)"
+        )
+    return dataclasses.replace(config, **values)
+
+
+def _coerced(overrides: dict[str, Any]) -> dict[str, Any]:
+    """Overrides with old names renamed, unknown keys rejected, each value coerced and checked."""
+    overrides = _renamed(overrides)
+    hints = typing.get_type_hints(TrainConfig)
+    unknown = sorted(str(k) for k in overrides if k not in hints)
+    if unknown:
+        raise ConfigError(f"unknown config key(s): {', '.join(unknown)}")
+    return {k: _coerce(k, hints[k], v) for k, v in overrides.items()}
 
 
 def apply_overrides(config: TrainConfig, overrides: dict[str, Any]) -> TrainConfig:
-    """A copy of `config` with `overrides` applied; unknown keys are rejected by name."""
-    overrides = _renamed(overrides)
-    hints = typing.get_type_hints(TrainConfig)
-    known = {f.name for f in fields(TrainConfig)}
-    unknown = sorted(set(overrides) - known)
-    if unknown:
-        raise ConfigError(f"unknown config key(s): {', '.join(unknown)}")
-    values = {k: _coerce(k, hints[k], v) for k, v in overrides.items()}
-    return dataclasses.replace(config, **values)
+    """A copy of `config` with `overrides` applied, checked (see `check_config`); unknown keys
+    are rejected by name."""
+    return check_config(dataclasses.replace(config, **_coerced(overrides)))
 
 
 def _renamed(overrides: dict[str, Any]) -> dict[str, Any]:
@@ -147,18 +240,35 @@ def _renamed(overrides: dict[str, Any]) -> dict[str, Any]:
 
 
 def load_yaml(path: str | Path) -> dict[str, Any]:
-    data = yaml.safe_load(Path(path).read_text()) or {}
-    if not isinstance(data, dict):
+    """A YAML file's mapping; a missing, unreadable or malformed file raises ConfigError naming
+    it (and the line and column of a syntax error)."""
+    try:
+        data = yaml.safe_load(Path(path).read_text())
+    except (OSError, UnicodeDecodeError) as exc:  # missing, a folder, not text
+        raise ConfigError(f"{path}: cannot read ({getattr(exc, 'strerror', None) or exc})") from exc
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
+        raise ConfigError(f"{where}: invalid YAML: {exc.problem or exc.context}") from exc
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: invalid YAML ({exc})") from exc
+    if not isinstance(data, dict | None):
         raise ConfigError(f"{path}: expected a mapping of config keys")
-    return data
+    return data or {}
 
 
 def resolve_config(yaml_path: str | Path | None, cli: dict[str, Any]) -> TrainConfig:
-    """Defaults, then the YAML file, then CLI options (None values are 'not given')."""
-    config = TrainConfig()
+    """Defaults, then the YAML file, then CLI options (None values are 'not given'); the result
+    is checked once, so the YAML's values may be completed by the CLI's."""
+    values: dict[str, Any] = {}
     if yaml_path is not None:
-        config = apply_overrides(config, load_yaml(yaml_path))
-    return apply_overrides(config, {k: v for k, v in cli.items() if v is not None})
+        data = load_yaml(yaml_path)
+        try:
+            values = _coerced(data)
+        except ConfigError as exc:
+            raise ConfigError(f"{yaml_path}: {exc}") from exc
+    values |= _coerced({k: v for k, v in cli.items() if v is not None})
+    return check_config(dataclasses.replace(TrainConfig(), **values))
 
 
 def _plain(value: Any) -> Any:
@@ -185,4 +295,5 @@ def check_init_weights(
 
 
 def save_config(config: TrainConfig, path: Path) -> None:
-    path.write_text(yaml.safe_dump(config_to_dict(config), sort_keys=False))
+    """Write `config` as YAML, atomically (a crash never leaves half a config.yaml)."""
+    write_text_atomic(path, yaml.safe_dump(config_to_dict(config), sort_keys=False))

@@ -14,7 +14,7 @@ import onnx
 import onnxruntime as ort
 import torch
 
-from landrec.engine.checkpoint import CheckpointMeta
+from landrec.engine.checkpoint import CheckpointError, CheckpointMeta
 
 META_KEY = "landrec"  # metadata_props key holding CheckpointMeta.to_json()
 INPUT = "input"  # (B, 3, H, W) float32, preprocessed by eval_transform
@@ -85,5 +85,5 @@ def read_onnx_meta(path: str | Path) -> CheckpointMeta:
 def parse_meta(props: dict[str, str], path: Path) -> CheckpointMeta:
     """The CheckpointMeta in an ONNX file's metadata map (as ONNX Runtime also returns it)."""
     if META_KEY not in props:
-        raise ValueError(f"{path}: no landrec metadata (not exported by `landrec export`)")
+        raise CheckpointError(f"{path}: no landrec metadata (not exported by `landrec export`)")
     return CheckpointMeta.from_json(props[META_KEY])

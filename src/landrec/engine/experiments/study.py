@@ -37,6 +37,7 @@ from landrec.engine.config import (
     apply_overrides,
     check_init_weights,
     config_to_dict,
+    load_yaml,
 )
 from landrec.engine.experiments.study_report import write_report
 from landrec.engine.experiments.study_runs import (
@@ -149,7 +150,7 @@ def _experiment(item: Any, base: TrainConfig, earlier: dict[str, Experiment]) ->
 def load_study(path: str | Path) -> Study:
     """Parse and check a study file: every experiment's config is resolved here."""
     path = Path(path)
-    raw = _check_keys(yaml.safe_load(path.read_text()) or {}, STUDY_KEYS, str(path))
+    raw = _check_keys(load_yaml(path), STUDY_KEYS, str(path))
     base_keys = raw.get("base") or {}
     if not isinstance(base_keys, dict):
         raise ConfigError(f"{path}: base: expected a mapping of TrainConfig keys")

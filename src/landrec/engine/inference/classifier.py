@@ -12,7 +12,7 @@ import onnxruntime as ort
 import torch
 
 from landrec.data.transforms import Preprocessing
-from landrec.engine.checkpoint import CheckpointMeta, load_checkpoint
+from landrec.engine.checkpoint import CheckpointError, CheckpointMeta, load_checkpoint
 from landrec.engine.config import Backend
 from landrec.engine.onnx import parse_meta, session_options
 from landrec.engine.probability import softmax
@@ -67,7 +67,7 @@ def onnx_classifier(path: str | Path, threads: int | None = None) -> Classifier:
     try:
         session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
     except Exception as exc:  # ORT raises its own types for protobuf and graph errors
-        raise ValueError(f"{path}: not a loadable ONNX model ({exc})") from exc
+        raise CheckpointError(f"{path}: not a loadable ONNX model ({exc})") from exc
     meta = parse_meta(session.get_modelmeta().custom_metadata_map, path)
     input_name = session.get_inputs()[0].name
 

@@ -64,7 +64,9 @@ def export_onnx(
 
 def _check_output(out: Path) -> Path:
     if out.is_dir():
-        raise ValueError(f"{out}: is a directory; give a file path such as {out / 'model.onnx'}")
+        raise IsADirectoryError(
+            f"{out}: is a directory; give a file path such as {out / 'model.onnx'}"
+        )
     out.parent.mkdir(parents=True, exist_ok=True)
     return out
 

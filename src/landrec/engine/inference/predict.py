@@ -11,6 +11,7 @@ from tqdm import tqdm
 
 from landrec.data.dataset import ImageDataset, make_loader
 from landrec.data.decode import ImageDecodeError, count_frames
+from landrec.data.sniff import Detected, Kind
 from landrec.data.transforms import eval_transform
 from landrec.engine.inference.classifier import Classifier
 from landrec.engine.selective import UNKNOWN
@@ -82,7 +83,43 @@ def predict_files(
 ) -> list[Prediction]:
     """One Prediction per path (with `pages`: per page of each multi-page TIFF), in order;
     unreadable files carry their error."""
-    refs = image_refs(paths, pages)
+    return predict_refs(classifier, image_refs(paths, pages), top_k, batch_size, workers, progress)
+
+
+def predict_inputs(
+    classifier: Classifier,
+    inputs: list[Detected],
+    top_k: int = 3,
+    batch_size: int = 32,
+    progress: bool = True,
+    pages: bool = False,
+) -> list[Prediction]:
+    """One Prediction per input in order (per page with `pages`): images are classified, every
+    other input carries why not (missing, unreadable, unsupported format)."""
+    refs_of = [image_refs([d.path], pages) if d.kind is Kind.IMAGE else [] for d in inputs]
+    flat = [ref for refs in refs_of for ref in refs]
+    classified = iter(predict_refs(classifier, flat, top_k, batch_size, progress=progress))
+    out: list[Prediction] = []
+    for detected, refs in zip(inputs, refs_of, strict=True):
+        if detected.kind is Kind.IMAGE:
+            out.extend(next(classified) for _ in refs)
+        else:
+            error = detected.error or f"{detected.what}: videos are classified by predict_media"
+            out.append(Prediction(str(detected.path), None, None, error=error))
+    return out
+
+
+def predict_refs(
+    classifier: Classifier,
+    refs: list[ImageRef],
+    top_k: int = 3,
+    batch_size: int = 32,
+    workers: int | None = None,
+    progress: bool = True,
+) -> list[Prediction]:
+    """One Prediction per image (file or page), in order; unreadable ones carry their error."""
+    if not refs:
+        return []
     pre = classifier.preprocessing
     dataset = ImageDataset(
         [r.path for r in refs],

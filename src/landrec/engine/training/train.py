@@ -3,7 +3,6 @@ deepest layer groups; both from cached frozen-prefix features unless caching is 
 
 from __future__ import annotations
 
-import csv
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -20,6 +19,7 @@ from landrec.engine import checkpoint as ckpt
 from landrec.engine.config import (
     CONFIG_FILE,
     TrainConfig,
+    check_config,
     check_init_weights,
     config_to_dict,
     save_config,
@@ -46,13 +46,13 @@ from landrec.engine.training.prepare import (
     pick_device,
     preprocessing_for,
 )
+from landrec.engine.training.run_folder import HISTORY, STATE, resume_state, write_history
+from landrec.engine.training.skipped import record_skipped
 from landrec.models.factory import ModelConfig, create_model
 from landrec.models.freeze import freeze
 from landrec.models.net import BlockClassifier
 from landrec.models.weights import RANDOM_WEIGHTS
 
-STATE = "state.pt"
-HISTORY = "history.csv"
 CURVES = "curves.png"
 
 
@@ -209,15 +209,6 @@ class Trainer:
         ckpt.save_state(self.run_dir / STATE, state)
 
 
-def write_history(history: list[dict], path: Path) -> None:
-    if not history:
-        return
-    with path.open("w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=list(history[0]))
-        writer.writeheader()
-        writer.writerows(history)
-
-
 def _initial_model(
     config: TrainConfig, model_config: ModelConfig, classes: list[str]
 ) -> tuple[BlockClassifier, str, bool]:
@@ -262,14 +253,15 @@ def train(
 ) -> TrainResult:
     """Train per `config` into `run_dir`; with `resume`, continue where a run stopped;
     `on_epoch` is called with each history row (what it raises propagates)."""
-    config = config or TrainConfig()
+    config = check_config(config or TrainConfig())  # one built in Python meets the bounds too
     run_dir = Path(run_dir)
     started = time.perf_counter()
+    state = resume_state(run_dir, config) if resume else None  # reads, so checked before writes
     trainer = build_trainer(config, Path(data_root), run_dir)  # bad data fails before any write
     trainer.on_epoch = on_epoch
     run_dir.mkdir(parents=True, exist_ok=True)
-    state = ckpt.load_state(run_dir / STATE) if resume and (run_dir / STATE).is_file() else None
-    save_config(config, run_dir / CONFIG_FILE)
+    if state is None:  # a resumed run keeps the config.yaml it was checked against
+        save_config(config, run_dir / CONFIG_FILE)
     plans = plan_stages(config, trainer.model)
     if state is not None:
         trainer.history, trainer.best_val_loss = list(state["history"]), state["best_val_loss"]
@@ -292,7 +284,7 @@ def train(
         time.perf_counter() - started,
         trainer.meta.weights_source,
         trainer.meta.random_init,
-        trainer.failures.to_list(),
+        record_skipped(trainer.failures, trainer.data, run_dir),
         notes,
         trainer.cache_bytes,
     )

@@ -1,0 +1,209 @@
+"""What a file holds, by its first bytes: an image Pillow opens, a video PyAV decodes, or neither.
+
+`landrec predict` walks folders with this instead of a list of extensions, so a photo without an
+extension, or in any format Pillow reads, is classified, and every other file gets a reason.
+"""
+
+from __future__ import annotations
+
+import codecs
+import os
+import stat
+import warnings
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from enum import Enum
+from pathlib import Path
+
+from PIL import Image
+
+HEAD_BYTES = 1024  # enough for every signature below, MPEG-TS's three sync bytes included
+NOT_FOUND = "no such file or directory"
+
+# ISO base media files ("....ftyp<brand>") that are still images (HEIC, HEIF, AVIF) or audio.
+IMAGE_BRANDS = frozenset({b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"mif1", b"msf1"})
+IMAGE_BRANDS |= {b"avif", b"avis"}
+AUDIO_BRANDS = frozenset({b"M4A ", b"M4B ", b"M4P "})
+# QuickTime files that start with another atom than ftyp.
+QUICKTIME_ATOMS = frozenset({b"moov", b"mdat", b"wide", b"free", b"skip", b"pnot"})
+VIDEO_MAGIC: tuple[tuple[bytes, str], ...] = (
+    (b"\x1a\x45\xdf\xa3", "Matroska/WebM video"),
+    (b"\x00\x00\x01\xba", "MPEG program stream video"),
+    (b"\x00\x00\x01\xb3", "MPEG video"),  # before Pillow, whose MPEG plugin accepts it
+    (b"FLV\x01", "FLV video"),
+    (b"\x30\x26\xb2\x75\x8e\x66\xcf\x11", "ASF/WMV video"),
+)
+# Images whose header Pillow refused: damaged, yet the decoder's reason says more than ours.
+IMAGE_MAGIC: tuple[tuple[bytes, str], ...] = (
+    (b"\xff\xd8\xff", "JPEG image"),
+    (b"\x89PNG\r\n\x1a\n", "PNG image"),
+    (b"GIF8", "GIF image"),
+    (b"II*\x00", "TIFF image"),
+    (b"MM\x00*", "TIFF image"),
+)
+OTHER_MAGIC: tuple[tuple[bytes, str], ...] = (
+    (b"%PDF", "PDF document"),
+    (b"PK\x03\x04", "ZIP archive"),
+    (b"\x1f\x8b", "gzip archive"),
+    (b"7z\xbc\xaf\x27\x1c", "7-Zip archive"),
+    (b"Rar!", "RAR archive"),
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "Microsoft Office document"),
+    (b"SQLite format 3\x00", "SQLite database"),
+    (b"\x7fELF", "ELF executable"),
+    (b"ID3", "MP3 audio"),
+    (b"fLaC", "FLAC audio"),
+    (b"OggS", "Ogg media"),
+)
+
+
+class Kind(str, Enum):
+    IMAGE = "image"
+    VIDEO = "video"
+    UNSUPPORTED = "unsupported"  # readable, but neither an image nor a video
+    UNREADABLE = "unreadable"  # empty, not a regular file, or not readable
+    MISSING = "missing"  # a named path that does not exist
+
+
+@dataclass(frozen=True)
+class Detected:
+    path: Path
+    kind: Kind
+    what: str  # "JPEG image", "MP4/QuickTime video", "PDF document", "text", "unknown", or why
+
+    @property
+    def error(self) -> str | None:
+        """Why the file gets no label; None for images and videos."""
+        if self.kind in (Kind.IMAGE, Kind.VIDEO):
+            return None
+        if self.kind is Kind.UNSUPPORTED:
+            return f"unsupported format ({self.what})"
+        return self.what
+
+
+def _ftyp(head: bytes) -> tuple[Kind, str] | None:
+    if head[4:8] != b"ftyp":
+        return None if head[4:8] not in QUICKTIME_ATOMS else (Kind.VIDEO, "QuickTime video")
+    brand = head[8:12]
+    if brand in IMAGE_BRANDS:
+        return Kind.IMAGE, "HEIF/AVIF image"
+    if brand in AUDIO_BRANDS:
+        return Kind.UNSUPPORTED, "MPEG-4 audio"
+    return Kind.VIDEO, "MP4/QuickTime video"
+
+
+def _riff(head: bytes) -> tuple[Kind, str] | None:
+    if head[:4] != b"RIFF":
+        return None
+    form = head[8:12]
+    if form == b"AVI ":
+        return Kind.VIDEO, "AVI video"
+    if form == b"WAVE":
+        return Kind.UNSUPPORTED, "WAV audio"
+    return None  # WEBP and the rest: Pillow decides
+
+
+def _before_pillow(head: bytes) -> tuple[Kind, str] | None:
+    """Containers recognised by their signature, checked before Pillow's looser plugins."""
+    found = _ftyp(head) or _riff(head)
+    if found is not None:
+        return found
+    for magic, what in VIDEO_MAGIC:
+        if head.startswith(magic):
+            return Kind.VIDEO, what
+    return None
+
+
+def _pillow_format(path: Path) -> str | None:
+    """The format Pillow reads from the header of `path` (nothing is decoded), or None."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # DecompressionBombWarning: size is checked on decode
+        try:
+            with Image.open(path) as img:
+                return str(img.format or "unknown")
+        except Image.DecompressionBombError:
+            return "oversized"
+        except Exception:  # plugins raise OSError, ValueError, SyntaxError on foreign bytes
+            return None
+
+
+def _transport_stream(head: bytes) -> bool:
+    """MPEG-TS (sync byte every 188 bytes) or M2TS (.mts: 4-byte prefix, every 192)."""
+    ts = len(head) > 376 and head[0] == head[188] == head[376] == 0x47
+    m2ts = len(head) > 388 and head[4] == head[196] == head[388] == 0x47
+    return ts or m2ts
+
+
+def _text(head: bytes) -> str | None:
+    """'text' (or an SVG/HTML/XML flavour) when the bytes read as UTF-8 text, else None."""
+    if b"\x00" in head:
+        return None
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    try:  # a full head may end inside a character: not final, so that is no error
+        text = decoder.decode(head, final=len(head) < HEAD_BYTES)
+    except UnicodeDecodeError:
+        return None
+    lower = text.lstrip().lower()
+    if "<svg" in lower:
+        return "SVG vector image"
+    if lower.startswith(("<!doctype html", "<html")):
+        return "HTML document"
+    return "XML document" if lower.startswith("<?xml") else "text"
+
+
+def _after_pillow(head: bytes) -> tuple[Kind, str]:
+    if _transport_stream(head):
+        return Kind.VIDEO, "MPEG transport stream video"
+    for magic, what in IMAGE_MAGIC:
+        if head.startswith(magic):
+            return Kind.IMAGE, f"{what} (damaged header)"
+    for magic, what in OTHER_MAGIC:
+        if head.startswith(magic):
+            return Kind.UNSUPPORTED, what
+    if head.startswith(b"MZ"):
+        return Kind.UNSUPPORTED, "Windows executable"
+    return Kind.UNSUPPORTED, _text(head) or "unknown"
+
+
+def detect(path: str | Path) -> Detected:
+    """Whether `path` is an image, a video, or neither (and what it looks like), from its
+    first bytes and Pillow's header check."""
+    path = Path(path)
+    try:
+        info = path.stat()
+        if not stat.S_ISREG(info.st_mode):  # a FIFO would block the read below
+            return Detected(path, Kind.UNREADABLE, "not a regular file")
+        with path.open("rb") as f:
+            head = f.read(HEAD_BYTES)
+    except FileNotFoundError:
+        return Detected(path, Kind.MISSING, NOT_FOUND)
+    except OSError as exc:
+        return Detected(path, Kind.UNREADABLE, f"cannot read file: {exc.strerror or exc}")
+    if not head:
+        return Detected(path, Kind.UNREADABLE, "empty file (0 bytes)")
+    found = _before_pillow(head)
+    if found is None:
+        image_format = _pillow_format(path)
+        found = (Kind.IMAGE, f"{image_format} image") if image_format else _after_pillow(head)
+    return Detected(path, *found)
+
+
+def walk_files(folder: Path) -> Iterator[Path]:
+    """Every regular file under `folder`, recursively, hidden files and folders left out."""
+    for root, dirs, files in os.walk(folder):
+        dirs[:] = [d for d in dirs if not d.startswith(".")]
+        for name in files:
+            path = Path(root) / name
+            if not name.startswith(".") and path.is_file():
+                yield path
+
+
+def detect_all(paths: Iterable[str | Path]) -> list[Detected]:
+    """Named files as given (a missing one: kind MISSING), then every file of named folders in
+    sorted order, each with what it holds."""
+    out: list[Detected] = []
+    for p in map(Path, paths):
+        if p.is_dir():
+            out.extend(detect(f) for f in sorted(walk_files(p)))
+        else:
+            out.append(detect(p))
+    return out

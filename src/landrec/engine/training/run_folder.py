@@ -1,0 +1,94 @@
+"""A run folder that a failed or mistaken call cannot poison: its history written whole, and a
+resume that checks the folder (the options it was trained with, its state, its last checkpoint)
+before anything is written into it."""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+from typing import Any
+
+from landrec.data.atomic import write_text_atomic
+from landrec.data.layout import load_splits
+from landrec.engine import checkpoint as ckpt
+from landrec.engine.config import (
+    CONFIG_FILE,
+    ConfigError,
+    TrainConfig,
+    check_init_weights,
+    config_to_dict,
+    resolve_config,
+)
+from landrec.models.registry import get_spec
+
+STATE = "state.pt"
+HISTORY = "history.csv"
+# Options that may change when a run resumes: where and how fast it runs, not what it learns.
+RUNTIME_FIELDS = frozenset({"workers", "device", "cache_dir"})
+
+
+def write_history(history: list[dict], path: Path) -> None:
+    """The history as CSV, written atomically (a crash never leaves half a file)."""
+    if not history:
+        return
+    text = io.StringIO(newline="")
+    writer = csv.DictWriter(text, fieldnames=list(history[0]))
+    writer.writeheader()
+    writer.writerows(history)
+    write_text_atomic(path, text.getvalue())
+
+
+def _recovery(run_dir: Path) -> str:
+    """How to go on from a run that cannot resume: afresh, or from its last weights if they load."""
+    fresh = "start a fresh run in another --out"
+    try:
+        ckpt.read_meta(run_dir / ckpt.LAST)
+    except ckpt.CheckpointError:
+        return fresh
+    return f"{fresh}, or start from its weights with --init-checkpoint {run_dir / ckpt.LAST}"
+
+
+def check_same_config(run_dir: Path, config: TrainConfig) -> None:
+    """Raise ConfigError, listing the options, when `config` differs from the config.yaml that
+    `run_dir` was trained with (RUNTIME_FIELDS aside)."""
+    saved_path = run_dir / CONFIG_FILE
+    if not run_dir.is_dir():
+        raise ConfigError(f"--resume: {run_dir}: no such run folder (drop --resume to start one)")
+    if not saved_path.is_file():
+        raise ConfigError(f"--resume: {saved_path} is missing: {_recovery(run_dir)}")
+    saved, new = config_to_dict(resolve_config(saved_path, {})), config_to_dict(config)
+    changed = [k for k in new if k not in RUNTIME_FIELDS and saved[k] != new[k]]
+    if changed:
+        was = ", ".join(f"{k}={saved[k]}" for k in changed)
+        now = ", ".join(f"{k}={new[k]}" for k in changed)
+        raise ConfigError(
+            f"--resume: {run_dir} was trained with {was}; now {now}: "
+            "start a new --out or drop the changed options"
+        )
+
+
+def resume_state(run_dir: Path, config: TrainConfig) -> dict[str, Any]:
+    """The state to resume `run_dir` from, once `config` is known to be the one it was trained
+    with and its state and last checkpoint to load; reads only, writes nothing."""
+    check_same_config(run_dir, config)
+    path = run_dir / STATE
+    try:
+        if not path.is_file():
+            raise ckpt.CheckpointError(f"{path}: missing (no epoch has finished)")
+        state = ckpt.load_state(path)
+        ckpt.read_meta(run_dir / ckpt.LAST)  # saved before every state
+    except ckpt.CheckpointError as exc:
+        raise ckpt.CheckpointError(f"--resume: {exc}: {_recovery(run_dir)}") from exc
+    return state
+
+
+def preflight(data_root: str | Path, run_dir: Path, config: TrainConfig, resume: bool) -> None:
+    """Everything a run can be refused for, checked before anything is written (MLflow's store
+    in the run folder included): the stored run on resume, the data set's layout, the model's
+    name, and `weights` together with `init_checkpoint`."""
+    if resume:
+        check_same_config(run_dir, config)
+    load_splits(data_root, config.val_fraction, config.seed)
+    get_spec(config.model)
+    check_init_weights(config.weights, config.init_checkpoint)
