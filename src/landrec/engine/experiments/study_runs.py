@@ -24,6 +24,7 @@ from landrec.engine.evaluation.untrained import untrained_model
 from landrec.engine.experiments.probe import linear_probe
 from landrec.engine.experiments.tracking import Tracker
 from landrec.engine.training.feature_eval import evaluate_split
+from landrec.engine.training.optim import Stage
 from landrec.engine.training.prepare import preprocessing_for
 from landrec.engine.training.train import STATE, train
 from landrec.models.factory import count_parameters
@@ -119,7 +120,7 @@ def stages_text(history: list[dict], config: TrainConfig) -> str:
     """E.g. "head 5 ep + finetune last 2 groups 3 ep"."""
     parts = []
     for stage, epochs in Counter(r["stage"] for r in history).items():
-        if stage == "finetune":
+        if stage == Stage.FINETUNE.value:
             groups = config.finetune_groups or get_spec(config.model).finetune_groups
             parts.append(f"finetune last {groups} group{'s' * (groups != 1)} {epochs} ep")
         else:

@@ -4,6 +4,7 @@ backbone_lr), the optimizer with one parameter group per rate, and the scheduler
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import Enum
 
 import torch
 
@@ -13,30 +14,42 @@ from landrec.models.net import BlockClassifier
 from landrec.models.registry import get_spec
 
 
+class Stage(str, Enum):
+    """The training stages, in order (history.csv's `stage` column holds the value)."""
+
+    HEAD = "head"  # stage 1: a new head on the frozen backbone
+    FINETUNE = "finetune"  # stage 2: the deepest block groups unfrozen
+
+
 @dataclass(frozen=True)
 class StagePlan:
-    name: str  # "head": backbone frozen; "finetune": deepest groups unfrozen
+    stage: Stage
     epochs: int
-    unfreeze: int  # number of deepest layer groups trained
+    unfreeze: int  # number of deepest block groups trained
     train_head: bool
     backbone_lr: float  # for the unfrozen backbone groups
     head_lr: float
 
+    @property
+    def name(self) -> str:
+        """The stage as history.csv, checkpoints and seeds name it."""
+        return self.stage.value
+
 
 def finetune_group_count(config: TrainConfig, model: BlockClassifier) -> int:
-    """How many of the deepest layer groups stage 2 unfreezes."""
+    """How many of the deepest block groups stage 2 unfreezes."""
     groups = config.finetune_groups or get_spec(config.model).finetune_groups
     return min(groups, len(block_groups(model)))
 
 
 def plan_stages(config: TrainConfig, model: BlockClassifier) -> list[StagePlan]:
-    plans = [StagePlan("head", config.head_epochs, 0, True, 0.0, config.head_lr)]
+    plans = [StagePlan(Stage.HEAD, config.head_epochs, 0, True, 0.0, config.head_lr)]
     if config.finetune_epochs > 0:
         groups = finetune_group_count(config, model)
         head_lr = config.finetune_head_lr or config.backbone_lr * 10
         plans.append(
             StagePlan(
-                "finetune",
+                Stage.FINETUNE,
                 config.finetune_epochs,
                 groups,
                 config.finetune_train_head,
