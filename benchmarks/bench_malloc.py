@@ -21,8 +21,8 @@ import torch
 
 import common
 from landrec.engine.runtime import default_allocator, tune_allocator
+from landrec.models.choices import HeadKind
 from landrec.models.factory import ModelConfig, create_model
-from landrec.models.net import HeadKind
 
 BENCHMARK = "bench_malloc"
 SETTINGS = {"glibc default": default_allocator, "landrec tuned": tune_allocator}

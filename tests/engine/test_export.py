@@ -12,14 +12,22 @@ import torch
 from onnx import TensorProto, helper
 from PIL import Image
 
+from conftest import COLOURS, write_image
 from landrec.data.decode import load_image
 from landrec.data.transforms import Preprocessing, eval_transform
 from landrec.engine.checkpoint import CheckpointMeta, save_checkpoint
 from landrec.engine.config import Backend
 from landrec.engine.inference.classifier import Classifier, load_classifier
-from landrec.engine.inference.export import ExportResult, export_onnx
+from landrec.engine.inference.export import (
+    ExportResult,
+    calibration_sample,
+    cpu_has_vnni,
+    default_recipe,
+    export_onnx,
+)
 from landrec.engine.inference.predict import predict_files
 from landrec.engine.onnx import read_onnx_meta
+from landrec.models.choices import HeadKind
 from landrec.models.factory import ModelConfig, create_model
 
 CLASSES = ["coast", "forest", "mountain"]
@@ -139,6 +147,105 @@ def test_int8_export(
     print(
         f"int8 ({'static' if calibrated else 'dynamic'}) top-1 agreement with fp32: {agreement:.2f}"
     )
+
+
+def _separable(root: Path) -> tuple[list[Path], Path]:
+    """Colour classes (sorted folders, 4 photos each) and MobileNetV2 with its real ImageNet
+    backbone and a linear head that is the nearest class centroid of its features (random-init
+    features are too weak for int8 to keep any ranking)."""
+    from landrec.models.registry import get_spec
+    from landrec.models.weights import offline_file
+
+    if offline_file(get_spec("mobilenet_v2")) is None:
+        pytest.skip("the offline MobileNetV2 weights are not installed")
+    paths = [
+        write_image(root / name / f"{i}.jpg", SEP_COLOURS[name], 100 * c + i, size=80)
+        for c, name in enumerate(CLASSES_SEP)
+        for i in range(4)
+    ]
+    config = ModelConfig("mobilenet_v2", len(CLASSES_SEP), head=HeadKind.LINEAR, dropout=0.0)
+    model, weights = create_model(config)
+    with torch.no_grad():
+        feats = model.eval().features(_batch(paths)).flatten(1)
+        mean = feats.mean(0)
+        centroids = (feats - mean).reshape(len(CLASSES_SEP), 4, -1).mean(1)
+        # logits: centred features . class centroid, folded into the linear head
+        model.head[1].weight.copy_(centroids)
+        model.head[1].bias.copy_(-(centroids * mean).sum(1))
+    meta = CheckpointMeta(CLASSES_SEP, config, PRE, weights.source, not weights.pretrained)
+    ckpt = root / "sep.safetensors"
+    save_checkpoint(ckpt, model, meta)
+    return paths, ckpt
+
+
+# Sorted as folders are; the first, green, spans a narrower input range than the three.
+SEP_COLOURS = {"green": COLOURS["forest"], "sand": COLOURS["desert"], "sea": COLOURS["coast"]}
+CLASSES_SEP = list(SEP_COLOURS)
+
+
+def _weights(path: Path) -> list[np.ndarray]:
+    """The int8 weights of a QDQ model's Convs and Gemms."""
+    model = onnx.load(str(path))
+    dq = {n.output[0]: n.input[0] for n in model.graph.node if n.op_type == "DequantizeLinear"}
+    inits = {t.name: onnx.numpy_helper.to_array(t) for t in model.graph.initializer}
+    used = [dq[n.input[1]] for n in model.graph.node if n.op_type in ("Conv", "Gemm")]
+    return [inits[w] for w in used]
+
+
+def _input_scale(path: Path) -> float:
+    model = onnx.load(str(path))
+    node = next(n for n in model.graph.node if n.op_type == "QuantizeLinear" and "input" in n.input)
+    init = {t.name: onnx.numpy_helper.to_array(t) for t in model.graph.initializer}
+    return float(init[node.input[1]])
+
+
+def test_calibration_sample_spreads_over_folders():
+    paths = [Path(f"{c}/{i}.jpg") for c in "abc" for i in range(10)]
+    assert {p.parent.name for p in calibration_sample(paths, 3) or []} == {"a", "b", "c"}
+    assert calibration_sample(paths, 30) == paths and calibration_sample(paths, None) == paths
+    assert calibration_sample(None, 5) is None
+
+
+def test_default_recipe_follows_vnni(tmp_path: Path):
+    cpuinfo = tmp_path / "cpuinfo"
+    cpuinfo.write_text("processor\t: 0\nflags\t\t: fpu sse avx2 fma\n")
+    assert not cpu_has_vnni(cpuinfo)
+    cpuinfo.write_text("processor\t: 0\nflags\t\t: fpu avx2 avx512f avx512_vnni\n")
+    assert cpu_has_vnni(cpuinfo)
+    assert not cpu_has_vnni(tmp_path / "missing")
+    assert default_recipe(vnni=False).reduce_range and not default_recipe(vnni=True).reduce_range
+
+
+def test_int8_recipe_is_applied_and_agrees_with_fp32(tmp_path: Path):
+    """Calibration on every class folder (not the first N files: one class), 7-bit weights
+    without VNNI, 8-bit with; top-1 equal to fp32 on clearly separable images."""
+    paths, ckpt = _separable(tmp_path / "photos")
+    x = _batch(paths).numpy()
+    fp32 = load_classifier(export_onnx(ckpt, tmp_path / "fp32.onnx").path, Backend.ONNX)
+    ref = fp32.logits(x)
+    assert (ref.argmax(1) == np.repeat(range(len(CLASSES_SEP)), 4)).all(), "fp32 must be right"
+    widest = {}
+    for vnni in (False, True):
+        out = export_onnx(ckpt, tmp_path / f"{vnni}.onnx", True, paths, recipe=default_recipe(vnni))
+        assert out.calibration_images == len(paths)
+        got = load_classifier(out.path, Backend.ONNX).logits(x)
+        assert (got.argmax(1) == ref.argmax(1)).all()
+        widest[vnni] = max(int(np.abs(w.astype(int)).max()) for w in _weights(out.path))
+    assert widest == {False: 64, True: 127}  # 7-bit weights where int16 sums would saturate
+    # Three of the sorted files: one per class, not the first three (one colour)
+    out = export_onnx(ckpt, tmp_path / "three.onnx", True, paths, calibration_images=3)
+    assert out.calibration_images == 3
+    sample = _batch(paths[::4]).numpy()  # one image per class folder
+    expected = (max(sample.max(), 0) - min(sample.min(), 0)) / 255  # MinMax, 0 included
+    assert _input_scale(out.path) == pytest.approx(expected, rel=1e-3)
+    assert _batch(paths[:3]).numpy().max() < sample.max() - 0.1, "first 3 files: one colour"
+
+
+def test_export_uses_this_cpus_recipe(tmp_path: Path):
+    paths, ckpt = _separable(tmp_path / "photos")
+    out = export_onnx(ckpt, tmp_path / "int8.onnx", True, paths, calibration_images=3).path
+    widest = max(int(np.abs(w.astype(int)).max()) for w in _weights(out))
+    assert widest == (127 if cpu_has_vnni() else 64)
 
 
 def test_missing_metadata_is_a_clear_error(tmp_path: Path):

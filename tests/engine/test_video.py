@@ -255,3 +255,18 @@ def test_api_predict_media_without_videos_matches_predict(
     assert [p.to_dict() for p in media.images] == [
         p.to_dict() for p in api.predict(red_blue_checkpoint, [tmp_path])
     ]
+
+
+def test_videos_give_the_same_result_on_either_backend(
+    tmp_path: Path, clip: Path, red_blue_checkpoint: Path
+) -> None:
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "best.safetensors").write_bytes(red_blue_checkpoint.read_bytes())
+    results = {b: api.predict_media(run, [clip], backend=b).videos for b in ("torch", "onnx")}
+    (on_torch,), (on_onnx,) = results["torch"], results["onnx"]
+    assert on_onnx.error is None and on_onnx.frames == on_torch.frames > 0
+    assert on_onnx.label == on_torch.label
+    assert on_onnx.shares == on_torch.shares
+    assert [s.label for s in on_onnx.segments] == [s.label for s in on_torch.segments]
+    assert (run / "best.fp32.onnx").is_file()  # ONNX Runtime ran the run folder's export

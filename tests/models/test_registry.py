@@ -62,8 +62,32 @@ def test_forward_and_backward(model: BlockClassifier) -> None:
 
 def test_documented_groups(model: BlockClassifier) -> None:
     assert block_groups(model) == DOCUMENTED_GROUPS[model.arch]  # type: ignore[attr-defined]
-    # The stages end in pooled features of the registered width.
+    # The blocks end in pooled features of the registered width.
     assert model.block_names[-1] in ("pool", "fc7")
+
+
+def test_the_registry_table_states_what_the_built_model_has(model: BlockClassifier) -> None:
+    """`landrec models` reads these facts without building anything: they must not drift."""
+    spec = get_spec(model.arch)  # type: ignore[attr-defined]
+    assert list(spec.groups) == block_groups(model)
+    assert spec.parameters == _n_params(model.blocks)
+
+
+@pytest.mark.parametrize("name", ["resnet18", "mobilenet_v2", "vgg16", "alexnet"])
+def test_cache_file_names_match_torchvision(name: str) -> None:
+    import torchvision
+
+    weights = {"resnet18": "ResNet18", "mobilenet_v2": "MobileNet_V2", "vgg16": "VGG16"}
+    enum = getattr(torchvision.models, weights.get(name, "AlexNet") + "_Weights")
+    assert get_spec(name).cache_file == enum.IMAGENET1K_V1.url.rsplit("/", 1)[-1]
+
+
+def test_hub_dir_is_torch_hubs(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
+    from landrec.models.catalog import hub_dir
+
+    assert str(hub_dir()) == torch.hub.get_dir()
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))
+    assert str(hub_dir()) == torch.hub.get_dir() == str(tmp_path / "hub")
 
 
 def test_freeze_head_only(model: BlockClassifier) -> None:

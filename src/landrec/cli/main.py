@@ -233,11 +233,11 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=PREDICT_EXIT_CODES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("model", help="run folder, checkpoint, or .onnx file (with --backend onnx)")
+    p.add_argument("model", help="run folder, checkpoint, or .onnx file (ONNX Runtime only)")
     p.add_argument("paths", nargs="+")
     p.add_argument("--top-k", type=at_least(1), default=3)
     p.add_argument("--format", choices=["table", "json", "csv"], default="table")
-    p.add_argument("--backend", choices=["torch", "onnx"], default="torch")
+    p.add_argument("--backend", choices=["torch", "onnx"], help="[onnx where it is installed]")
     p.add_argument("--batch-size", type=at_least(1), default=32)
     p.add_argument(
         "--all-pages",
@@ -288,7 +288,9 @@ def main(argv: list[str] | None = None) -> int:
         api.tune_allocator()
     try:
         return int(args.func(args))
-    except api.USER_ERRORS as exc:
+    except Exception as exc:
+        if not api.is_user_error(exc):
+            raise
         print(f"landrec: error: {exc}", file=sys.stderr)
         return 2
 

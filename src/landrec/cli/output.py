@@ -7,20 +7,19 @@ import json
 import sys
 from typing import TYPE_CHECKING, Any
 
-from landrec.api import (
-    SKIPPED_CSV,
-    CalibrationResult,
-    ChannelStats,
-    EvalResult,
-    MediaPredictions,
-    Prediction,
-    TrainAndTest,
-    VideoPrediction,
-    to_markdown,
-)
+from landrec import api
 
-if TYPE_CHECKING:
-    from landrec.api import ExplainResult  # grad-cam is slow to import
+if TYPE_CHECKING:  # the results' types; landrec.api imports the engine only when used
+    from landrec.api import (
+        CalibrationResult,
+        ChannelStats,
+        EvalResult,
+        ExplainResult,
+        MediaPredictions,
+        Prediction,
+        TrainAndTest,
+        VideoPrediction,
+    )
 
 
 SKIPPED_LISTED = 10  # unreadable training files named in the summary; all are in RUN/skipped.csv
@@ -58,17 +57,17 @@ def print_train(result: TrainAndTest, as_json: bool = False) -> None:
         print(f"skipped {row['path']}: {row['reason']}")
     if len(tr.skipped) > SKIPPED_LISTED:
         more = len(tr.skipped) - SKIPPED_LISTED
-        print(f"... and {more} more, see {tr.run_dir / SKIPPED_CSV}")
+        print(f"... and {more} more, see {tr.run_dir / api.SKIPPED_CSV}")
     if result.test is not None:
         print()
-        print(to_markdown(result.test))
+        print(api.to_markdown(result.test))
 
 
 def print_eval(result: EvalResult, as_json: bool = False) -> None:
     if as_json:
         _dump(result.to_dict())
     else:
-        print(to_markdown(result))
+        print(api.to_markdown(result))
 
 
 def print_predictions(preds: list[Prediction], fmt: str) -> None:

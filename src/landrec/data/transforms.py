@@ -2,45 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-from enum import Enum
-
 import torch
 from PIL import Image
 from torchvision.transforms import v2 as T
 
-
-class AugPreset(str, Enum):
-    NONE = "none"
-    FLIP = "flip"  # horizontal flip and a mild random-resized crop
-    REPORT = "report"  # Resize 256, RandomCrop 224, HFlip, Rotation 15, ColorJitter
-    TRIVIAL = "trivial"  # TrivialAugmentWide + flip + random-resized crop
-
-
-@dataclass(frozen=True)
-class Preprocessing:
-    """Evaluation preprocessing: resize the short side, centre-crop, normalise."""
-
-    input_size: int
-    mean: tuple[float, float, float]
-    std: tuple[float, float, float]
-    resize_size: int | None = None  # short side before the crop; None = input_size
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, d: dict) -> Preprocessing:
-        return cls(
-            input_size=int(d["input_size"]),
-            mean=tuple(d["mean"]),
-            std=tuple(d["std"]),
-            resize_size=d.get("resize_size"),
-        )
-
-    @property
-    def short_side(self) -> int:
-        return self.resize_size or self.input_size
+from landrec.data.choices import AugPreset
+from landrec.data.preprocess import Preprocessing as Preprocessing
 
 
 def _to_tensor(pre: Preprocessing) -> list[T.Transform]:

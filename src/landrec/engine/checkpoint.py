@@ -7,16 +7,14 @@ import os
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-import torch
-from safetensors.torch import load_file, safe_open, save_file
+from typing import TYPE_CHECKING, Any
 
 from landrec.data.atomic import write_atomic
-from landrec.data.transforms import Preprocessing
-from landrec.models.factory import ModelConfig, build_architecture
-from landrec.models.net import BlockClassifier
-from landrec.models.weights import RANDOM_INIT
+from landrec.data.preprocess import Preprocessing
+from landrec.models.choices import RANDOM_INIT, ModelConfig
+
+if TYPE_CHECKING:  # torch and the models load where weights do: ONNX prediction needs neither
+    from landrec.models.net import BlockClassifier
 
 FORMAT = "landrec-checkpoint-1"
 BEST = "best.safetensors"
@@ -94,6 +92,8 @@ class CheckpointMeta:
 
 def save_checkpoint(path: Path, model: BlockClassifier, meta: CheckpointMeta) -> None:
     """Write atomically (temp file then rename), so an interrupted save never leaves half a file."""
+    from safetensors.torch import save_file
+
     tensors = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
     write_atomic(
         path, lambda tmp: save_file(tensors, str(tmp), metadata={"landrec": meta.to_json()})
@@ -129,9 +129,11 @@ def resolve_checkpoint(path: str | Path) -> Path:
 
 
 def read_meta(path: str | Path) -> CheckpointMeta:
+    from safetensors import safe_open
+
     path = resolve_checkpoint(path)
     try:
-        with safe_open(str(path), framework="pt") as f:
+        with safe_open(str(path), framework="numpy") as f:  # the header only: no torch
             metadata = f.metadata() or {}
     except Exception as exc:  # safetensors raises its own error types for bad headers
         raise CheckpointError(f"{path}: not a safetensors checkpoint ({exc})") from exc
@@ -142,6 +144,8 @@ def read_meta(path: str | Path) -> CheckpointMeta:
 
 def load_checkpoint(path: str | Path) -> tuple[BlockClassifier, CheckpointMeta]:
     """Rebuild the model from the file alone, in eval mode."""
+    from landrec.models.factory import build_architecture
+
     model = build_architecture(read_meta(path).model)
     meta = load_weights_into(model, path)
     return model.eval(), meta
@@ -156,6 +160,8 @@ def load_weights_into(
     meta = read_meta(path)
     if classes is not None and meta.classes != classes:
         raise CheckpointError(f"{path}: classes {meta.classes} differ from {classes}")
+    from safetensors.torch import load_file
+
     try:  # load_state_dict, not a copy of tensors: the model maps its old key names
         model.load_state_dict(load_file(str(path)))
     except RuntimeError as exc:
@@ -165,12 +171,16 @@ def load_weights_into(
 
 def save_state(path: Path, state: dict[str, Any]) -> None:
     """Resume state: tensors and plain values only, so it loads with weights_only=True."""
+    import torch
+
     write_atomic(path, lambda tmp: torch.save(state, tmp))
 
 
 def load_state(path: Path) -> dict[str, Any]:
     """A run's resume state; a file that is not one (empty, truncated, foreign) raises
     CheckpointError saying so in one line."""
+    import torch
+
     if path.stat().st_size == 0:
         raise CheckpointError(f"{path}: empty file")
     try:

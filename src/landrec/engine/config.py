@@ -15,9 +15,8 @@ from typing import Any
 import yaml
 
 from landrec.data.atomic import write_text_atomic
-from landrec.data.transforms import AugPreset
-from landrec.models.net import HeadKind
-from landrec.models.weights import AUTO_WEIGHTS, WeightsChoice, WeightsMode
+from landrec.data.choices import AugPreset
+from landrec.models.choices import AUTO_WEIGHTS, HeadKind, WeightsChoice, WeightsMode
 
 
 class Optimizer(str, Enum):

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-
 import torch
 
-from landrec.models.net import BlockClassifier, HeadKind, build_head
+from landrec.models.choices import ModelConfig as ModelConfig
+from landrec.models.net import BlockClassifier, build_head
 from landrec.models.registry import ModelSpec, get_spec
 from landrec.models.weights import (
     AUTO_WEIGHTS,
@@ -16,24 +15,6 @@ from landrec.models.weights import (
     WeightsUnavailableError,
     resolve_weights,
 )
-
-
-@dataclass(frozen=True)
-class ModelConfig:
-    """What is needed to rebuild the architecture; saved in every checkpoint."""
-
-    arch: str
-    num_classes: int
-    head: HeadKind = HeadKind.MLP
-    hidden: int = 256
-    dropout: float = 0.3
-
-    def to_dict(self) -> dict:
-        return {**asdict(self), "head": self.head.value}
-
-    @classmethod
-    def from_dict(cls, d: dict) -> ModelConfig:
-        return cls(**{**d, "head": HeadKind(d["head"])})
 
 
 def _remap_positional(sd: dict[str, torch.Tensor], target: dict[str, torch.Tensor]) -> dict:

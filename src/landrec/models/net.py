@@ -7,16 +7,12 @@ kept for the training phases (stage 1: head, stage 2: fine-tuning)."""
 from __future__ import annotations
 
 from collections import OrderedDict
-from enum import Enum
 from typing import Any
 
 import torch
 from torch import nn
 
-
-class HeadKind(str, Enum):
-    LINEAR = "linear"
-    MLP = "mlp"
+from landrec.models.choices import HeadKind
 
 
 def build_head(

@@ -3,63 +3,28 @@
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import logging
 from dataclasses import dataclass
-from enum import Enum
 from pathlib import Path
 
 import torch
 
+from landrec.models.catalog import offline_file
+from landrec.models.choices import (
+    AUTO_WEIGHTS as AUTO_WEIGHTS,
+)
+from landrec.models.choices import (
+    RANDOM_INIT as RANDOM_INIT,
+)
+from landrec.models.choices import (
+    RANDOM_WEIGHTS as RANDOM_WEIGHTS,
+)
+from landrec.models.choices import WeightsChoice, WeightsMode
 from landrec.models.registry import ModelSpec
 
 log = logging.getLogger(__name__)
 
 MAX_WEIGHTS_BYTES = 2 * 1024**3
-RANDOM_INIT = "random init"  # the source text of a backbone without pretrained weights
-
-
-class WeightsMode(str, Enum):
-    AUTO = "auto"  # an offline package, else the library's download; an error when neither
-    NONE = "none"  # random init
-    AUTO_OR_NONE = "auto-or-none"  # as auto, else random init with a warning (studies offline)
-    FILE = "file"  # a state dict file of the original model
-
-
-KEYWORDS = (WeightsMode.AUTO, WeightsMode.NONE, WeightsMode.AUTO_OR_NONE)
-
-
-@dataclass(frozen=True)
-class WeightsChoice:
-    """Where a backbone's initial weights come from: the `weights` option, parsed once."""
-
-    mode: WeightsMode = WeightsMode.AUTO
-    path: Path | None = None  # the file, with mode FILE only
-
-    def __post_init__(self) -> None:
-        if (self.mode is WeightsMode.FILE) != (self.path is not None):
-            raise ValueError(f"weights: a path goes with mode file, and only with it ({self!r})")
-
-    @classmethod
-    def parse(cls, value: str | Path | WeightsChoice) -> WeightsChoice:
-        """auto, none or auto-or-none (any case); any other text, or a Path, is a file."""
-        if isinstance(value, WeightsChoice):
-            return value
-        if isinstance(value, Path):
-            return cls(WeightsMode.FILE, value)
-        text = str(value)
-        if not text:
-            raise ValueError("weights: empty (auto, none, auto-or-none or a file)")
-        keyword = next((m for m in KEYWORDS if m.value == text.lower()), None)
-        return cls(keyword) if keyword is not None else cls(WeightsMode.FILE, Path(text))
-
-    def __str__(self) -> str:
-        """The YAML / command-line text: the keyword or the file's path."""
-        return str(self.path) if self.path is not None else self.mode.value
-
-
-AUTO_WEIGHTS = WeightsChoice(WeightsMode.AUTO)  # the default
-RANDOM_WEIGHTS = WeightsChoice(WeightsMode.NONE)
 
 
 class WeightsUnavailableError(RuntimeError):
@@ -74,17 +39,6 @@ class ResolvedWeights:
     @property
     def pretrained(self) -> bool:
         return self.state_dict is not None
-
-
-def offline_file(spec: ModelSpec) -> Path | None:
-    """The installed offline package's weight file for this model, if present."""
-    if spec.offline is None:
-        return None
-    found = importlib.util.find_spec(spec.offline.module)
-    if found is None or not found.submodule_search_locations:
-        return None
-    path = Path(next(iter(found.submodule_search_locations))) / spec.offline.relpath
-    return path if path.is_file() else None
 
 
 def sha256_file(path: Path) -> str:
@@ -159,12 +113,3 @@ def resolve_weights(
         return ResolvedWeights(spec.download(), "download")
     except Exception as exc:  # offline: URLError, hub errors, ...
         raise WeightsUnavailableError(f"{_how_to_supply(spec)}\n(download failed: {exc})") from exc
-
-
-def weights_available(spec: ModelSpec) -> str:
-    """Where real weights would come from here without a download: 'offline', 'cache' or 'no'."""
-    if offline_file(spec) is not None:
-        return "offline"
-    if spec.cache_file and (Path(torch.hub.get_dir()) / "checkpoints" / spec.cache_file).is_file():
-        return "cache"
-    return "no"

@@ -10,8 +10,9 @@ from landrec.data.layout import Split, load_eval_folder
 from landrec.data.transforms import Preprocessing
 from landrec.engine.checkpoint import CheckpointMeta
 from landrec.engine.evaluation.evaluate import EvalResult, evaluate_model
+from landrec.models.choices import HeadKind
 from landrec.models.factory import ModelConfig, create_model
-from landrec.models.net import BlockClassifier, HeadKind
+from landrec.models.net import BlockClassifier
 from landrec.models.registry import get_spec
 from landrec.models.weights import AUTO_WEIGHTS, WeightsChoice
 

@@ -24,8 +24,8 @@ from landrec.engine.config import CONFIG_FILE, TrainConfig, config_to_dict, save
 from landrec.engine.evaluation.evaluate import compute_metrics
 from landrec.engine.training.features import Extractor, FeatureSet, ViewSpec
 from landrec.engine.training.prepare import make_extractor, pick_device, preprocessing_for
+from landrec.models.choices import HeadKind
 from landrec.models.factory import ModelConfig, create_model
-from landrec.models.net import HeadKind
 
 C_GRID = (0.001, 0.01, 0.1, 1.0, 10.0, 100.0)  # inverse L2 strength, chosen on val
 PROBE_FILE = "probe.json"

@@ -27,8 +27,9 @@ from landrec.engine.training.feature_eval import evaluate_split
 from landrec.engine.training.optim import Stage
 from landrec.engine.training.prepare import preprocessing_for
 from landrec.engine.training.train import STATE, train
+from landrec.models.choices import HeadKind
 from landrec.models.factory import count_parameters
-from landrec.models.net import BlockClassifier, HeadKind
+from landrec.models.net import BlockClassifier
 from landrec.models.registry import get_spec
 from landrec.models.weights import RANDOM_INIT
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -9,11 +11,10 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from landrec.data.dataset import ImageDataset, make_loader
 from landrec.data.decode import ImageDecodeError, count_frames
 from landrec.data.sniff import Detected, Kind
-from landrec.data.transforms import eval_transform
 from landrec.engine.inference.classifier import Classifier
+from landrec.engine.inference.pipeline import Timings, image_batches
 from landrec.engine.selective import UNKNOWN
 
 TIFF_EXTENSIONS = frozenset({".tif", ".tiff"})  # the multi-page files `pages` expands
@@ -93,12 +94,15 @@ def predict_inputs(
     batch_size: int = 32,
     progress: bool = True,
     pages: bool = False,
+    timings: Timings | None = None,
 ) -> list[Prediction]:
     """One Prediction per input in order (per page with `pages`): images are classified, every
     other input carries why not (missing, unreadable, unsupported format)."""
     refs_of = [image_refs([d.path], pages) if d.kind is Kind.IMAGE else [] for d in inputs]
     flat = [ref for refs in refs_of for ref in refs]
-    classified = iter(predict_refs(classifier, flat, top_k, batch_size, progress=progress))
+    classified = iter(
+        predict_refs(classifier, flat, top_k, batch_size, progress=progress, timings=timings)
+    )
     out: list[Prediction] = []
     for detected, refs in zip(inputs, refs_of, strict=True):
         if detected.kind is Kind.IMAGE:
@@ -116,27 +120,27 @@ def predict_refs(
     batch_size: int = 32,
     workers: int | None = None,
     progress: bool = True,
+    timings: Timings | None = None,
 ) -> list[Prediction]:
-    """One Prediction per image (file or page), in order; unreadable ones carry their error."""
+    """One Prediction per image (file or page), in order; unreadable ones carry their error.
+    Images decode in `workers` threads ahead of the model (`pipeline.image_batches`)."""
     if not refs:
         return []
-    pre = classifier.preprocessing
-    dataset = ImageDataset(
-        [r.path for r in refs],
-        eval_transform(pre),
-        draft_size=pre.short_side,
-        pages=[r.page for r in refs],
-    )
     results: dict[int, Prediction] = {}
     k = max(1, min(top_k, len(classifier.classes)))
-    loader = make_loader(dataset, batch_size, workers)
-    for batch in tqdm(loader, desc="predict", unit="batch", disable=not progress):
+    items = [(r.path, r.page) for r in refs]
+    batches = image_batches(items, classifier.preprocessing, batch_size, workers, timings)
+    total = math.ceil(len(refs) / batch_size)
+    for batch in tqdm(batches, "predict", total, unit="batch", disable=not progress):
         for i, reason in batch.failures:
             results[i] = Prediction(str(refs[i]), None, None, error=reason)
-        if len(batch.indices) == 0:
+        if not batch.indices:
             continue
-        probs = classifier.probabilities(batch.images.numpy())
-        for row, i in zip(probs, batch.indices.tolist(), strict=True):
+        started = time.perf_counter()
+        probs = classifier.probabilities(batch.images)
+        if timings is not None:
+            timings.infer_s += time.perf_counter() - started
+        for row, i in zip(probs, batch.indices, strict=True):
             results[i] = to_prediction(classifier, str(refs[i]), row, k)
     return [results[i] for i in range(len(refs))]
 

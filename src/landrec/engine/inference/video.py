@@ -8,10 +8,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import torch
 from tqdm import tqdm
 
-from landrec.data.transforms import eval_transform
+from landrec.data.preprocess import to_array
 from landrec.data.video import Frame, VideoDecodeError, VideoReadReport, sample_frames
 from landrec.engine.inference.classifier import Classifier
 from landrec.engine.inference.predict import to_prediction
@@ -78,17 +77,17 @@ class VideoPrediction:
 
 def _batches(frames: Iterable[Frame], classifier: Classifier, size: int) -> Iterator[tuple]:
     """(times, (B, 3, H, W) array) batches; each frame is preprocessed as soon as it arrives."""
-    transform = eval_transform(classifier.preprocessing)
+    pre = classifier.preprocessing
     times: list[float] = []
-    tensors: list[torch.Tensor] = []
+    arrays: list[np.ndarray] = []
     for frame in frames:
         times.append(frame.time)
-        tensors.append(transform(frame.image))
+        arrays.append(to_array(frame.image, pre))
         if len(times) == size:
-            yield times, torch.stack(tensors).numpy()
-            times, tensors = [], []
+            yield times, np.stack(arrays)
+            times, arrays = [], []
     if times:
-        yield times, torch.stack(tensors).numpy()
+        yield times, np.stack(arrays)
 
 
 def classify_frames(

@@ -11,7 +11,6 @@ from typing import Any
 
 from landrec.data.atomic import write_text_atomic
 from landrec.data.layout import load_splits
-from landrec.engine import checkpoint as ckpt
 from landrec.engine.config import (
     CONFIG_FILE,
     ConfigError,
@@ -41,6 +40,8 @@ def write_history(history: list[dict], path: Path) -> None:
 
 def _recovery(run_dir: Path) -> str:
     """How to go on from a run that cannot resume: afresh, or from its last weights if they load."""
+    from landrec.engine import checkpoint as ckpt  # torch: only on this error path
+
     fresh = "start a fresh run in another --out"
     try:
         ckpt.read_meta(run_dir / ckpt.LAST)
@@ -71,6 +72,8 @@ def check_same_config(run_dir: Path, config: TrainConfig) -> None:
 def resume_state(run_dir: Path, config: TrainConfig) -> dict[str, Any]:
     """The state to resume `run_dir` from, once `config` is known to be the one it was trained
     with and its state and last checkpoint to load; reads only, writes nothing."""
+    from landrec.engine import checkpoint as ckpt
+
     check_same_config(run_dir, config)
     path = run_dir / STATE
     try:

@@ -1,0 +1,13 @@
+"""The data layer's choices as plain values, importable without torch (the configuration and the
+command line's startup need them)."""
+
+from __future__ import annotations
+
+from enum import Enum
+
+
+class AugPreset(str, Enum):
+    NONE = "none"
+    FLIP = "flip"  # horizontal flip and a mild random-resized crop
+    REPORT = "report"  # Resize 256, RandomCrop 224, HFlip, Rotation 15, ColorJitter
+    TRIVIAL = "trivial"  # TrivialAugmentWide + flip + random-resized crop

@@ -1,0 +1,73 @@
+"""NumPy preprocessing (what ONNX prediction runs) gives what `eval_transform` gives."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from landrec.data.decode import load_image
+from landrec.data.preprocess import Preprocessing, load_array, to_array
+from landrec.data.transforms import eval_transform
+
+IMAGENET = Preprocessing(224, (0.485, 0.456, 0.406), (0.229, 0.224, 0.225), resize_size=256)
+SMALL = Preprocessing(32, (0.5, 0.4, 0.3), (0.2, 0.3, 0.25))
+PADDED = Preprocessing(40, (0.5, 0.5, 0.5), (0.5, 0.5, 0.5), resize_size=33)  # crop > resize
+
+
+def _image(mode: str, size: tuple[int, int], seed: int) -> Image.Image:
+    """A noisy image of `mode` (16-bit for I;16, alpha for RGBA/LA)."""
+    rng = np.random.default_rng(seed)
+    width, height = size
+    if mode == "I;16":
+        return Image.fromarray(rng.integers(0, 65536, (height, width), dtype=np.uint16))
+    rgba = Image.fromarray(rng.integers(0, 256, (height, width, 4), dtype=np.uint8), "RGBA")
+    return rgba.convert(mode) if mode != "P" else rgba.convert("RGB").convert("P")
+
+
+@pytest.mark.parametrize("pre", [IMAGENET, SMALL, PADDED], ids=["imagenet", "small", "padded"])
+@pytest.mark.parametrize(
+    ("mode", "size"),
+    [
+        ("RGB", (150, 150)),
+        ("L", (333, 121)),
+        ("RGBA", (97, 401)),
+        ("P", (20, 17)),
+        ("LA", (257, 256)),
+        ("I;16", (31, 50)),
+        ("CMYK", (64, 300)),
+    ],
+)
+def test_to_array_matches_eval_transform(
+    tmp_path: Path, pre: Preprocessing, mode: str, size: tuple[int, int]
+) -> None:
+    path = tmp_path / ("image.tif" if mode in ("CMYK", "I;16") else "image.png")
+    _image(mode, size, seed=sum(size)).save(path)
+    image = load_image(path)
+    got, want = to_array(image, pre), eval_transform(pre)(image).numpy()
+    assert got.shape == want.shape == (3, pre.input_size, pre.input_size)
+    assert got.dtype == np.float32
+    assert np.abs(got - want).max() < 1e-5
+
+
+def test_load_array_decodes_jpeg_in_draft_mode_as_evaluation_does(tmp_path: Path) -> None:
+    """A large JPEG is decoded shrunk (draft mode at the short side), as `ImageDataset` does; the
+    full-size decode would give other pixels, so the test can tell the two apart."""
+    path = tmp_path / "large.jpg"
+    _image("RGB", (700, 520), seed=3).save(path, quality=90)
+    loaded = load_array(path, SMALL)
+    drafted = eval_transform(SMALL)(load_image(path, draft_size=SMALL.short_side)).numpy()
+    full = eval_transform(SMALL)(load_image(path)).numpy()
+    assert loaded.array is not None and loaded.error is None
+    assert np.abs(loaded.array - drafted).max() < 1e-5
+    assert np.abs(loaded.array - full).max() > 1e-3
+
+
+def test_load_array_reports_an_unreadable_file(tmp_path: Path) -> None:
+    path = tmp_path / "empty.jpg"
+    path.write_bytes(b"")
+    loaded = load_array(path, SMALL)
+    assert loaded.array is None
+    assert loaded.error
