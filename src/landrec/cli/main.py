@@ -61,8 +61,9 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_predict_media(args: argparse.Namespace) -> int:
-    """`landrec predict` when videos are among the inputs: images as usual, videos summarised."""
+def cmd_predict(args: argparse.Namespace) -> int:
+    """Images and videos in one pass over the inputs (each file's kind is sniffed once); the
+    image rows print as before, videos add their summaries."""
     from landrec import api
 
     options = api.VideoOptions(args.every, args.scene_change, args.frames)
@@ -77,29 +78,13 @@ def cmd_predict_media(args: argparse.Namespace) -> int:
         pages=args.all_pages,
         **reliability_options(args),
     )
-    output.print_media(result, args.format)
+    if result.videos:
+        output.print_media(result, args.format)
+    else:
+        output.print_predictions(result.images, args.format)
     rows = [(p.path, p.error) for p in result.images]  # a video fails when it has no label
     rows += [(v.path, (v.error or "failed") if v.label is None else None) for v in result.videos]
     return _predict_exit(rows)
-
-
-def cmd_predict(args: argparse.Namespace) -> int:
-    from landrec import api
-
-    if api.has_videos(args.paths):
-        return cmd_predict_media(args)
-    preds = api.predict(
-        args.model,
-        args.paths,
-        args.top_k,
-        args.backend,
-        args.batch_size,
-        progress=True,
-        pages=args.all_pages,
-        **reliability_options(args),
-    )
-    output.print_predictions(preds, args.format)
-    return _predict_exit([(p.path, p.error) for p in preds])
 
 
 def _predict_exit(rows: list[tuple[str, str | None]]) -> int:
