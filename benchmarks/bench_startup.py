@@ -10,6 +10,7 @@ process start included; peak RSS from the kernel's accounting of the child).
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import os
 import shutil
@@ -51,6 +52,7 @@ def main() -> None:
     p.add_argument("--run", type=Path, required=True, help="a trained run folder")
     p.add_argument("--data", type=Path, default=common.DEFAULT_DATA)
     p.add_argument("--repeats", type=int, default=5)
+    p.add_argument("--out-dir", type=Path, default=common.RESULTS_DIR)
     args = p.parse_args()
     exe = shutil.which("landrec") or str(Path(sys.executable).parent / "landrec")
     image = next((args.data / "test").rglob("*.jpg"))
@@ -63,15 +65,21 @@ def main() -> None:
         "one image, ONNX Runtime": [*predict_one, "--backend", "onnx"],
         "one image, PyTorch": [*predict_one, "--backend", "torch"],
     }
+    load = list(os.getloadavg())
     rows = {name: timed(argv, args.repeats) for name, argv in cases.items()}
+    # After the runs: machine_info imports torch, and a child forked from a large parent starts
+    # with the parent's RSS in its ru_maxrss.
+    machine = common.machine_info() | {"load_average_at_start": load}
     record = {
         "benchmark": BENCHMARK,
         "command": common.command_line(),
-        "machine": common.machine_info(),
+        "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "machine": machine,
         "target_seconds": TARGET_SECONDS,
         "rows": rows,
     }
-    out = common.RESULTS_DIR / f"{BENCHMARK}.json"
+    args.out_dir.mkdir(parents=True, exist_ok=True)
+    out = args.out_dir / f"{BENCHMARK}.json"
     out.write_text(json.dumps(record, indent=2))
     print("| command | median wall s | exit | median peak RSS MB |")
     print("|---|---|---|---|")

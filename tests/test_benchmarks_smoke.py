@@ -58,3 +58,28 @@ def test_quick_benchmarks_write_json_and_report(real_data: Path, tmp_path: Path)
     text = md.read_text()
     assert "## Training" in text and "## Inference" in text and "## This CPU's ceiling" in text
     assert "--quick run" in text and "bench_inference.py --quick" in text
+
+
+@pytest.mark.slow
+@pytest.mark.real_data
+def test_quick_predict_and_startup_report(
+    real_data: Path, red_blue_checkpoint: Path, tmp_path: Path
+) -> None:
+    calibration = ["--calibration", real_data / "train"]
+    run("bench_predict.py", "--run", red_blue_checkpoint, "--data", real_data / "test", "--quick",
+        *calibration, "--out-dir", tmp_path)  # fmt: skip
+    run("bench_startup.py", "--run", red_blue_checkpoint, "--data", real_data, "--repeats", "1",
+        "--out-dir", tmp_path)  # fmt: skip
+    predict = json.loads((tmp_path / "bench_predict.json").read_text())["results"]
+    assert predict["images"] == 96 and set(predict["backends"]) == {"torch", "onnx", "int8"}
+    assert predict["int8"]["mib"] > 0 and predict["model_only_ort_int8_batch32"]["images_per_s"] > 0
+    assert predict["agreement"]["top1_differences"] == 0  # torch and ONNX fp32 agree
+    assert 0 <= predict["accuracy"]["int8"] <= 1 and 0 <= predict["agreement"]["int8_vs_fp32"] <= 1
+    startup = json.loads((tmp_path / "bench_startup.json").read_text())
+    assert startup["rows"]["landrec --help"]["exit"] == 0 and startup["date"]
+
+    md = tmp_path / "benchmarks.md"
+    run("report.py", "--dir", tmp_path, "--out", md)
+    text = md.read_text()
+    assert "## Prediction end to end" in text and "## Startup" in text
+    assert "int8 end to end:" in text and "bench_predict.py --run" in text

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from landrec.engine.config import Backend
 
 if TYPE_CHECKING:
+    from landrec.data.sniff import Detected
     from landrec.engine.inference.classifier import Classifier
     from landrec.engine.inference.predict import Prediction
     from landrec.engine.inference.video import VideoOptions, VideoPrediction
@@ -96,3 +97,60 @@ def predict_media(
         predict_inputs(classifier, others, top_k, batch_size, progress, pages),
         predict_videos(classifier, videos, video or VideoOptions(), batch_size, progress),
     )
+
+
+def detect(path: str | Path) -> Detected:
+    """What a file is, by its content: `kind` image, video, unsupported, unreadable or missing;
+    `what` the detected format ("JPEG image", "PDF document") or why it cannot be read."""
+    from landrec.data.sniff import detect as sniff
+
+    return sniff(path)
+
+
+class Predictor:
+    """A model loaded once and used for many batches (the archive service): images in batches
+    through the decoding pipeline, videos frame by frame; options as for `predict`."""
+
+    def __init__(
+        self,
+        model: str | Path,
+        backend: str | None = None,
+        *,
+        unknown: bool = True,
+        threshold: float | None = None,
+        batch_size: int = 32,
+        workers: int | None = None,
+    ) -> None:
+        self.classifier = _classifier(model, backend, False, unknown, threshold)
+        self.batch_size, self.workers = batch_size, workers
+
+    @property
+    def classes(self) -> list[str]:
+        return list(self.classifier.classes)
+
+    @property
+    def source(self) -> str:
+        return self.classifier.source
+
+    def images(self, paths: list[Path], top_k: int = 3) -> list[Prediction]:
+        """One Prediction per image file, in order; an unreadable one carries its error."""
+        from landrec.engine.inference.predict import ImageRef, predict_refs
+
+        refs = [ImageRef(Path(p)) for p in paths]
+        return predict_refs(self.classifier, refs, top_k, self.batch_size, self.workers, False)
+
+    def pages(self, path: Path, n_pages: int, top_k: int = 3) -> list[Prediction]:
+        """One Prediction per page of a multi-page image (`file#page=N`, N from 1)."""
+        from landrec.engine.inference.predict import ImageRef, predict_refs
+
+        refs = [ImageRef(Path(path), page, n_pages) for page in range(n_pages)]
+        return predict_refs(self.classifier, refs, top_k, self.batch_size, self.workers, False)
+
+    def video(self, path: Path, options: VideoOptions | None = None) -> VideoPrediction:
+        """Sampled frames of one video classified and summarised (dominant context, segments)."""
+        from landrec.engine.inference.video import VideoOptions, predict_video
+
+        o = options or VideoOptions()
+        return predict_video(
+            self.classifier, path, o.every_seconds, o.scene_change, self.batch_size, o.per_frame
+        )

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from landrec.cli import output
+from landrec.cli.archive import add_archive_commands
 from landrec.cli.options import (
     add_config_options,
     add_reliability_options,
@@ -260,6 +261,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_export)
     _add_reliability_commands(sub)
     add_study_commands(sub)
+    add_archive_commands(sub)
     return parser
 
 

@@ -16,6 +16,8 @@ from torch import nn
 from tqdm import tqdm
 
 from landrec.data.dataset import FailureLog, ImageDataset, item_seed, make_loader
+from landrec.data.preprocess import Preprocessing
+from landrec.engine.pipeline import image_batches
 from landrec.engine.tta import flip_tta_torch
 from landrec.models.net import BlockClassifier
 
@@ -96,7 +98,38 @@ class ImageSource:
                 yield batch.images, self.labels[batch.indices]
 
 
-Source = CachedSource | ImageSource
+class PipelineSource:
+    """Evaluation batches from the prediction pipeline (`engine/pipeline.py`): decoding and
+    NumPy preprocessing in threads, ahead of the model; the same arrays `landrec predict`
+    classifies. In order, never shuffled."""
+
+    def __init__(
+        self,
+        paths: list[Path],
+        labels: list[int],
+        pre: Preprocessing,
+        batch_size: int,
+        failures: FailureLog,
+        workers: int | None = None,
+    ) -> None:
+        self.paths, self.labels, self.pre = paths, torch.tensor(labels), pre
+        self.batch_size, self.failures, self.workers = batch_size, failures, workers
+
+    def __len__(self) -> int:
+        return (len(self.paths) + self.batch_size - 1) // self.batch_size
+
+    def batches(self, seed: int | None = None) -> Batches:
+        if seed is not None:
+            raise ValueError("the prediction pipeline reads in order: no shuffled epochs")
+        items = [(p, 0) for p in self.paths]
+        for batch in image_batches(items, self.pre, self.batch_size, self.workers or None):
+            for index, reason in batch.failures:
+                self.failures.add(self.paths[index], reason)
+            if batch.indices:
+                yield torch.from_numpy(batch.images), self.labels[batch.indices]
+
+
+Source = CachedSource | ImageSource | PipelineSource
 
 
 def train_one_epoch(

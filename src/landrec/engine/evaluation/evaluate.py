@@ -13,9 +13,9 @@ from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
 
 from landrec.data.dataset import FailureLog
 from landrec.data.layout import SplitData
-from landrec.data.transforms import Preprocessing, eval_transform
+from landrec.data.preprocess import Preprocessing
 from landrec.engine.checkpoint import CheckpointMeta
-from landrec.engine.loop import ImageSource, predict_logits
+from landrec.engine.loop import PipelineSource, predict_logits
 from landrec.engine.plots import plot_confusion
 from landrec.engine.probability import softmax
 from landrec.engine.selective import UNKNOWN, selective_summary
@@ -83,10 +83,10 @@ def image_logits(
     workers: int | None = None,
     tta: bool = False,
 ) -> tuple[torch.Tensor, torch.Tensor, FailureLog]:
-    """Logits and labels of the readable images, decoded and preprocessed as for prediction."""
+    """Logits and labels of the readable images, decoded and preprocessed by the prediction
+    pipeline (threads ahead of the model)."""
     failures = FailureLog()
-    transform = eval_transform(pre)
-    source = ImageSource(paths, labels, transform, batch_size, failures, workers, pre.short_side)
+    source = PipelineSource(paths, labels, pre, batch_size, failures, workers)
     logits, kept = predict_logits(model, source, 0, tta)
     return logits, kept, failures
 

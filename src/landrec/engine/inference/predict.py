@@ -14,7 +14,7 @@ from tqdm import tqdm
 from landrec.data.decode import ImageDecodeError, count_frames
 from landrec.data.sniff import Detected, Kind
 from landrec.engine.inference.classifier import Classifier
-from landrec.engine.inference.pipeline import Timings, image_batches
+from landrec.engine.pipeline import Timings, image_batches
 from landrec.engine.selective import UNKNOWN
 
 TIFF_EXTENSIONS = frozenset({".tif", ".tiff"})  # the multi-page files `pages` expands

@@ -14,7 +14,7 @@ from tqdm import tqdm
 
 from landrec.data.dataset import FailureLog, item_seed
 from landrec.data.layout import DatasetSplits, Split, load_splits
-from landrec.data.transforms import AugPreset, eval_transform, train_transform
+from landrec.data.transforms import AugPreset, train_transform
 from landrec.engine import checkpoint as ckpt
 from landrec.engine.config import (
     CONFIG_FILE,
@@ -24,7 +24,14 @@ from landrec.engine.config import (
     config_to_dict,
     save_config,
 )
-from landrec.engine.loop import CachedSource, ImageSource, Source, evaluate_epoch, train_one_epoch
+from landrec.engine.loop import (
+    CachedSource,
+    ImageSource,
+    PipelineSource,
+    Source,
+    evaluate_epoch,
+    train_one_epoch,
+)
 from landrec.engine.plots import plot_curves
 from landrec.engine.training.features import (
     FeatureSet,
@@ -108,12 +115,13 @@ class Trainer:
 
     def _image_sources(self) -> tuple[Source, Source]:
         c, pre = self.config, self.meta.preprocessing
-        common = (c.batch_size, self.failures, c.workers, pre.short_side)
         train_paths, train_labels = self.data.get(Split.TRAIN).paths_labels()
         val_paths, val_labels = self.data.get(Split.VAL).paths_labels()
+        common = (c.batch_size, self.failures, c.workers)
+        augment = train_transform(pre, c.augment)
         return (
-            ImageSource(train_paths, train_labels, train_transform(pre, c.augment), *common),
-            ImageSource(val_paths, val_labels, eval_transform(pre), *common),
+            ImageSource(train_paths, train_labels, augment, *common, pre.short_side),
+            PipelineSource(val_paths, val_labels, pre, *common),
         )
 
     def _extract(self, start: int) -> None:

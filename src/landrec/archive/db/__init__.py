@@ -1,0 +1,2 @@
+"""The archive's database: tables (`models`), sessions (`session`), migrations, and the one
+module that writes (`writes`)."""

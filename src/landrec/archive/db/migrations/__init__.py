@@ -1,0 +1,1 @@
+"""Alembic's environment and the archive's migration scripts (run by `db.migrate`)."""

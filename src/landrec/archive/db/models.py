@@ -1,0 +1,197 @@
+"""The archive's tables (SQLAlchemy 2, typed). One schema for SQLite (embedded, WAL) and
+PostgreSQL (distributed mode); Alembic migrations in `migrations/` create and evolve it.
+
+A `files` row per file of the storage, keyed by a stable id; the current context is copied
+onto the row (indexed, so the search filters stay fast at 100,000 rows); every model's tag is
+kept in `tags`, video segments and multi-page details in `segments`, user corrections in
+`corrections` (by content hash too, so a moved file keeps them).
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime, timezone
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
+
+# Stable constraint names: the same migrations on SQLite and PostgreSQL.
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """An aware datetime stored as UTC: PostgreSQL keeps the zone, SQLite does not, so every
+    time is converted to UTC on the way in (a naive one is taken as UTC) and comes back aware."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=timezone.utc)
+        value = value.astimezone(timezone.utc)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class Status(str, enum.Enum):
+    """Where a file stands: every file of the storage has one."""
+
+    PENDING = "pending"  # seen, not processed yet (or changed since)
+    INDEXED = "indexed"  # metadata and context extracted
+    FAILED = "failed"  # could not be processed after the retries; `error` says why
+    UNSUPPORTED = "unsupported"  # neither an image nor a video; `format` says what it is
+    MISSING = "missing"  # was in the storage, is no longer
+
+
+class Kind(str, enum.Enum):
+    IMAGE = "image"
+    VIDEO = "video"
+    OTHER = "other"
+
+
+class File(Base):
+    __tablename__ = "files"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    path: Mapped[str] = mapped_column(String(1024), unique=True)  # relative, POSIX separators
+    size: Mapped[int] = mapped_column(BigInteger)
+    mtime: Mapped[float] = mapped_column(Float)
+    sha256: Mapped[str | None] = mapped_column(String(64), index=True)
+    kind: Mapped[str] = mapped_column(String(8), default=Kind.OTHER.value, index=True)
+    format: Mapped[str | None] = mapped_column(String(64), index=True)  # detected by content
+    status: Mapped[str] = mapped_column(String(12), default=Status.PENDING.value, index=True)
+    error: Mapped[str | None] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    first_seen: Mapped[datetime] = mapped_column(UtcDateTime())
+    last_processed: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+    # Image and video content
+    width: Mapped[int | None] = mapped_column(Integer)
+    height: Mapped[int | None] = mapped_column(Integer)
+    mode: Mapped[str | None] = mapped_column(String(16))  # Pillow mode, e.g. RGB, I;16, CMYK
+    bit_depth: Mapped[int | None] = mapped_column(Integer)
+    pages: Mapped[int | None] = mapped_column(Integer)
+    camera_make: Mapped[str | None] = mapped_column(String(128))
+    camera_model: Mapped[str | None] = mapped_column(String(128), index=True)
+    lens: Mapped[str | None] = mapped_column(String(128))
+    taken_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), index=True)
+    exposure_time: Mapped[float | None] = mapped_column(Float)
+    f_number: Mapped[float | None] = mapped_column(Float)
+    iso: Mapped[int | None] = mapped_column(Integer)
+    focal_length: Mapped[float | None] = mapped_column(Float)
+    orientation: Mapped[int | None] = mapped_column(Integer)
+    latitude: Mapped[float | None] = mapped_column(Float)
+    longitude: Mapped[float | None] = mapped_column(Float)
+    altitude: Mapped[float | None] = mapped_column(Float)
+    container: Mapped[str | None] = mapped_column(String(64))
+    codec: Mapped[str | None] = mapped_column(String(64))
+    duration_s: Mapped[float | None] = mapped_column(Float)
+    fps: Mapped[float | None] = mapped_column(Float)
+    rotation: Mapped[int | None] = mapped_column(Integer)
+    thumbnail: Mapped[str | None] = mapped_column(String(80))  # file name in the thumbs folder
+    extra: Mapped[dict | None] = mapped_column(JSON)  # other metadata, as read
+
+    # The current context: the user's correction when there is one, else the model's tag
+    context: Mapped[str | None] = mapped_column(String(64))
+    confidence: Mapped[float | None] = mapped_column(Float)
+    model_context: Mapped[str | None] = mapped_column(String(64))  # the model's label, kept
+    top_k: Mapped[list | None] = mapped_column(JSON)  # [{"label", "probability"}]
+    model_version: Mapped[str | None] = mapped_column(String(128))
+    corrected: Mapped[bool] = mapped_column(default=False)
+
+    segments: Mapped[list[Segment]] = relationship(
+        back_populates="file", cascade="all, delete-orphan", order_by="Segment.index"
+    )
+
+    __table_args__ = (
+        Index("ix_files_context_id", "context", "id"),
+        Index("ix_files_lat_lon", "latitude", "longitude"),
+    )
+
+
+class Tag(Base):
+    """One model's context for one file: every model version kept, the newest copied onto
+    the file row once it is written (so a retag never leaves a file without a tag)."""
+
+    __tablename__ = "tags"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    file_id: Mapped[int] = mapped_column(ForeignKey("files.id", ondelete="CASCADE"))
+    model_version: Mapped[str] = mapped_column(String(128))
+    label: Mapped[str | None] = mapped_column(String(64))
+    confidence: Mapped[float | None] = mapped_column(Float)
+    top_k: Mapped[list | None] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+    __table_args__ = (UniqueConstraint("file_id", "model_version"),)
+
+
+class Segment(Base):
+    """A detail row of a file's context: a video segment (start/end seconds) or a page."""
+
+    __tablename__ = "segments"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    file_id: Mapped[int] = mapped_column(ForeignKey("files.id", ondelete="CASCADE"), index=True)
+    index: Mapped[int] = mapped_column(Integer)
+    start_s: Mapped[float | None] = mapped_column(Float)
+    end_s: Mapped[float | None] = mapped_column(Float)
+    page: Mapped[int | None] = mapped_column(Integer)
+    context: Mapped[str | None] = mapped_column(String(64))
+    confidence: Mapped[float | None] = mapped_column(Float)
+    model_version: Mapped[str | None] = mapped_column(String(128))
+
+    file: Mapped[File] = relationship(back_populates="segments")
+
+
+class Correction(Base):
+    """A user's correction of a file's context; the model's label at that time kept beside."""
+
+    __tablename__ = "corrections"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    file_id: Mapped[int] = mapped_column(ForeignKey("files.id", ondelete="CASCADE"), index=True)
+    sha256: Mapped[str | None] = mapped_column(String(64), index=True)
+    context: Mapped[str] = mapped_column(String(64))
+    model_context: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class Info(Base):
+    """Facts about the archive itself (key -> value): the storage root it indexes, so that
+    `retag` and `export-corrections` need only the database URL."""
+
+    __tablename__ = "archive_info"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)

@@ -1,0 +1,264 @@
+"""Every write to the archive's database goes through this module (the scanner, the indexer,
+the REST API). Each function is one transaction; indexing one file is idempotent: a row per
+relative path (unique), the content hash and size/mtime decide whether anything is redone."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.orm import Session
+
+from landrec.archive.db.models import Correction, File, Info, Kind, Segment, Status, Tag
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+@dataclass(frozen=True)
+class Seen:
+    """A file as a scan or the watcher saw it."""
+
+    path: str  # relative to the storage root, POSIX separators
+    size: int
+    mtime: float
+
+
+@dataclass
+class TagIn:
+    model_version: str
+    label: str | None  # "unknown" below the calibrated threshold
+    confidence: float | None
+    top_k: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass
+class SegmentIn:
+    index: int
+    context: str | None
+    confidence: float | None
+    start_s: float | None = None
+    end_s: float | None = None
+    page: int | None = None
+
+
+@dataclass
+class Outcome:
+    """What processing one file found: a final status, metadata and the model's tag."""
+
+    status: Status
+    kind: Kind
+    format: str | None
+    sha256: str | None = None
+    error: str | None = None
+    fields: dict[str, Any] = field(default_factory=dict)  # File columns (width, latitude, ...)
+    extra: dict[str, Any] | None = None
+    thumbnail: str | None = None
+    tag: TagIn | None = None
+    segments: list[SegmentIn] = field(default_factory=list)
+
+
+def register(session: Session, seen: Iterable[Seen]) -> int:
+    """Rows for new files (pending) and changed ones (size or mtime differ: pending again, a
+    `missing` file that came back likewise); unchanged rows are left alone. Returns how many
+    rows became pending."""
+    seen = list(seen)
+    known = {
+        row.path: row
+        for chunk in _chunks([s.path for s in seen], 500)
+        for row in session.scalars(select(File).where(File.path.in_(chunk)))
+    }
+    now, changed = utcnow(), 0
+    for s in seen:
+        row = known.get(s.path)
+        if row is None:
+            session.add(File(path=s.path, size=s.size, mtime=s.mtime, first_seen=now))
+            changed += 1
+        elif row.size != s.size or row.mtime != s.mtime or row.status == Status.MISSING:
+            row.size, row.mtime = s.size, s.mtime
+            row.status, row.attempts, row.error = Status.PENDING.value, 0, None
+            changed += 1
+    session.commit()
+    return changed
+
+
+def mark_missing(session: Session, present: set[str]) -> int:
+    """Rows whose path is not in `present` (the whole storage's relative paths) -> missing."""
+    rows = session.execute(select(File.id, File.path).where(File.status != Status.MISSING)).all()
+    gone = [i for i, path in rows if path not in present]
+    for chunk in _chunks(gone, 500):
+        session.execute(update(File).where(File.id.in_(chunk)).values(status=Status.MISSING.value))
+    session.commit()
+    return len(gone)
+
+
+def mark_path_missing(session: Session, path: str) -> None:
+    session.execute(update(File).where(File.path == path).values(status=Status.MISSING.value))
+    session.commit()
+
+
+def _adopt(session: Session, row: File, old: File) -> File:
+    """A new path whose content is a `missing` row's: that row (its id, tags and corrections)
+    moves to the new path and the new row goes. Returns the row to record into."""
+    path, size, mtime = row.path, row.size, row.mtime
+    session.delete(row)
+    session.flush()  # the path is unique: free it before the old row takes it
+    old.path, old.size, old.mtime = path, size, mtime
+    _clear_details(session, [old.id], old.model_version)
+    return old
+
+
+def record(session: Session, results: list[tuple[int, Outcome]]) -> None:
+    """Write a batch of processed files in one transaction (a few statements per batch, not
+    per file: this runs for every file of the archive)."""
+    now = utcnow()
+    ids = [file_id for file_id, _ in results]
+    rows = {r.id: r for r in session.scalars(select(File).where(File.id.in_(ids)))}
+    shas = {o.sha256 for _, o in results if o.sha256}
+    moved: dict[str, File] = {}
+    if shas:  # a file moved while the service was down: its old row is `missing`
+        query = select(File).where(File.status == Status.MISSING, File.sha256.in_(shas))
+        for old in session.scalars(query.order_by(File.id)):
+            moved.setdefault(str(old.sha256), old)
+    for version in {o.tag.model_version for _, o in results if o.tag is not None}:
+        tagged = [i for i, o in results if o.tag is not None and o.tag.model_version == version]
+        _clear_details(session, tagged, version)
+    for file_id, outcome in results:
+        found = rows.get(file_id)
+        if found is None:  # removed meanwhile (moved onto another row)
+            continue
+        prior = moved.pop(outcome.sha256) if outcome.sha256 in moved else None
+        row = found if prior is None or prior.id == found.id else _adopt(session, found, prior)
+        _apply(session, row, outcome, now)
+    session.commit()
+
+
+def _clear_details(session: Session, ids: list[int], version: str | None) -> None:
+    """Drop these files' tags of `version` and all their detail rows (rewritten next)."""
+    if version is not None:
+        session.execute(delete(Tag).where(Tag.file_id.in_(ids), Tag.model_version == version))
+    session.execute(delete(Segment).where(Segment.file_id.in_(ids)))
+
+
+def _apply(session: Session, row: File, outcome: Outcome, now: datetime) -> None:
+    row.status, row.kind, row.format = outcome.status.value, outcome.kind.value, outcome.format
+    row.sha256, row.error, row.last_processed = outcome.sha256, outcome.error, now
+    row.thumbnail, row.extra = outcome.thumbnail, outcome.extra
+    for name, value in outcome.fields.items():
+        setattr(row, name, value)
+    if outcome.tag is not None:
+        _write_tag(session, row, outcome.tag, now)
+        session.add_all(_segments(row.id, outcome.segments, outcome.tag.model_version))
+
+
+def _write_tag(session: Session, row: File, tag: TagIn, now: datetime) -> None:
+    """The tag row (the caller cleared this version's old one) and its copy on the file."""
+    session.add(
+        Tag(
+            file_id=row.id,
+            model_version=tag.model_version,
+            label=tag.label,
+            confidence=tag.confidence,
+            top_k=tag.top_k,
+            created_at=now,
+        )
+    )
+    row.model_context, row.confidence, row.top_k = tag.label, tag.confidence, tag.top_k
+    row.model_version = tag.model_version
+    if not row.corrected:
+        row.context = tag.label
+
+
+def touch_unchanged(session: Session, file_id: int, size: int, mtime: float) -> None:
+    """Same content as already indexed (the hash matched): keep everything, note the stat."""
+    session.execute(
+        update(File)
+        .where(File.id == file_id)
+        .values(size=size, mtime=mtime, status=Status.INDEXED.value, last_processed=utcnow())
+    )
+    session.commit()
+
+
+def record_failure(session: Session, file_id: int, error: str, max_attempts: int) -> Status:
+    """One more failed try; after `max_attempts` the file is `failed` with the reason."""
+    row = session.get(File, file_id)
+    if row is None:
+        return Status.MISSING
+    row.attempts += 1
+    row.error = error
+    row.last_processed = utcnow()
+    final = row.attempts >= max_attempts
+    row.status = (Status.FAILED if final else Status.PENDING).value
+    session.commit()
+    return Status(row.status)
+
+
+def write_tags(session: Session, tags: list[tuple[int, TagIn, list[SegmentIn]]]) -> None:
+    """A retag's batch: each file's new tag kept beside the old ones and made current."""
+    now = utcnow()
+    for version in {tag.model_version for _, tag, _ in tags}:
+        _clear_details(session, [i for i, t, _ in tags if t.model_version == version], version)
+    rows = {
+        r.id: r for r in session.scalars(select(File).where(File.id.in_([i for i, _, _ in tags])))
+    }
+    for file_id, tag, segments in tags:
+        row = rows.get(file_id)
+        if row is not None:
+            _write_tag(session, row, tag, now)
+            session.add_all(_segments(row.id, segments, tag.model_version))
+    session.commit()
+
+
+def _segments(file_id: int, segments: list[SegmentIn], model_version: str) -> list[Segment]:
+    return [
+        Segment(
+            file_id=file_id,
+            index=s.index,
+            context=s.context,
+            confidence=s.confidence,
+            start_s=s.start_s,
+            end_s=s.end_s,
+            page=s.page,
+            model_version=model_version,
+        )
+        for s in segments
+    ]
+
+
+def correct_context(session: Session, file_id: int, context: str) -> File | None:
+    """A user's correction: the file's context becomes `context`, the model's label is kept
+    beside it (`model_context`), and the correction is recorded (None: no such file)."""
+    row = session.get(File, file_id)
+    if row is None:
+        return None
+    session.add(
+        Correction(
+            file_id=row.id,
+            sha256=row.sha256,
+            context=context,
+            model_context=row.model_context,
+            created_at=utcnow(),
+        )
+    )
+    row.context, row.corrected = context, True
+    session.commit()
+    return row
+
+
+def _chunks(items: list, size: int) -> Iterable[list]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
+
+
+def set_info(session: Session, key: str, value: str) -> None:
+    """Record a fact about the archive (e.g. its storage root)."""
+    row = session.get(Info, key)
+    if row is None:
+        session.add(Info(key=key, value=value))
+    else:
+        row.value = value
+    session.commit()

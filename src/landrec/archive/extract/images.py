@@ -1,0 +1,247 @@
+"""Image metadata (Pillow): size, mode, bit depth, pages, and the EXIF fields the archive
+searches on (camera, lens, time taken, exposure, GPS). Only headers are read, never pixels."""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+
+from PIL import ExifTags, Image, UnidentifiedImageError
+
+from landrec.archive.extract.metadata import (
+    COLUMN_CHARS,
+    ExtractError,
+    Metadata,
+    clean_text,
+    empty_fields,
+    json_value,
+    parse_datetime,
+    parse_offset,
+    to_float,
+    to_int,
+    valid_position,
+)
+
+Base, GPS = ExifTags.Base, ExifTags.GPS
+# Bits per channel of the modes that are not 8 bits.
+_DEPTH = {"1": 1, "I": 32, "F": 32, "I;16": 16, "I;16L": 16, "I;16B": 16, "I;16N": 16}
+# Tags already in `fields`, IFD pointers and binary blobs: not repeated in extra["exif"].
+_SKIP_TAGS = frozenset(
+    {
+        Base.Make,
+        Base.Model,
+        Base.LensModel,
+        Base.Orientation,
+        Base.DateTimeOriginal,
+        Base.OffsetTimeOriginal,
+        Base.SubsecTimeOriginal,
+        Base.ExposureTime,
+        Base.FNumber,
+        Base.ISOSpeedRatings,
+        Base.FocalLength,
+        Base.ExifOffset,
+        Base.GPSInfo,
+        Base.ExifInteroperabilityOffset,
+        Base.MakerNote,
+        Base.PrintImageMatching,
+        Base.XMLPacket,
+        Base.StripOffsets,
+        Base.StripByteCounts,
+        Base.TileOffsets,
+        Base.TileByteCounts,
+        Base.JpegIFOffset,
+        Base.JpegIFByteCount,
+    }
+)
+MAX_EXTRA_TAGS = 48  # bounded: a file cannot blow up the row with thousands of tags
+
+
+@functools.cache
+def enable_heif() -> bool:
+    """Register pillow-heif's HEIC/HEIF/AVIF opener once; False when it is not installed."""
+    try:
+        import pillow_heif
+    except ImportError:
+        return False
+    pillow_heif.register_heif_opener()
+    return True
+
+
+@contextlib.contextmanager
+def reading_image(path: Path) -> Iterator[None]:
+    """Turn whatever Pillow raises on a bad file into an ExtractError that says why."""
+    try:
+        if path.stat().st_size == 0:
+            raise ExtractError("empty file (0 bytes)")
+        yield
+    except ExtractError:
+        raise
+    except Image.DecompressionBombError as exc:
+        raise ExtractError(f"too large (decompression bomb): {exc}") from exc
+    except UnidentifiedImageError as exc:
+        raise ExtractError("not a readable image (unknown format or corrupt header)") from exc
+    except OSError as exc:
+        if isinstance(exc, FileNotFoundError | PermissionError | IsADirectoryError):
+            raise ExtractError(f"cannot read file: {exc.strerror or exc}") from exc
+        raise ExtractError(f"corrupt or truncated image: {exc}") from exc
+    except Exception as exc:  # Pillow plugins raise many types on hostile bytes
+        raise ExtractError(f"corrupt image: {type(exc).__name__}: {exc}") from exc
+
+
+def image_metadata(path: Path) -> Metadata:
+    """Size, mode, depth, pages and EXIF of the image at `path` (ExtractError when unreadable)."""
+    enable_heif()
+    with reading_image(path), Image.open(path) as image:
+        fields = empty_fields()
+        fields.update(
+            width=image.width,
+            height=image.height,
+            mode=clean_text(image.mode, COLUMN_CHARS["mode"]),
+            bit_depth=bit_depth(image),
+            pages=_pages(image),
+        )
+        exif = read_exif(image)
+        exif_ifd = _ifd(exif, ExifTags.IFD.Exif)
+        fields.update(_camera_fields(exif, exif_ifd))
+        fields.update(_gps_fields(_ifd(exif, ExifTags.IFD.GPSInfo)))
+        extra = _extra(image, exif, exif_ifd)
+    return Metadata(fields, extra)
+
+
+def bit_depth(image: Image.Image) -> int:
+    """Bits per channel: 1, 8, 16 or 32 (16 too for RGB PNG/TIFF read from 16-bit samples)."""
+    depth = _DEPTH.get(image.mode, 8)
+    with contextlib.suppress(Exception):
+        tile = getattr(image, "tile", None)  # ImageFile only: what the decoder will read
+        args = tile[0].args if tile else None
+        rawmode = args if isinstance(args, str) else args[0] if isinstance(args, tuple) else ""
+        if depth == 8 and isinstance(rawmode, str) and ";16" in rawmode:
+            depth = 16
+    return depth
+
+
+def _pages(image: Image.Image) -> int | None:
+    try:
+        return int(getattr(image, "n_frames", 1))
+    except Exception:  # counting frames reads the file: a damaged frame table raises
+        return None
+
+
+def read_exif(image: Image.Image) -> Image.Exif:
+    """The EXIF of an open image; empty when absent or broken (never decodes PNG pixels)."""
+    # A PNG without an early eXIf chunk would decode every pixel looking for a late one.
+    if image.format == "PNG" and "exif" not in image.info:
+        return Image.Exif()
+    try:
+        return image.getexif()
+    except Exception:  # a broken EXIF block loses the EXIF, not the image
+        return Image.Exif()
+
+
+def _ifd(exif: Image.Exif, ifd: ExifTags.IFD) -> Mapping[int, object]:
+    try:
+        return dict(exif.get_ifd(ifd))
+    except Exception:
+        return {}
+
+
+def _tag(exif: Mapping[int, object], exif_ifd: Mapping[int, object], tag: int) -> object:
+    """A tag from the Exif IFD, or from IFD0 where some writers put it."""
+    value = exif_ifd.get(tag)
+    return exif.get(tag) if value is None else value
+
+
+def _positive(value: object) -> float | None:
+    number = to_float(value)
+    return number if number is not None and number > 0 else None
+
+
+def _camera_fields(exif: Image.Exif, exif_ifd: Mapping[int, object]) -> dict[str, object]:
+    orientation = to_int(exif.get(Base.Orientation))
+    iso = to_int(_tag(exif, exif_ifd, Base.ISOSpeedRatings))
+    return {
+        "camera_make": clean_text(exif.get(Base.Make), COLUMN_CHARS["camera_make"]),
+        "camera_model": clean_text(exif.get(Base.Model), COLUMN_CHARS["camera_model"]),
+        "lens": clean_text(_tag(exif, exif_ifd, Base.LensModel), COLUMN_CHARS["lens"]),
+        "taken_at": _taken_at(exif, exif_ifd),
+        "exposure_time": _positive(_tag(exif, exif_ifd, Base.ExposureTime)),
+        "f_number": _positive(_tag(exif, exif_ifd, Base.FNumber)),
+        "iso": iso if iso is not None and 0 < iso < 2**31 else None,
+        "focal_length": _positive(_tag(exif, exif_ifd, Base.FocalLength)),
+        "orientation": orientation if orientation in range(1, 9) else None,
+    }
+
+
+def _taken_at(exif: Image.Exif, exif_ifd: Mapping[int, object]) -> object:
+    """DateTimeOriginal (else DateTimeDigitized) with its sub-seconds and offset."""
+    pairs = (
+        (Base.DateTimeOriginal, Base.SubsecTimeOriginal, Base.OffsetTimeOriginal),
+        (Base.DateTimeDigitized, Base.SubsecTimeDigitized, Base.OffsetTimeDigitized),
+    )
+    for date_tag, subsec_tag, offset_tag in pairs:
+        text = clean_text(_tag(exif, exif_ifd, date_tag))
+        if not text:
+            continue
+        subsec = clean_text(_tag(exif, exif_ifd, subsec_tag)) or ""
+        if subsec.isdigit() and len(text) == 19:
+            text = f"{text}.{subsec[:6]}"
+        # EXIF times are the camera's local clock; without an OffsetTime tag the zone is
+        # unknown, so the wall-clock reading is stored as if it were UTC.
+        taken = parse_datetime(text, parse_offset(_tag(exif, exif_ifd, offset_tag)))
+        if taken is not None:
+            return taken
+    return None
+
+
+def _degrees(value: object, ref: object, negative: str) -> float | None:
+    """Decimal degrees from EXIF (degrees, minutes, seconds) rationals and an N/S/E/W ref."""
+    parts = list(value) if isinstance(value, tuple | list) else [value]
+    numbers = [to_float(part) for part in parts[:3]]
+    known = [number for number in numbers if number is not None and number >= 0]
+    if not known or len(known) < len(numbers):
+        return None
+    scales = (1.0, 60.0, 3600.0)[: len(known)]
+    degrees = sum(number / scale for number, scale in zip(known, scales, strict=True))
+    ref_text = (clean_text(ref) or "").upper()
+    return -degrees if ref_text.startswith(negative) else degrees
+
+
+def _gps_fields(gps: Mapping[int, object]) -> dict[str, float | None]:
+    latitude = _degrees(gps.get(GPS.GPSLatitude), gps.get(GPS.GPSLatitudeRef), "S")
+    longitude = _degrees(gps.get(GPS.GPSLongitude), gps.get(GPS.GPSLongitudeRef), "W")
+    altitude = to_float(gps.get(GPS.GPSAltitude))
+    ref = gps.get(GPS.GPSAltitudeRef)
+    below = ref[:1] == b"\x01" if isinstance(ref, bytes) else to_int(ref) == 1
+    if altitude is not None and below:
+        altitude = -abs(altitude)  # altitude ref 1: below sea level
+    return valid_position(latitude, longitude, altitude)
+
+
+def _extra(
+    image: Image.Image, exif: Image.Exif, exif_ifd: Mapping[int, object]
+) -> dict[str, object]:
+    """Format, a few flags, and the other EXIF tags by name as text or numbers (bounded)."""
+    extra: dict[str, object] = {"format": image.format}
+    if getattr(image, "is_animated", False):
+        extra["animated"] = True
+    if image.info.get("icc_profile"):
+        extra["icc_profile"] = True
+    dpi = image.info.get("dpi")
+    if isinstance(dpi, tuple) and all(to_float(value) is not None for value in dpi):
+        extra["dpi"] = [round(to_float(value) or 0.0, 3) for value in dpi[:2]]
+    if _tag(exif, exif_ifd, Base.DateTimeOriginal) is not None:
+        offset = _tag(exif, exif_ifd, Base.OffsetTimeOriginal)
+        extra["taken_at_zone"] = "exif offset" if parse_offset(offset) else "assumed UTC"
+    tags: dict[str, object] = {}
+    for tag, value in [*exif.items(), *exif_ifd.items()]:
+        name = ExifTags.TAGS.get(tag)
+        if name is None or tag in _SKIP_TAGS or len(tags) >= MAX_EXTRA_TAGS:
+            continue
+        kept = json_value(value)
+        if kept is not None and kept != "":
+            tags[name] = kept
+    if tags:
+        extra["exif"] = tags
+    return extra

@@ -1,0 +1,54 @@
+"""`landrec archive serve`: the REST API (uvicorn) and the indexing loop in one process."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from landrec.archive.db import writes
+from landrec.archive.db.models import File
+from landrec.archive.indexer import Indexer
+from landrec.archive.settings import ArchiveSettings
+from landrec.archive.watcher import IndexLoop
+
+log = logging.getLogger(__name__)
+
+
+def index_now(indexer: Indexer, paths: list[Path]) -> None:
+    """Register and index these files at once (an upload: complete, no settling wait)."""
+    root = indexer.settings.storage
+    seen = []
+    for path in paths:
+        st = path.stat()
+        seen.append(writes.Seen(path.relative_to(root).as_posix(), st.st_size, st.st_mtime))
+    with indexer.sessions() as session:
+        writes.register(session, seen)
+        ids = list(session.scalars(select(File.id).where(File.path.in_([s.path for s in seen]))))
+    indexer.process(ids, settled=True)
+
+
+def serve(
+    settings: ArchiveSettings,
+    sessions: sessionmaker[Session],
+    indexer: Indexer,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+) -> None:
+    """Serve until interrupted; the indexing loop runs beside the API and stops with it."""
+    import uvicorn
+
+    from landrec.archive.web.app import create_app
+
+    classes = indexer.predictor.classes if indexer.predictor is not None else None
+    app = create_app(settings, sessions, lambda paths: index_now(indexer, paths), classes)
+    loop = IndexLoop(indexer)
+    loop.start()
+    log.info("archive: watching %s, database %s", settings.storage, settings.db_url)
+    try:
+        uvicorn.run(app, host=host, port=port, log_level="warning")
+    finally:
+        loop.stop()
+        indexer.close()

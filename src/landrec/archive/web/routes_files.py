@@ -1,0 +1,274 @@
+"""Reading the archive: health, the searchable list, one file, its thumbnail and content (with
+HTTP Range), statistics; and the one write a user makes, correcting a file's context."""
+
+from __future__ import annotations
+
+import math
+import mimetypes
+import os
+import re
+from datetime import date, datetime, time, timezone
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Header, HTTPException, Query, Response
+from fastapi.responses import StreamingResponse
+from sqlalchemy import Row, select
+
+from landrec.archive.db import queries, writes
+from landrec.archive.db.models import Correction, File
+from landrec.archive.web import ranges
+from landrec.archive.web.deps import ClassesDep, SessionDep, SettingsDep
+from landrec.archive.web.errors import error
+from landrec.archive.web.schemas import (
+    ContextIn,
+    CorrectionOut,
+    FileDetail,
+    FileItem,
+    FileList,
+    Health,
+    Stats,
+)
+
+router = APIRouter(prefix="/api")
+
+Sort = Literal[
+    "id", "-id", "path", "-path", "taken_at", "-taken_at", "confidence", "-confidence", "size",
+    "-size",
+]  # fmt: skip
+StatusName = Literal["pending", "indexed", "failed", "unsupported", "missing"]
+KindName = Literal["image", "video", "other"]
+MAX_PAGE = 1_000_000  # keeps the OFFSET inside a 64-bit integer
+CLASS_NAME = re.compile(r"^[A-Za-z0-9_ -]{1,64}$")
+UNKNOWN = "unknown"
+THUMB_CACHE = "public, max-age=86400"
+# The detected format (`landrec.api_media.detect`'s "what") -> media type.
+MEDIA_TYPES = {
+    "JPEG image": "image/jpeg",
+    "MPO image": "image/jpeg",
+    "PNG image": "image/png",
+    "GIF image": "image/gif",
+    "WEBP image": "image/webp",
+    "TIFF image": "image/tiff",
+    "BMP image": "image/bmp",
+    "HEIF/AVIF image": "image/heif",
+    "MP4/QuickTime video": "video/mp4",
+    "QuickTime video": "video/quicktime",
+    "Matroska/WebM video": "video/x-matroska",
+    "AVI video": "video/x-msvideo",
+    "MPEG transport stream video": "video/mp2t",
+    "MPEG program stream video": "video/mpeg",
+    "MPEG video": "video/mpeg",
+    "FLV video": "video/x-flv",
+    "ASF/WMV video": "video/x-ms-wmv",
+}
+
+
+def not_found(what: str) -> HTTPException:
+    return HTTPException(404, f"{what} not found")
+
+
+def item(row: File | Row[Any]) -> FileItem:
+    """A list item: the row's columns plus the thumbnail's URL (versioned by content)."""
+    out = FileItem.model_validate(row, from_attributes=True)
+    if row.thumbnail:
+        out.thumbnail_url = f"/api/files/{row.id}/thumbnail?v={(row.sha256 or '')[:16]}"
+    return out
+
+
+def moment(text: str | None, name: str, end: bool = False) -> datetime | None:
+    """An ISO date (the whole day: from its start, or to its end) or date-time; 422 if not."""
+    if text is None:
+        return None
+    try:
+        if len(text) == 10:
+            day = date.fromisoformat(text)
+            return datetime.combine(day, time.max if end else time.min, timezone.utc)
+        return datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise HTTPException(422, f"{name}: not an ISO date or date-time: {text!r}") from None
+
+
+def parse_bbox(text: str | None) -> queries.BBox | None:
+    """`minlon,minlat,maxlon,maxlat` in degrees; 422 unless four finite numbers in range."""
+    if text is None:
+        return None
+    try:
+        values = [float(part) for part in text.split(",")]
+    except ValueError:
+        values = []
+    if len(values) != 4 or not all(math.isfinite(v) for v in values):
+        raise HTTPException(422, "bbox: give four numbers: minlon,minlat,maxlon,maxlat")
+    min_lon, min_lat, max_lon, max_lat = values
+    if not (-180 <= min_lon <= 180 and -180 <= max_lon <= 180):
+        raise HTTPException(422, "bbox: longitudes must be within -180..180")
+    if not (-90 <= min_lat <= max_lat <= 90):
+        raise HTTPException(422, "bbox: latitudes must be within -90..90, min <= max")
+    return min_lon, min_lat, max_lon, max_lat
+
+
+def file_filter(
+    context: Annotated[str | None, Query(max_length=64)] = None,
+    min_confidence: Annotated[float | None, Query(ge=0, le=1)] = None,
+    kind: KindName | None = None,
+    format: Annotated[str | None, Query(max_length=64)] = None,
+    camera: Annotated[str | None, Query(max_length=128)] = None,
+    taken_from: Annotated[str | None, Query(alias="from", description="ISO date")] = None,
+    taken_to: Annotated[str | None, Query(alias="to", description="ISO date")] = None,
+    bbox: Annotated[str | None, Query(description="minlon,minlat,maxlon,maxlat")] = None,
+    status: StatusName | None = None,
+    corrected: bool | None = None,
+    unknown: bool = False,
+    q: Annotated[str | None, Query(max_length=256)] = None,
+    sort: Sort = "-id",
+    page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1,
+    page_size: Annotated[int, Query(ge=1, le=queries.MAX_PAGE_SIZE)] = 50,
+) -> queries.FileFilter:
+    """The list's query parameters, checked, as a search filter."""
+    try:
+        return queries.FileFilter(
+            context, min_confidence, kind, format, camera, moment(taken_from, "from"),
+            moment(taken_to, "to", end=True), parse_bbox(bbox), status, corrected, q, unknown,
+            sort, page, page_size,
+        )  # fmt: skip
+    except ValueError as exc:
+        raise HTTPException(422, str(exc)) from None
+
+
+@router.get("/health")
+def health(session: SessionDep) -> Health:
+    files, pending = queries.counts(session)
+    return Health(files=files, pending=pending)
+
+
+@router.get("/files", response_model=FileList)
+def list_files(
+    session: SessionDep, f: Annotated[queries.FileFilter, Depends(file_filter)]
+) -> Response:
+    """A page of the files matching every filter given, and how many match in all."""
+    total, rows = queries.search(session, f)
+    page = FileList(total=total, page=f.page, page_size=f.page_size, items=[item(r) for r in rows])
+    # Serialised by pydantic directly: FastAPI's generic encoder costs more than the query
+    # (1.7 ms against 1.3 ms for 50 items at 100,000 rows).
+    return Response(page.model_dump_json(), media_type="application/json")
+
+
+@router.get("/files/{file_id}")
+def file_detail(file_id: int, session: SessionDep) -> FileDetail:
+    """Every column of one file, its segments and the history of its corrections."""
+    row = queries.get_file(session, file_id)
+    if row is None:
+        raise not_found("file")
+    out = FileDetail.model_validate(row, from_attributes=True)
+    out.thumbnail_url = item(row).thumbnail_url
+    history = select(Correction).where(Correction.file_id == file_id)
+    history = history.order_by(Correction.created_at, Correction.id)
+    out.corrections = [CorrectionOut.model_validate(c) for c in session.scalars(history)]
+    return out
+
+
+def inside(root: Path, relative: str) -> Path:
+    """`root / relative`, symlinks resolved, if that is a file within `root`; else 404."""
+    base = root.resolve()
+    path = (base / relative).resolve()
+    if not path.is_relative_to(base) or not path.is_file():
+        raise not_found("file content")
+    return path
+
+
+@router.get("/files/{file_id}/thumbnail", response_class=Response)
+def thumbnail(
+    file_id: int,
+    session: SessionDep,
+    settings: SettingsDep,
+    if_none_match: Annotated[str | None, Header()] = None,
+) -> Response:
+    """The file's WebP thumbnail; 304 when the client's copy (ETag: content hash) is current."""
+    row = session.get(File, file_id)
+    if row is None or not row.thumbnail:
+        raise not_found("thumbnail")
+    etag = f'"{row.sha256 or row.thumbnail}"'
+    headers = {"ETag": etag, "Cache-Control": THUMB_CACHE}
+    if if_none_match is not None and etag in (t.strip() for t in if_none_match.split(",")):
+        return Response(status_code=304, headers=headers)
+    try:
+        data = inside(settings.thumbs_dir, row.thumbnail).read_bytes()
+    except (HTTPException, OSError):
+        raise not_found("thumbnail") from None
+    return Response(data, media_type="image/webp", headers=headers)
+
+
+def media_type(row: File) -> str:
+    """The content type of a stored file, from its detected format; never guessed as text."""
+    if row.format in MEDIA_TYPES:
+        if row.format == "Matroska/WebM video" and row.path.lower().endswith(".webm"):
+            return "video/webm"
+        return MEDIA_TYPES[row.format]
+    guessed, _ = mimetypes.guess_type(row.path)
+    if guessed and row.kind in ("image", "video") and guessed.startswith(row.kind + "/"):
+        return guessed
+    return "application/octet-stream"
+
+
+@router.get("/files/{file_id}/content", response_class=StreamingResponse)
+def content(
+    file_id: int,
+    session: SessionDep,
+    settings: SettingsDep,
+    range_: Annotated[str | None, Header(alias="range")] = None,
+    if_range: Annotated[str | None, Header()] = None,
+) -> Response:
+    """The original file, whole (200) or one byte range of it (206); 416 beyond its end."""
+    row = session.get(File, file_id)
+    if row is None:
+        raise not_found("file")
+    try:
+        handle = inside(settings.storage, row.path).open("rb")
+    except OSError:
+        raise not_found("file content") from None
+    info = os.fstat(handle.fileno())
+    size, etag = info.st_size, f'"{int(info.st_mtime_ns)}-{info.st_size}"'
+    headers = {
+        "Accept-Ranges": "bytes",
+        "ETag": etag,
+        "X-Content-Type-Options": "nosniff",
+        "Cache-Control": "no-cache",
+    }
+    try:
+        span = ranges.parse_range(range_ if if_range in (None, etag) else None, size)
+    except ranges.Unsatisfiable:
+        handle.close()
+        headers["Content-Range"] = f"bytes */{size}"
+        return error(416, f"range not satisfiable: the file has {size} bytes", headers)
+    start, end, status = 0, size - 1, 200
+    if span is not None:
+        (start, end), status = span, 206
+        headers["Content-Range"] = f"bytes {start}-{end}/{size}"
+    headers["Content-Length"] = str(end - start + 1)
+    body = ranges.read_span(handle, start, end - start + 1)
+    return StreamingResponse(body, status, headers, media_type=media_type(row))
+
+
+@router.get("/stats")
+def stats(session: SessionDep) -> Stats:
+    """Counts of files per context, kind, status and format; the total and the pending."""
+    return Stats.model_validate(queries.stats(session))
+
+
+def check_context(name: str, classes: list[str] | None) -> str:
+    """The corrected context if allowed: one of the model's classes, never "unknown"."""
+    name = name.strip()
+    if name == UNKNOWN or not CLASS_NAME.match(name):
+        raise HTTPException(422, f"invalid context {name!r}: a class name, not {UNKNOWN!r}")
+    if classes is not None and name not in classes:
+        raise HTTPException(422, f"invalid context {name!r}: use one of {', '.join(classes)}")
+    return name
+
+
+@router.put("/files/{file_id}/context")
+def correct(file_id: int, body: ContextIn, session: SessionDep, classes: ClassesDep) -> FileItem:
+    """Correct a file's context; the model's label stays beside it and the change is kept."""
+    row = writes.correct_context(session, file_id, check_context(body.context, classes))
+    if row is None:
+        raise not_found("file")
+    return item(row)

@@ -1,0 +1,89 @@
+"""The web GUI: `index.html` at `/`, its static assets under a versioned URL (cached for a
+year: a new release changes the version), and the small JSON reads only the GUI needs."""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Query
+from fastapi.responses import FileResponse, HTMLResponse
+from pydantic import BaseModel, ConfigDict
+
+from landrec.archive.db import queries
+from landrec.archive.web.deps import ClassesDep, SessionDep
+from landrec.archive.web.schemas import UtcDatetime
+
+STATIC = Path(__file__).parent / "static"
+VERSION_MARK = "{{version}}"  # replaced in index.html by the assets' version
+IMMUTABLE = "public, max-age=31536000, immutable"
+MEDIA_TYPES = {
+    ".js": "text/javascript",
+    ".css": "text/css",
+    ".png": "image/png",
+    ".svg": "image/svg+xml",
+    ".html": "text/html",
+}
+
+router = APIRouter()
+
+
+class Failure(BaseModel):
+    """A file that could not be indexed, and why."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    path: str
+    format: str | None
+    error: str | None
+    attempts: int
+    last_processed: UtcDatetime | None
+
+
+@functools.cache
+def asset_version() -> str:
+    """A digest of every static file: changes whenever any asset does."""
+    digest = hashlib.sha256()
+    for path in sorted(p for p in STATIC.rglob("*") if p.is_file()):
+        digest.update(path.relative_to(STATIC).as_posix().encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:12]
+
+
+@router.get("/", include_in_schema=False)
+def index() -> HTMLResponse:
+    """The single page; never cached, so it always names the current assets' version."""
+    html = (STATIC / "index.html").read_text(encoding="utf-8")
+    html = html.replace(VERSION_MARK, asset_version())
+    return HTMLResponse(html, headers={"Cache-Control": "no-cache"})
+
+
+@router.get("/static/{version}/{name:path}", include_in_schema=False)
+def asset(version: str, name: str) -> FileResponse:
+    """A static file; cached for good when asked for under the current version."""
+    base = STATIC.resolve()
+    path = (base / name).resolve()
+    if not path.is_relative_to(base) or not path.is_file():
+        raise HTTPException(404, "asset not found")
+    cache = IMMUTABLE if version == asset_version() else "no-cache"
+    media_type = MEDIA_TYPES.get(path.suffix, "application/octet-stream")
+    return FileResponse(path, media_type=media_type, headers={"Cache-Control": cache})
+
+
+@router.get("/api/classes")
+def classes(session: SessionDep, model_classes: ClassesDep) -> list[str]:
+    """The contexts a file can be corrected to: the model's classes (or, with no model, the
+    contexts in the archive), "unknown" excluded."""
+    names = model_classes if model_classes is not None else queries.stats(session)["context"]
+    return sorted(name for name in names if name != queries.UNKNOWN)
+
+
+@router.get("/api/failures")
+def failures(
+    session: SessionDep, limit: Annotated[int, Query(ge=1, le=1000)] = 100
+) -> list[Failure]:
+    """The files that failed, the most recently tried first, with their reasons."""
+    return [Failure.model_validate(row) for row in queries.failures(session, limit)]

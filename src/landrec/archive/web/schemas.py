@@ -1,0 +1,124 @@
+"""The REST API's bodies (pydantic), separate from the tables: what a client sends and gets."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+
+def as_utc(moment: datetime) -> datetime:
+    """A stored time with its zone: SQLite gives naive datetimes, all of them UTC."""
+    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment
+
+
+UtcDatetime = Annotated[datetime, AfterValidator(as_utc)]
+
+
+class Health(BaseModel):
+    status: str = "ok"
+    files: int  # rows in the archive, every status
+    pending: int  # waiting to be indexed
+
+
+class FileItem(BaseModel):
+    """A file as the list shows it: no segments, no extra metadata."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    path: str  # relative to the storage, POSIX separators
+    size: int
+    kind: str
+    format: str | None
+    status: str
+    error: str | None
+    context: str | None
+    confidence: float | None
+    model_context: str | None
+    corrected: bool
+    width: int | None
+    height: int | None
+    duration_s: float | None
+    taken_at: UtcDatetime | None
+    latitude: float | None
+    longitude: float | None
+    camera_make: str | None
+    camera_model: str | None
+    thumbnail_url: str | None = None  # None: no thumbnail
+
+
+class FileList(BaseModel):
+    total: int  # files matching the filters, all pages
+    page: int
+    page_size: int
+    items: list[FileItem]
+
+
+class SegmentOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    index: int
+    start_s: float | None
+    end_s: float | None
+    page: int | None
+    context: str | None
+    confidence: float | None
+
+
+class CorrectionOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    context: str
+    model_context: str | None
+    created_at: UtcDatetime
+
+
+class FileDetail(FileItem):
+    """Everything the archive knows about one file."""
+
+    mtime: float
+    sha256: str | None
+    attempts: int
+    first_seen: UtcDatetime
+    last_processed: UtcDatetime | None
+    mode: str | None
+    bit_depth: int | None
+    pages: int | None
+    lens: str | None
+    exposure_time: float | None
+    f_number: float | None
+    iso: int | None
+    focal_length: float | None
+    orientation: int | None
+    altitude: float | None
+    container: str | None
+    codec: str | None
+    fps: float | None
+    rotation: int | None
+    thumbnail: str | None
+    model_version: str | None
+    top_k: list[dict[str, Any]] | None
+    extra: dict[str, Any] | None
+    segments: list[SegmentOut]
+    corrections: list[CorrectionOut] = []  # oldest first
+
+
+class Stats(BaseModel):
+    total: int
+    pending: int
+    context: dict[str, int]
+    kind: dict[str, int]
+    status: dict[str, int]
+    format: dict[str, int]
+
+
+class ContextIn(BaseModel):
+    context: str = Field(min_length=1, max_length=64, examples=["glacier"])
+
+
+class UploadAccepted(BaseModel):
+    """An upload stored, not indexed yet: the watcher will find it."""
+
+    path: str

@@ -1,0 +1,42 @@
+// The archive's REST API, as the views use it: JSON in, JSON out, errors thrown with the
+// server's `detail`.
+
+export class ApiError extends Error {
+  constructor(status, detail) {
+    super(`${status}: ${detail}`);
+    this.status = status;
+  }
+}
+
+async function request(method, path, body) {
+  const init = { method, headers: { Accept: "application/json" } };
+  if (body !== undefined) {
+    init.headers["Content-Type"] = "application/json";
+    init.body = JSON.stringify(body);
+  }
+  const response = await fetch(path, init);
+  const data = await response.json().catch(() => ({}));
+  if (!response.ok) throw new ApiError(response.status, data.detail ?? response.statusText);
+  return data;
+}
+
+export const get = (path) => request("GET", path);
+export const put = (path, body) => request("PUT", path, body);
+
+/** A page of files matching `params` (a URLSearchParams of the list's filters). */
+export const files = (params) => get(`/api/files?${params}`);
+export const file = (id) => get(`/api/files/${id}`);
+export const stats = () => get("/api/stats");
+export const health = () => get("/api/health");
+export const failures = (limit = 200) => get(`/api/failures?limit=${limit}`);
+
+let classesOnce = null;
+/** The contexts a file can be corrected to (asked once per page load). */
+export function classes() {
+  classesOnce ??= get("/api/classes");
+  return classesOnce;
+}
+
+export const correct = (id, context) => put(`/api/files/${id}/context`, { context });
+
+export const contentUrl = (id) => `/api/files/${id}/content`;

@@ -1,0 +1,63 @@
+// The page's entry point: one view at a time, chosen by the URL's hash; the filter bar and
+// the health line around it; Esc closes the detail.
+
+import * as api from "./api.js";
+import * as detail from "./detail.js";
+import * as filters from "./filters.js";
+import * as grid from "./grid.js";
+import * as map from "./map.js";
+import { current, go } from "./route.js";
+import * as stats from "./stats.js";
+import { el, show } from "./util.js";
+
+const VIEWS = {
+  files: grid.render,
+  file: detail.render,
+  map: map.render,
+  stats: stats.render,
+  ingest: stats.renderIngest,
+};
+const FILTERED = new Set(["files", "map"]);
+const view = () => document.getElementById("view");
+
+async function route() {
+  const { view: name } = current();
+  const render = VIEWS[name] ?? grid.render;
+  stats.stop();
+  filters.visible(FILTERED.has(name));
+  filters.syncFromUrl();
+  for (const link of document.querySelectorAll("nav [data-view]")) {
+    link.toggleAttribute("aria-current", link.dataset.view === name || (name === "file" && link.dataset.view === "files"));
+  }
+  try {
+    await render(view());
+  } catch (error) {
+    show(view(), el("p", { class: "error", role: "alert" }, `Could not load: ${error.message}`));
+    view().dataset.state = "error";
+  }
+}
+
+async function healthLine() {
+  try {
+    const h = await api.health();
+    document.getElementById("health").textContent =
+      `${h.files.toLocaleString("en")} files${h.pending ? `, ${h.pending.toLocaleString("en")} pending` : ""}`;
+  } catch { /* the next poll tries again */ }
+}
+
+function keys(event) {
+  if (event.key !== "Escape") return;
+  const { view: name, params } = current();
+  if (name === "file" && !event.defaultPrevented) {
+    event.preventDefault();
+    go("files", params);
+  }
+}
+
+window.addEventListener("hashchange", route);
+document.addEventListener("keydown", keys);
+filters.bind();
+filters.loadChoices().catch(() => {});
+healthLine();
+setInterval(() => { if (!document.hidden) healthLine(); }, 5000);
+route();

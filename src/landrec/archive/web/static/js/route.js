@@ -1,0 +1,34 @@
+// The URL is the state: `#/files?context=coast&page=2`, `#/file/12?context=coast` (the list's
+// filters kept, so Esc returns to the same page), `#/map?...`, `#/stats`, `#/ingest`.
+// A reload or a shared link opens the same view with the same filters.
+
+export const FILTERS = ["context", "kind", "format", "camera", "from", "to", "min_confidence",
+  "corrected", "unknown", "q"];
+export const LIST_KEYS = [...FILTERS, "page", "sort"];
+
+/** {view, id, params} of the current (or a given) hash. */
+export function current(hash = location.hash) {
+  const [path, query = ""] = hash.replace(/^#\/?/, "").split("?");
+  const [view, id] = path.split("/");
+  return { view: view || "files", id: id ? Number(id) : null, params: new URLSearchParams(query) };
+}
+
+/** The hash of a view with these params (empty values dropped). */
+export function href(view, params = new URLSearchParams(), id = null) {
+  const kept = new URLSearchParams();
+  for (const [key, value] of params) if (value !== "" && LIST_KEYS.includes(key)) kept.set(key, value);
+  const query = kept.toString();
+  return `#/${view}${id === null ? "" : `/${id}`}${query ? `?${query}` : ""}`;
+}
+
+export function go(view, params, id = null) {
+  const target = href(view, params, id);
+  if (location.hash !== target) location.hash = target;
+}
+
+/** The filter params only (no page, no sort): what the map and the grid share. */
+export function filtersOf(params) {
+  const out = new URLSearchParams();
+  for (const key of FILTERS) if (params.get(key)) out.set(key, params.get(key));
+  return out;
+}

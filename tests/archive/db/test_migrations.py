@@ -1,0 +1,133 @@
+"""Alembic migrations: run from code, create exactly the models' schema, idempotent, safe to
+run from two processes at once; on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, inspect, select
+from sqlalchemy.orm import Session
+
+from landrec.archive.db.migrate import MIGRATIONS, current_revision, make_config, upgrade
+from landrec.archive.db.models import Base, File
+from landrec.archive.db.session import make_engine
+
+
+def schema(engine: Engine) -> dict[str, Any]:
+    """Tables -> columns, indexes, unique constraints and foreign keys, as the database says."""
+    inspector = inspect(engine)
+    return {
+        table: (
+            [(c["name"], str(c["type"]), c["nullable"]) for c in inspector.get_columns(table)],
+            sorted(i["name"] or "" for i in inspector.get_indexes(table)),
+            sorted(u["name"] or "" for u in inspector.get_unique_constraints(table)),
+            sorted(f["name"] or "" for f in inspector.get_foreign_keys(table)),
+        )
+        for table in inspector.get_table_names()
+    }
+
+
+def test_the_package_holds_one_line_of_migrations_to_0001() -> None:
+    scripts = ScriptDirectory.from_config(make_config())
+    assert (MIGRATIONS / "env.py").exists()
+    assert scripts.get_heads() == ["0001"]
+    assert [s.revision for s in scripts.walk_revisions()][-1] == "0001"
+
+
+def test_upgrade_creates_exactly_the_models_schema(db_url: str) -> None:
+    engine = make_engine(db_url)
+    assert current_revision(engine) is None
+    upgrade(engine)
+    assert current_revision(engine) == "0001"
+    with engine.connect() as connection:
+        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        assert compare_metadata(context, Base.metadata) == []
+    engine.dispose()
+
+
+def test_the_comparison_sees_a_difference(db_url: str) -> None:
+    """The check above can fail: a table the models lack is reported."""
+    engine = make_engine(db_url)
+    upgrade(engine)
+    with engine.begin() as connection:
+        connection.exec_driver_sql("CREATE TABLE stray (id INTEGER PRIMARY KEY)")
+    with engine.connect() as connection:
+        diff = compare_metadata(MigrationContext.configure(connection), Base.metadata)
+    assert [d[0] for d in diff] == ["remove_table"]
+    engine.dispose()
+
+
+def test_upgrade_twice_is_a_no_op_and_keeps_rows(db_url: str) -> None:
+    engine = make_engine(db_url)
+    upgrade(engine)
+    before = schema(engine)
+    with Session(engine) as session:
+        now = datetime(2024, 1, 1, tzinfo=timezone.utc)
+        session.add(File(path="a.jpg", size=1, mtime=0.0, first_seen=now))
+        session.commit()
+    upgrade(db_url)  # by URL this time
+    assert schema(engine) == before
+    assert current_revision(engine) == "0001"
+    with Session(engine) as session:
+        assert session.scalars(select(File.path)).all() == ["a.jpg"]
+    engine.dispose()
+
+
+def test_downgrade_to_base_drops_everything_and_upgrade_restores_it(db_url: str) -> None:
+    engine = make_engine(db_url)
+    upgrade(engine)
+    command.downgrade(make_config(db_url), "base")  # env.py's own connection, from the URL
+    assert inspect(engine).get_table_names() == ["alembic_version"]
+    upgrade(engine)
+    assert {"files", "tags", "segments", "corrections", "archive_info"} <= set(
+        inspect(engine).get_table_names()
+    )
+    engine.dispose()
+
+
+def test_two_processes_upgrading_at_once_both_succeed(db_url: str) -> None:
+    start_at = time.time() + 2.0  # after both have imported: their upgrades overlap
+    script = (
+        "import sys, time; from landrec.archive.db.migrate import upgrade; "
+        "time.sleep(max(0.0, float(sys.argv[2]) - time.time())); upgrade(sys.argv[1])"
+    )
+    processes = [
+        subprocess.Popen([sys.executable, "-c", script, db_url, str(start_at)], text=True,
+                         stderr=subprocess.PIPE)
+        for _ in range(2)
+    ]  # fmt: skip
+    outcomes = [(p.wait(timeout=60), p.communicate()[1]) for p in processes]
+    assert [code for code, _ in outcomes] == [0, 0], outcomes
+    engine = make_engine(db_url)
+    assert current_revision(engine) == "0001"
+    engine.dispose()
+
+
+def test_threads_of_one_process_may_upgrade_at_once(db_url: str, tmp_path: Path) -> None:
+    """Alembic's module-level proxies are shared: upgrade() serializes its callers."""
+    urls = [db_url, f"sqlite:///{tmp_path / 'other.db'}"]
+    errors: list[BaseException] = []
+
+    def migrate(url: str) -> None:
+        try:
+            upgrade(url)
+        except BaseException as error:  # reported by the assertion below
+            errors.append(error)
+
+    threads = [threading.Thread(target=migrate, args=(url,), daemon=True) for url in urls]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not any(thread.is_alive() for thread in threads), "an upgrade hangs"
+    assert errors == []

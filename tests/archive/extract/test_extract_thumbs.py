@@ -1,0 +1,120 @@
+"""make_thumbnail: WebP, longest side `size`, upright, RGB from any mode, written once."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from landrec.archive.extract import ExtractError, make_thumbnail, save_thumbnail, thumbnail_name
+
+from .samples import WriteVideo, camera_exif, gradient, rgb16_png
+
+SHA = hashlib.sha256(b"content").hexdigest()
+
+
+def thumb(tmp_path: Path, source: Path, kind: str = "image", size: int = 64) -> Image.Image:
+    name = make_thumbnail(source, kind, SHA, tmp_path / "thumbs", size)
+    assert name == f"{SHA[:2]}/{SHA}.webp" == thumbnail_name(SHA)
+    with Image.open(tmp_path / "thumbs" / name) as image:
+        assert image.format == "WEBP"
+        image.load()
+        return image
+
+
+def test_landscape_jpeg(tmp_path: Path) -> None:
+    source = tmp_path / "wide.jpg"
+    gradient(300, 200).save(source, quality=95)
+    image = thumb(tmp_path, source)
+    assert (image.size, image.mode) == ((64, 43), "RGB")
+
+
+def test_exif_orientation_6_is_turned_upright(tmp_path: Path) -> None:
+    source = tmp_path / "turned.jpg"
+    gradient(300, 200).save(source, exif=camera_exif(orientation=6), quality=95)
+    image = thumb(tmp_path, source)
+    assert image.size == (43, 64)  # dimensions swapped
+    top, bottom = image.getpixel((21, 3)), image.getpixel((21, 60))
+    # Orientation 6: the stored left (red) half is shown on top.
+    assert isinstance(top, tuple) and isinstance(bottom, tuple)
+    assert top[0] > 200 > top[2] and bottom[2] > 200 > bottom[0]
+
+
+def _save(tmp_path: Path, mode: str) -> Path:
+    if mode == "RGB;16":
+        path = tmp_path / "rgb16.png"
+        path.write_bytes(rgb16_png(90, 30))
+        return path
+    suffix = {"CMYK": "jpg", "F": "tif", "I": "tif"}.get(mode, "png")
+    path = tmp_path / f"source.{suffix}"
+    image = Image.new(mode, (90, 30))
+    if mode == "I;16":
+        image = Image.fromarray(np.full((30, 90), 65535, np.uint16))
+    elif mode == "P":
+        image.info["transparency"] = 0
+    image.save(path)
+    return path
+
+
+@pytest.mark.parametrize("mode", ["1", "L", "P", "RGBA", "LA", "CMYK", "I;16", "I", "F", "RGB;16"])
+def test_any_mode_becomes_rgb(tmp_path: Path, mode: str) -> None:
+    image = thumb(tmp_path, _save(tmp_path, mode))
+    assert (image.size, image.mode) == ((64, 21), "RGB")
+
+
+def test_white_16_bit_and_transparent_stay_white(tmp_path: Path) -> None:
+    for mode in ("I;16", "RGBA"):  # 65535 is white; transparent pixels go on white
+        folder = tmp_path / mode.replace(";", "")
+        folder.mkdir()
+        pixels = np.asarray(thumb(folder, _save(folder, mode)))
+        assert pixels.min() >= 250, mode
+
+
+def test_written_once_per_hash(tmp_path: Path) -> None:
+    first, second = tmp_path / "a.png", tmp_path / "b.png"
+    Image.new("RGB", (10, 10), "red").save(first)
+    Image.new("RGB", (10, 10), "blue").save(second)
+    name = make_thumbnail(first, "image", SHA, tmp_path / "thumbs")
+    written = (tmp_path / "thumbs" / name).read_bytes()
+    assert make_thumbnail(second, "image", SHA, tmp_path / "thumbs") == name
+    assert (tmp_path / "thumbs" / name).read_bytes() == written
+    assert sorted(p.name for p in (tmp_path / "thumbs" / SHA[:2]).iterdir()) == [f"{SHA}.webp"]
+
+
+def test_save_thumbnail_from_decoded_image(tmp_path: Path) -> None:
+    name = save_thumbnail(Image.new("RGBA", (300, 100)), SHA, tmp_path)
+    with Image.open(tmp_path / name) as image:
+        assert (image.format, image.size, image.mode) == ("WEBP", (256, 85), "RGB")
+        assert image.getpixel((5, 5)) == (255, 255, 255)  # transparent -> white
+
+
+def test_video_poster(tmp_path: Path, make_video: WriteVideo) -> None:
+    image = thumb(tmp_path, make_video(size=(96, 64)), kind="video")
+    assert (image.size, image.mode) == ((64, 43), "RGB")
+
+
+def test_rotated_video_poster_is_upright(tmp_path: Path, make_video: WriteVideo) -> None:
+    image = thumb(tmp_path, make_video(size=(96, 64), rotation=-90), kind="video")
+    assert image.size == (43, 64)
+    top = image.getpixel((21, 2))
+    assert isinstance(top, tuple) and top[0] > 200  # the red left half turned 90° clockwise
+
+
+def test_bad_kind_and_hash(tmp_path: Path) -> None:
+    source = tmp_path / "a.png"
+    Image.new("RGB", (4, 4)).save(source)
+    with pytest.raises(ExtractError, match="kind 'other'"):
+        make_thumbnail(source, "other", SHA, tmp_path)
+    with pytest.raises(ValueError, match="SHA-256"):
+        make_thumbnail(source, "image", "../../etc/passwd", tmp_path)
+
+
+def test_failed_thumbnail_leaves_nothing(tmp_path: Path) -> None:
+    source = tmp_path / "bad.jpg"
+    source.write_bytes(b"not a picture")
+    with pytest.raises(ExtractError):
+        make_thumbnail(source, "image", SHA, tmp_path / "thumbs")
+    assert not (tmp_path / "thumbs").exists() or not any((tmp_path / "thumbs").rglob("*"))

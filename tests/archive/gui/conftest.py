@@ -1,0 +1,114 @@
+"""Fixtures of the GUI's browser tests: one real service for the package (`landrec archive serve`
+in a subprocess) over a storage of generated media, and Debian's Chromium driven by
+Playwright; a fresh browser context (no cache, no storage) per test."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import torch
+from PIL import Image
+
+from conftest import write_image
+from landrec.data.transforms import Preprocessing
+from landrec.engine.checkpoint import CheckpointMeta
+from landrec.engine.onnx import export_module, set_meta
+from landrec.models.factory import ModelConfig
+
+from ..test_crash import free_port
+from .helpers import (
+    launch_chromium,
+    start_service,
+    stop,
+    wait_indexed,
+    write_gps_jpeg,
+    write_video,
+)
+
+RED, BLUE = (220, 30, 30), (30, 30, 220)
+GPS = (46.55, 7.98)  # the photo's position (degrees)
+VIDEO_PLACE = "+46.5000+008.0000/"  # the video's ISO 6709 location tag
+N_FILES = 6
+
+
+class MeanColour(torch.nn.Module):
+    """Logits from the mean red minus the mean blue: red images are "red", blue ones "blue"
+    (a random-init network gives every image the same class, so no filter or timeline
+    would have anything to show)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.linear = torch.nn.Linear(3, 2)
+        with torch.no_grad():
+            self.linear.weight.copy_(torch.tensor([[2.0, 0.0, -2.0], [-2.0, 0.0, 2.0]]))
+            self.linear.bias.zero_()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # (B, 3, H, W) -> (B, 2)
+        return self.linear(x.mean(dim=(2, 3)))
+
+
+@pytest.fixture(scope="session")
+def colour_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An exported ONNX classifier (classes red, blue) that the service loads like any."""
+    path = tmp_path_factory.mktemp("model") / "colour.onnx"
+    export_module(MeanColour(), torch.zeros(1, 3, 32, 32), path)
+    pre = Preprocessing(32, (0.5, 0.5, 0.5), (0.5, 0.5, 0.5))
+    config = ModelConfig("mobilenet_v2", 2)
+    set_meta(path, CheckpointMeta(["red", "blue"], config, pre, "mean colour", random_init=True))
+    return path
+
+
+def write_storage(storage: Path) -> None:
+    """Red and blue photos, one with GPS EXIF, a red-blue-red video, one truncated JPEG."""
+    write_image(storage / "red1.jpg", RED, seed=1)
+    write_image(storage / "trip" / "red2.jpg", RED, seed=2)
+    write_image(storage / "blue1.jpg", BLUE, seed=3)
+    write_gps_jpeg(storage / "trip" / "gps.jpg", Image.new("RGB", (64, 48), BLUE), *GPS)
+    write_video(storage / "clip.mp4", [RED, BLUE, RED], location=VIDEO_PLACE)
+    whole = write_image(storage / "broken.jpg", RED, seed=4).read_bytes()
+    (storage / "broken.jpg").write_bytes(whole[:200])  # truncated: fails with a reason
+
+
+@dataclass(frozen=True)
+class Archive:
+    url: str  # http://127.0.0.1:PORT
+
+
+@pytest.fixture(scope="package")
+def archive(tmp_path_factory: pytest.TempPathFactory, colour_model: Path) -> Iterator[Archive]:
+    """The real service over the generated storage, every file indexed (or failed)."""
+    root = tmp_path_factory.mktemp("gui")
+    write_storage(root / "storage")
+    port, log = free_port(), root / "service.log"
+    service = start_service(root / "storage", colour_model, port, log)
+    try:
+        wait_indexed(service, port, N_FILES, log)
+        yield Archive(f"http://127.0.0.1:{port}")
+    finally:
+        stop(service)
+
+
+@pytest.fixture(scope="package")
+def browser() -> Iterator:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = launch_chromium(playwright)  # fails loudly when Chromium is missing
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser, archive: Archive) -> Iterator:
+    """A new page in a fresh context; JavaScript errors fail the test."""
+    context = browser.new_context(viewport={"width": 1280, "height": 800}, base_url=archive.url)
+    context.set_default_timeout(10_000)
+    tab = context.new_page()
+    errors: list[str] = []
+    tab.on("pageerror", lambda error: errors.append(str(error)))
+    yield tab
+    context.close()
+    assert not errors, errors

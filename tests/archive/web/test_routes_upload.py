@@ -1,0 +1,261 @@
+"""Uploads: stored whole under a safe, unused name inside the storage, or refused with a 4xx
+and nothing left behind."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session, sessionmaker
+
+from landrec.archive.db.models import File
+from landrec.archive.settings import ArchiveSettings
+from landrec.archive.web import create_app
+from landrec.archive.web.routes_upload import MAX_NAME_BYTES, safe_name
+
+Jpeg = Callable[..., bytes]
+LIMIT = 64 * 1024  # conftest's max_upload_bytes
+
+
+def files_in(folder: Path) -> list[str]:
+    """Every file under `folder` (dot-files included: no temp file may stay)."""
+    return sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
+
+
+@pytest.fixture
+def calls() -> list[list[Path]]:
+    return []
+
+
+@pytest.fixture
+def indexing(
+    settings: ArchiveSettings, sessions: sessionmaker[Session], calls: list[list[Path]]
+) -> Iterator[TestClient]:
+    """A client whose app indexes each upload at once (a row inserted through the ORM)."""
+
+    def index(paths: list[Path]) -> None:
+        calls.append(paths)
+        with sessions() as session:
+            for path in paths:
+                rel = path.relative_to(settings.storage).as_posix()
+                now = datetime.now(timezone.utc)
+                session.add(File(path=rel, size=path.stat().st_size, mtime=0.0, first_seen=now,
+                                 kind="image", status="indexed", context="coast"))  # fmt: skip
+            session.commit()
+
+    with TestClient(create_app(settings, sessions, index=index)) as client:
+        yield client
+
+
+def test_upload_indexed(
+    indexing: TestClient, settings: ArchiveSettings, calls: list[list[Path]], jpeg: Jpeg
+) -> None:
+    data = jpeg()
+    response = indexing.post("/api/upload", files={"file": ("photo.jpg", data, "image/jpeg")})
+    assert response.status_code == 201, response.text
+    body = response.json()
+    assert (body["path"], body["context"], body["status"]) == ("photo.jpg", "coast", "indexed")
+    assert calls == [[settings.storage / "photo.jpg"]]
+    assert (settings.storage / "photo.jpg").read_bytes() == data
+    assert files_in(settings.storage) == ["photo.jpg"]
+    assert indexing.get(f"/api/files/{body['id']}").json()["path"] == "photo.jpg"
+
+
+def test_upload_into_folder(indexing: TestClient, settings: ArchiveSettings, jpeg: Jpeg) -> None:
+    response = indexing.post(
+        "/api/upload",
+        data={"folder": "trips/2024 summer"},
+        files={"file": ("a b.jpg", jpeg(), "image/jpeg")},
+    )
+    assert response.status_code == 201, response.text
+    assert response.json()["path"] == "trips/2024 summer/a b.jpg"
+    assert files_in(settings.storage) == ["trips/2024 summer/a b.jpg"]
+
+
+def multipart(parts: list[tuple[str, str | None, bytes]], boundary: str = "b0und") -> bytes:
+    """A multipart/form-data body with the parts in this order: (name, filename, data)."""
+    out = b""
+    for name, filename, data in parts:
+        disposition = f'form-data; name="{name}"' + (f'; filename="{filename}"' if filename else "")
+        out += f"--{boundary}\r\nContent-Disposition: {disposition}\r\n\r\n".encode()
+        out += data + b"\r\n"
+    return out + f"--{boundary}--\r\n".encode()
+
+
+def test_upload_folder_after_file(
+    client: TestClient, settings: ArchiveSettings, jpeg: Jpeg
+) -> None:
+    body = multipart([("file", "p.jpg", jpeg()), ("note", None, b"x"), ("folder", None, b"late")])
+    headers = {"Content-Type": "multipart/form-data; boundary=b0und"}
+    response = client.post("/api/upload", content=body, headers=headers)
+    assert (response.status_code, response.json()) == (202, {"path": "late/p.jpg"})
+    assert files_in(settings.storage) == ["late/p.jpg"]
+
+
+def test_upload_without_index_is_accepted(
+    client: TestClient, settings: ArchiveSettings, jpeg: Jpeg
+) -> None:
+    response = client.post("/api/upload", files={"file": ("x.jpg", jpeg(), "image/jpeg")})
+    assert (response.status_code, response.json()) == (202, {"path": "x.jpg"})
+    assert client.get("/api/health").json()["files"] == 0
+
+
+def test_upload_index_failure_is_accepted(
+    settings: ArchiveSettings, sessions: sessionmaker[Session], jpeg: Jpeg
+) -> None:
+    def broken(paths: list[Path]) -> None:
+        raise RuntimeError("model crashed")
+
+    client = TestClient(create_app(settings, sessions, index=broken))
+    response = client.post("/api/upload", files={"file": ("x.jpg", jpeg(), "image/jpeg")})
+    assert (response.status_code, response.json()) == (202, {"path": "x.jpg"})
+    assert files_in(settings.storage) == ["x.jpg"]
+
+
+def test_duplicate_names_get_a_suffix(
+    client: TestClient, settings: ArchiveSettings, jpeg: Jpeg
+) -> None:
+    first, second, third = jpeg((255, 0, 0)), jpeg((0, 255, 0)), jpeg((0, 0, 255))
+    for data in (first, second, third):
+        client.post("/api/upload", files={"file": ("dup.jpg", data, "image/jpeg")})
+    assert files_in(settings.storage) == ["dup-1.jpg", "dup-2.jpg", "dup.jpg"]
+    assert (settings.storage / "dup.jpg").read_bytes() == first
+    assert (settings.storage / "dup-1.jpg").read_bytes() == second
+
+
+def padded(jpeg: Jpeg, size: int) -> bytes:
+    """A JPEG followed by zeros up to `size` bytes (Pillow still reads it)."""
+    data = jpeg()
+    return data + b"\0" * (size - len(data))
+
+
+def test_upload_at_the_limit(client: TestClient, settings: ArchiveSettings, jpeg: Jpeg) -> None:
+    response = client.post("/api/upload", files={"file": ("max.jpg", padded(jpeg, LIMIT))})
+    assert response.status_code == 202, response.text
+    assert (settings.storage / "max.jpg").stat().st_size == LIMIT
+
+
+@pytest.mark.parametrize("size", [LIMIT + 1, 80 * 1024, 400 * 1024])
+def test_upload_too_large(
+    client: TestClient, settings: ArchiveSettings, jpeg: Jpeg, size: int
+) -> None:
+    files = {"file": ("big.jpg", padded(jpeg, size))}
+    response = client.post("/api/upload", data={"folder": "new/deep"}, files=files)
+    assert response.status_code == 413, response.text
+    assert "limit" in response.json()["detail"]
+    assert list(settings.storage.iterdir()) == []  # no file, no folder made
+
+
+def test_upload_too_large_chunked(
+    client: TestClient, settings: ArchiveSettings, jpeg: Jpeg
+) -> None:
+    body = multipart([("file", "big.jpg", padded(jpeg, 200 * 1024))])
+
+    def chunks() -> Iterator[bytes]:  # no Content-Length: only counting can stop it
+        for i in range(0, len(body), 8192):
+            yield body[i : i + 8192]
+
+    headers = {"Content-Type": "multipart/form-data; boundary=b0und"}
+    response = client.post("/api/upload", content=chunks(), headers=headers)
+    assert response.status_code == 413
+    assert files_in(settings.storage) == []
+
+
+@pytest.mark.parametrize(
+    "name", ["../x.jpg", "/etc/passwd", "..\\x.jpg", "a/../../x.jpg", "..", "/x.jpg"]
+)
+def test_upload_refuses_traversal_names(
+    client: TestClient, settings: ArchiveSettings, tmp_path: Path, jpeg: Jpeg, name: str
+) -> None:
+    response = client.post("/api/upload", files={"file": (name, jpeg(), "image/jpeg")})
+    assert response.status_code == 400, response.text
+    assert files_in(settings.storage) == []
+    assert [p for p in files_in(tmp_path) if not p.startswith("state/")] == []
+
+
+def test_upload_windows_path_keeps_the_base_name(
+    client: TestClient, settings: ArchiveSettings, jpeg: Jpeg
+) -> None:
+    files = {"file": ("C:\\Users\\me\\x.jpg", jpeg(), "image/jpeg")}  # old browsers send it
+    assert client.post("/api/upload", files=files).json() == {"path": "x.jpg"}
+    assert files_in(settings.storage) == ["x.jpg"]
+
+
+@pytest.mark.parametrize(
+    "folder", ["../../", "..", "/tmp", "a/../../b", ".hidden", "a/.git", "C:/x", "a\x00b"]
+)
+def test_upload_refuses_traversal_folders(
+    client: TestClient, settings: ArchiveSettings, tmp_path: Path, jpeg: Jpeg, folder: str
+) -> None:
+    files = {"file": ("x.jpg", jpeg(), "image/jpeg")}
+    response = client.post("/api/upload", data={"folder": folder}, files=files)
+    assert response.status_code == 400, response.text
+    assert "folder" in response.json()["detail"]
+    assert files_in(settings.storage) == []
+    assert [p for p in files_in(tmp_path) if not p.startswith("state/")] == []
+
+
+def test_upload_refuses_symlinked_folder_outside(
+    client: TestClient, settings: ArchiveSettings, tmp_path: Path, jpeg: Jpeg
+) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    os.symlink(outside, settings.storage / "out")
+    for folder in ("out", "out/new", "out/../x"):
+        files = {"file": ("x.jpg", jpeg(), "image/jpeg")}
+        response = client.post("/api/upload", data={"folder": folder}, files=files)
+        assert response.status_code == 400, (folder, response.text)
+    assert list(outside.iterdir()) == []
+    assert files_in(settings.storage) == []
+
+
+@pytest.mark.parametrize(
+    "data", [b"hello, this is text", b"%PDF-1.4 not a picture", b"", b"\xff\xd8"]
+)
+def test_upload_refuses_other_content(
+    client: TestClient, settings: ArchiveSettings, data: bytes
+) -> None:
+    files = {"file": ("fake.jpg", data, "image/jpeg")}
+    response = client.post("/api/upload", data={"folder": "x/y"}, files=files)
+    assert response.status_code == 415, response.text
+    assert list(settings.storage.iterdir()) == []
+
+
+def test_upload_bad_requests(client: TestClient, settings: ArchiveSettings, jpeg: Jpeg) -> None:
+    assert client.post("/api/upload", json={"file": "x"}).status_code == 400
+    no_file = client.post("/api/upload", data={"folder": "a"}, files={"other": ("x", b"x")})
+    assert no_file.status_code == 422
+    two = multipart([("file", "a.jpg", jpeg()), ("file", "b.jpg", jpeg())])
+    headers = {"Content-Type": "multipart/form-data; boundary=b0und"}
+    assert client.post("/api/upload", content=two, headers=headers).status_code == 400
+    long_header = multipart([("file", "a" * 10_000 + ".jpg", jpeg())])
+    assert client.post("/api/upload", content=long_header, headers=headers).status_code == 400
+    cut = multipart([("file", "a.jpg", jpeg())])[:-40]
+    assert client.post("/api/upload", content=cut, headers=headers).status_code in (400, 422)
+    assert [p for p in files_in(settings.storage) if not p.startswith("a/")] == []
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("photo.jpg", "photo.jpg"),
+        ("  .hidden photo.jpg ", "hidden photo.jpg"),
+        ("a\x00b\x1f.jpg", "ab.jpg"),
+        ("dir/sub/name.png", "name.png"),
+        ("...", "upload"),
+        ("", "upload"),
+        (None, "upload"),
+        ("trailing.", "trailing"),
+    ],
+)
+def test_safe_name(raw: str | None, expected: str) -> None:
+    assert safe_name(raw) == expected
+
+
+def test_safe_name_limits_length() -> None:
+    name = safe_name("é" * 300 + ".jpeg")
+    assert name.endswith(".jpeg") and len(name.encode()) <= MAX_NAME_BYTES
