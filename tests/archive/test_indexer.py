@@ -74,6 +74,9 @@ def write_odd_good(folder: Path) -> dict[str, Path]:
     exif[0x0112] = 6  # rotate 90 degrees on display
     Image.new("RGB", (64, 48), (10, 120, 30)).save(out["rotated"], "JPEG", exif=exif)
     out["video"] = write_video(folder / "clip.mp4")
+    pages = [Image.new("RGB", (40, 30), c) for c in ((220, 30, 30), (30, 30, 220), (220, 30, 30))]
+    out["tiff"] = folder / "scan.tif"
+    pages[0].save(out["tiff"], save_all=True, append_images=pages[1:])
     return out
 
 
@@ -175,6 +178,8 @@ def test_bad_input_corpus_gives_rows_with_reasons_and_good_files_classified(
     video = found["odd/clip.mp4"]
     assert video.kind == "video" and video.duration_s and video.segments
     assert all(s.end_s > s.start_s for s in video.segments)
+    scan_row = found["odd/scan.tif"]
+    assert scan_row.pages == 3 and [s.page for s in scan_row.segments] == [1, 2, 3]
 
 
 def test_retag_keeps_old_tags_and_export_corrections_is_a_training_folder(

@@ -19,8 +19,10 @@ export async function loadChoices() {
 
 function fill(select, names) {
   const kept = select.value;
-  select.replaceChildren(el("option", { value: "" }, "any"),
-    ...names.map((name) => el("option", { value: name }, name)));
+  select.replaceChildren(
+    el("option", { value: "" }, "any"),
+    ...names.map((name) => el("option", { value: name }, name)),
+  );
   select.value = kept;
 }
 
@@ -32,7 +34,11 @@ export function syncFromUrl() {
     if (!field) continue;
     const value = params.get(name) ?? "";
     if (field.type === "checkbox") field.checked = value === "true";
-    else if (field.tagName === "SELECT" && value && ![...field.options].some((o) => o.value === value)) {
+    else if (
+      field.tagName === "SELECT" &&
+      value &&
+      ![...field.options].some((o) => o.value === value)
+    ) {
       field.append(el("option", { value }, value)); // a shared link's value not counted yet
       field.value = value;
     } else field.value = value;
@@ -53,13 +59,20 @@ function toUrl() {
 
 export function bind() {
   let timer = null;
-  form().addEventListener("change", () => { clearTimeout(timer); toUrl(); });
+  form().addEventListener("change", () => {
+    clearTimeout(timer);
+    toUrl();
+  });
   form().addEventListener("input", (event) => {
     if (event.target.type !== "search") return;
     clearTimeout(timer);
     timer = setTimeout(toUrl, TYPING_DELAY_MS);
   });
-  form().addEventListener("submit", (event) => { event.preventDefault(); clearTimeout(timer); toUrl(); });
+  form().addEventListener("submit", (event) => {
+    event.preventDefault();
+    clearTimeout(timer);
+    toUrl();
+  });
   form().addEventListener("reset", () => setTimeout(toUrl));
 }
 

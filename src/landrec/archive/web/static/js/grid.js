@@ -18,30 +18,89 @@ function card(item, params) {
   const thumb = item.thumbnail_url
     ? el("img", { src: item.thumbnail_url, alt: "", loading: "lazy", decoding: "async" })
     : el("span", { class: "nothumb" }, item.kind === "video" ? "video" : item.status);
-  const status = item.status === "indexed" ? null : el("span", { class: `status ${item.status}` }, item.status);
-  return el("a", { class: "card", href: href("file", params, item.id), dataset: { id: item.id },
-    title: item.path },
-  el("span", { class: "thumb" }, thumb, item.kind === "video" ? el("span", { class: "play" }, "▶") : null),
-  el("span", { class: "caption" }, badge(item.context, item.confidence),
-    item.corrected ? el("span", { class: "corrected" }, "corrected") : null, status),
-  el("span", { class: "name" }, fileName(item.path)));
+  const status =
+    item.status === "indexed" ? null : el("span", { class: `status ${item.status}` }, item.status);
+  return el(
+    "a",
+    {
+      class: "card",
+      href: href("file", params, item.id),
+      dataset: { id: item.id },
+      title: item.path,
+    },
+    el(
+      "span",
+      { class: "thumb" },
+      thumb,
+      item.kind === "video" ? el("span", { class: "play" }, "▶") : null,
+    ),
+    el(
+      "span",
+      { class: "caption" },
+      badge(item.context, item.confidence),
+      item.corrected ? el("span", { class: "corrected" }, "corrected") : null,
+      status,
+    ),
+    el("span", { class: "name" }, fileName(item.path)),
+  );
 }
 
 function pager(total, page, params) {
   const pages = Math.max(1, Math.ceil(total / PAGE_SIZE));
-  const to = (p) => { const next = new URLSearchParams(params); next.set("page", p); return href("files", next); };
-  const jump = el("input", { type: "number", min: 1, max: pages, value: page, "aria-label": "Page",
-    onchange: (e) => { const next = new URLSearchParams(params); next.set("page", Math.min(pages, Math.max(1, Number(e.target.value) || 1))); go("files", next); } });
-  const sort = el("select", { "aria-label": "Sort", onchange: (e) => { const next = new URLSearchParams(params); next.set("sort", e.target.value); next.delete("page"); go("files", next); } },
-    ...[["-id", "newest"], ["id", "oldest"], ["-taken_at", "taken (newest)"], ["taken_at", "taken (oldest)"],
-      ["-confidence", "confidence ↓"], ["confidence", "confidence ↑"], ["path", "name"], ["-size", "size ↓"]]
-      .map(([value, label]) => el("option", { value, selected: (params.get("sort") || "-id") === value }, label)));
-  return el("nav", { class: "pager", "aria-label": "Pages" },
+  const to = (p) => {
+    const next = new URLSearchParams(params);
+    next.set("page", p);
+    return href("files", next);
+  };
+  const jump = el("input", {
+    type: "number",
+    min: 1,
+    max: pages,
+    value: page,
+    "aria-label": "Page",
+    onchange: (e) => {
+      const next = new URLSearchParams(params);
+      next.set("page", Math.min(pages, Math.max(1, Number(e.target.value) || 1)));
+      go("files", next);
+    },
+  });
+  const sort = el(
+    "select",
+    {
+      "aria-label": "Sort",
+      onchange: (e) => {
+        const next = new URLSearchParams(params);
+        next.set("sort", e.target.value);
+        next.delete("page");
+        go("files", next);
+      },
+    },
+    ...[
+      ["-id", "newest"],
+      ["id", "oldest"],
+      ["-taken_at", "taken (newest)"],
+      ["taken_at", "taken (oldest)"],
+      ["-confidence", "confidence ↓"],
+      ["confidence", "confidence ↑"],
+      ["path", "name"],
+      ["-size", "size ↓"],
+    ].map(([value, label]) =>
+      el("option", { value, selected: (params.get("sort") || "-id") === value }, label),
+    ),
+  );
+  return el(
+    "nav",
+    { class: "pager", "aria-label": "Pages" },
     el("span", { id: "total", class: "total" }, `${total.toLocaleString("en")} files`),
-    page > 1 ? el("a", { href: to(page - 1), rel: "prev" }, "‹ prev") : el("span", { class: "off" }, "‹ prev"),
+    page > 1
+      ? el("a", { href: to(page - 1), rel: "prev" }, "‹ prev")
+      : el("span", { class: "off" }, "‹ prev"),
     el("label", {}, "page ", jump, ` of ${pages.toLocaleString("en")}`),
-    page < pages ? el("a", { href: to(page + 1), rel: "next" }, "next ›") : el("span", { class: "off" }, "next ›"),
-    el("label", {}, "sort ", sort));
+    page < pages
+      ? el("a", { href: to(page + 1), rel: "next" }, "next ›")
+      : el("span", { class: "off" }, "next ›"),
+    el("label", {}, "sort ", sort),
+  );
 }
 
 /** Render the grid for the URL's filters and page into `container`. */
@@ -58,7 +117,9 @@ export async function render(container) {
   if (mine !== generation) return;
   const grid = el("div", { id: "grid", class: "grid", role: "list", onkeydown: keys });
   grid.append(...data.items.map((item) => card(item, params)));
-  const empty = data.items.length ? null : el("p", { class: "empty" }, "No file matches these filters.");
+  const empty = data.items.length
+    ? null
+    : el("p", { class: "empty" }, "No file matches these filters.");
   show(container, pager(data.total, page, params), grid, empty);
   container.dataset.state = "ready";
   container.dataset.total = data.total;
@@ -83,14 +144,21 @@ function keys(event) {
   const grid = event.currentTarget;
   const cards = [...grid.children];
   const at = cards.indexOf(document.activeElement);
-  const step = { ArrowLeft: -1, ArrowRight: 1, ArrowUp: -columns(grid), ArrowDown: columns(grid) }[event.key];
+  const step = { ArrowLeft: -1, ArrowRight: 1, ArrowUp: -columns(grid), ArrowDown: columns(grid) }[
+    event.key
+  ];
   if (step !== undefined && at >= 0) {
     event.preventDefault();
     cards[Math.min(cards.length - 1, Math.max(0, at + step))].focus();
     return;
   }
   if (event.key === "PageDown" || event.key === "PageUp") {
-    const link = document.querySelector(event.key === "PageDown" ? ".pager [rel=next]" : ".pager [rel=prev]");
-    if (link) { event.preventDefault(); location.hash = link.getAttribute("href"); }
+    const link = document.querySelector(
+      event.key === "PageDown" ? ".pager [rel=next]" : ".pager [rel=prev]",
+    );
+    if (link) {
+      event.preventDefault();
+      location.hash = link.getAttribute("href");
+    }
   }
 }

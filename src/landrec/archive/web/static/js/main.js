@@ -27,7 +27,10 @@ async function route() {
   filters.visible(FILTERED.has(name));
   filters.syncFromUrl();
   for (const link of document.querySelectorAll("nav [data-view]")) {
-    link.toggleAttribute("aria-current", link.dataset.view === name || (name === "file" && link.dataset.view === "files"));
+    link.toggleAttribute(
+      "aria-current",
+      link.dataset.view === name || (name === "file" && link.dataset.view === "files"),
+    );
   }
   try {
     await render(view());
@@ -42,7 +45,9 @@ async function healthLine() {
     const h = await api.health();
     document.getElementById("health").textContent =
       `${h.files.toLocaleString("en")} files${h.pending ? `, ${h.pending.toLocaleString("en")} pending` : ""}`;
-  } catch { /* the next poll tries again */ }
+  } catch {
+    /* the next poll tries again */
+  }
 }
 
 function keys(event) {
@@ -59,5 +64,7 @@ document.addEventListener("keydown", keys);
 filters.bind();
 filters.loadChoices().catch(() => {});
 healthLine();
-setInterval(() => { if (!document.hidden) healthLine(); }, 5000);
+setInterval(() => {
+  if (!document.hidden) healthLine();
+}, 5000);
 route();

@@ -7,7 +7,14 @@ import { colour, el, fileName, percent, show } from "./util.js";
 
 const MAX_POINTS = 500; // one API page: the map shows the newest this many with a position
 const WORLD = "-180,-90,180,90";
-const STEPS = [[3, 30], [5, 10], [7, 5], [9, 1], [12, 0.25], [99, 0.05]]; // [max zoom, degrees]
+const STEPS = [
+  [3, 30],
+  [5, 10],
+  [7, 5],
+  [9, 1],
+  [12, 0.25],
+  [99, 0.05],
+]; // [max zoom, degrees]
 
 function graticule(map) {
   const layer = L.layerGroup().addTo(map);
@@ -20,17 +27,36 @@ function graticule(map) {
     const upTo = (v, high) => Math.floor(Math.min(high, v) / step) * step;
     const [south, north] = [from(b.getSouth() - step, -85), upTo(b.getNorth() + step, 85)];
     const [west, east] = [from(b.getWest() - step, -180), upTo(b.getEast() + step, 180)];
+    // Lines run across the whole view, clamped to the map's edges.
+    const edge = (v, limit) => (limit < 0 ? Math.max(limit, v) : Math.min(limit, v));
     const style = { className: "graticule", interactive: false, weight: 1 };
-    const label = (at, text) => L.marker(at, { interactive: false, keyboard: false,
-      icon: L.divIcon({ className: "grid-label", html: text, iconSize: null }) }).addTo(layer);
+    const label = (at, text) =>
+      L.marker(at, {
+        interactive: false,
+        keyboard: false,
+        icon: L.divIcon({ className: "grid-label", html: text, iconSize: null }),
+      }).addTo(layer);
     const inset = map.containerPointToLatLng([4, map.getSize().y - 18]); // bottom-left corner
-    const range = (a, b) => Array.from({ length: Math.round((b - a) / step) + 1 }, (_, i) => a + i * step);
+    const range = (a, b) =>
+      Array.from({ length: Math.round((b - a) / step) + 1 }, (_, i) => a + i * step);
     for (const lon of range(west, east)) {
-      L.polyline([[south, lon], [north, lon]], style).addTo(layer);
+      L.polyline(
+        [
+          [edge(b.getSouth(), -85), lon],
+          [edge(b.getNorth(), 85), lon],
+        ],
+        style,
+      ).addTo(layer);
       label([inset.lat, lon], `${+lon.toFixed(2)}°`);
     }
     for (const lat of range(south, north)) {
-      L.polyline([[lat, west], [lat, east]], style).addTo(layer);
+      L.polyline(
+        [
+          [lat, edge(b.getWest(), -180)],
+          [lat, edge(b.getEast(), 180)],
+        ],
+        style,
+      ).addTo(layer);
       label([lat, inset.lng], `${+lat.toFixed(2)}°`);
     }
   };
@@ -40,8 +66,13 @@ function graticule(map) {
 
 /** A Leaflet map in `node` with `files` as points (each linking to its detail). */
 export function pointMap(node, files, params = new URLSearchParams()) {
-  const map = L.map(node, { worldCopyJump: true, minZoom: 1, maxZoom: 18, attributionControl: false,
-    zoomSnap: 0.5 });
+  const map = L.map(node, {
+    worldCopyJump: true,
+    minZoom: 1,
+    maxZoom: 18,
+    attributionControl: false,
+    zoomSnap: 0.5,
+  });
   map.setView([20, 0], 1);
   graticule(map);
   const points = [];
@@ -49,10 +80,21 @@ export function pointMap(node, files, params = new URLSearchParams()) {
     if (file.latitude === null || file.longitude === null) continue;
     const at = [file.latitude, file.longitude];
     points.push(at);
-    L.circleMarker(at, { radius: 7, color: "#fff", weight: 2, fillColor: colour(file.context),
-      fillOpacity: 0.95, className: "point" })
-      .bindPopup(el("a", { href: href("file", params, file.id) },
-        `${fileName(file.path)} — ${file.context ?? "–"} ${percent(file.confidence)}`))
+    L.circleMarker(at, {
+      radius: 7,
+      color: "#fff",
+      weight: 2,
+      fillColor: colour(file.context),
+      fillOpacity: 0.95,
+      className: "point",
+    })
+      .bindPopup(
+        el(
+          "a",
+          { href: href("file", params, file.id) },
+          `${fileName(file.path)} — ${file.context ?? "–"} ${percent(file.confidence)}`,
+        ),
+      )
       .addTo(map);
   }
   if (points.length === 1) map.setView(points[0], 9);
@@ -69,9 +111,10 @@ export async function render(container) {
   query.set("page_size", MAX_POINTS);
   const data = await api.files(query);
   const node = el("div", { id: "map", class: "bigmap" });
-  const note = data.total > data.items.length
-    ? `${data.items.length} of ${data.total.toLocaleString("en")} files with a position (the newest)`
-    : `${data.total} files with a position`;
+  const note =
+    data.total > data.items.length
+      ? `${data.items.length} of ${data.total.toLocaleString("en")} files with a position (the newest)`
+      : `${data.total} files with a position`;
   show(container, el("p", { id: "map-count", class: "map-note" }, note), node);
   pointMap(node, data.items, filtersOf(params));
   container.dataset.state = "ready";

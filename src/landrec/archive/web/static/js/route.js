@@ -2,8 +2,18 @@
 // filters kept, so Esc returns to the same page), `#/map?...`, `#/stats`, `#/ingest`.
 // A reload or a shared link opens the same view with the same filters.
 
-export const FILTERS = ["context", "kind", "format", "camera", "from", "to", "min_confidence",
-  "corrected", "unknown", "q"];
+export const FILTERS = [
+  "context",
+  "kind",
+  "format",
+  "camera",
+  "from",
+  "to",
+  "min_confidence",
+  "corrected",
+  "unknown",
+  "q",
+];
 export const LIST_KEYS = [...FILTERS, "page", "sort"];
 
 /** {view, id, params} of the current (or a given) hash. */
@@ -16,7 +26,8 @@ export function current(hash = location.hash) {
 /** The hash of a view with these params (empty values dropped). */
 export function href(view, params = new URLSearchParams(), id = null) {
   const kept = new URLSearchParams();
-  for (const [key, value] of params) if (value !== "" && LIST_KEYS.includes(key)) kept.set(key, value);
+  for (const [key, value] of params)
+    if (value !== "" && LIST_KEYS.includes(key)) kept.set(key, value);
   const query = kept.toString();
   return `#/${view}${id === null ? "" : `/${id}`}${query ? `?${query}` : ""}`;
 }

@@ -25,7 +25,10 @@ export function bytes(n) {
   if (n === null || n === undefined) return "–";
   const units = ["B", "KB", "MB", "GB", "TB"];
   let i = 0;
-  while (n >= 1000 && i < units.length - 1) { n /= 1000; i += 1; }
+  while (n >= 1000 && i < units.length - 1) {
+    n /= 1000;
+    i += 1;
+  }
   return `${n.toFixed(i ? 1 : 0)} ${units[i]}`;
 }
 
@@ -35,15 +38,32 @@ export function seconds(s) {
   return `${m}:${(s - m * 60).toFixed(1).padStart(4, "0")}`;
 }
 
-export const when = (iso) => (iso ? iso.replace("T", " ").replace(/(\.\d+)?(Z|\+00:00)$/, " UTC") : "–");
+export const when = (iso) =>
+  iso ? iso.replace("T", " ").replace(/(\.\d+)?(Z|\+00:00)$/, " UTC") : "–";
 
 export const fileName = (path) => path.split("/").pop();
 
 // Dark enough for white text at >= 4.5:1 contrast (WCAG AA), distinct from each other.
-const PALETTE = ["#1f5f8b", "#8a4b08", "#2d6a2f", "#6d3f98", "#9b2c4a", "#0f6b6b", "#5b5b1a",
-  "#7a3b2e", "#35508c", "#8a2f8a"];
-const FIXED = { coast: "#1f5f8b", desert: "#8a4b08", forest: "#2d6a2f", glacier: "#0f6b6b",
-  mountain: "#6d3f98", unknown: "#595959" };
+const PALETTE = [
+  "#1f5f8b",
+  "#8a4b08",
+  "#2d6a2f",
+  "#6d3f98",
+  "#9b2c4a",
+  "#0f6b6b",
+  "#5b5b1a",
+  "#7a3b2e",
+  "#35508c",
+  "#8a2f8a",
+];
+const FIXED = {
+  coast: "#1f5f8b",
+  desert: "#8a4b08",
+  forest: "#2d6a2f",
+  glacier: "#0f6b6b",
+  mountain: "#6d3f98",
+  unknown: "#595959",
+};
 
 /** The colour of a context: fixed for the usual ones, else stable by its name. */
 export function colour(context) {
@@ -55,9 +75,14 @@ export function colour(context) {
 }
 
 export function badge(context, confidence) {
-  return el("span", { class: "badge", style: `background:${colour(context)}` },
-    context ?? "–", confidence === null || confidence === undefined ? null
-      : el("span", { class: "conf" }, ` ${percent(confidence)}`));
+  return el(
+    "span",
+    { class: "badge", style: `background:${colour(context)}` },
+    context ?? "–",
+    confidence === null || confidence === undefined
+      ? null
+      : el("span", { class: "conf" }, ` ${percent(confidence)}`),
+  );
 }
 
 /** Replace a container's content with these nodes. */
