@@ -18,7 +18,11 @@ if [ ${#APT_PACKAGES[@]} -gt 0 ] && command -v apt-get >/dev/null; then
     missing=()
     for p in "${APT_PACKAGES[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
     if [ ${#missing[@]} -gt 0 ]; then
-        apt-get update -qq && apt-get install -y -qq --no-install-recommends "${missing[@]}"
+        echo "setup: installing system packages: ${missing[*]}"
+        SUDO=(); [ "$(id -u)" -eq 0 ] || SUDO=(sudo)
+        "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+        "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive \
+            apt-get install -y -qq --no-install-recommends "${missing[@]}"
     fi
 fi
 

@@ -239,3 +239,17 @@ def test_unexpected_error_is_retried_then_failed_with_its_reason(
     monkeypatch.setattr(indexing, "image_metadata", real)
     (storage / "a" / "red3.jpg").touch()  # changed: tried afresh, and now it reads
     assert scan(indexer)["indexed"] == 12
+
+
+def test_a_model_failure_is_retried_then_failed_not_a_dead_loop(
+    storage, red_blue_checkpoint, monkeypatch
+):
+    indexer = open_indexer(settings_for(storage, red_blue_checkpoint, max_attempts=2))
+
+    def broken(paths, top_k=3):
+        raise RuntimeError("ONNX Runtime: out of memory")
+
+    monkeypatch.setattr(indexer.predictor, "images", broken)
+    counts = scan(indexer, settle_s=0.0)
+    assert counts["failed"] == 12
+    assert all("out of memory" in r.error and r.attempts == 2 for r in rows(indexer))

@@ -141,7 +141,14 @@ class Indexer:
         """Classify what is ready and record the batch."""
         ready = [p for p in prepared if p is not None]
         with self.step("classify"):
-            results = self._classify(ready)
+            try:
+                results = self._classify(ready)
+            except Exception as exc:  # the model failed on the batch: retried, then failed
+                log.exception("classifying a batch of %d files", len(ready))
+                for p in ready:
+                    if p.outcome is not None and p.outcome.status is Status.INDEXED:
+                        p.outcome, p.transient = None, f"{type(exc).__name__}: {exc}"
+                results = [(p.job.id, p.outcome) for p in ready if p.outcome is not None]
         with self.step("commit"), self.sessions() as session:
             for p in ready:
                 if p.unchanged:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -82,19 +84,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 def cmd_scan(args: argparse.Namespace) -> int:
     def action() -> int:
-        from tqdm import tqdm
-
         from landrec.archive.commands import scan
 
         settings = _settings(args)
-        bar = tqdm(desc="index", unit="file", disable=not sys.stderr.isatty())
-
-        def progress(n: int, total: int) -> None:
-            bar.total = total
-            bar.update(n)
-
-        counts = scan(settings, progress)
-        bar.close()
+        with _progress_bar("index") as progress:
+            counts = scan(settings, progress)
         _print(counts, args.json)
         return 0
 
@@ -105,7 +99,9 @@ def cmd_retag(args: argparse.Namespace) -> int:
     def action() -> int:
         from landrec.archive.commands import resolve_model, retag
 
-        _print(retag(args.db, resolve_model(args.model)), args.json)
+        with _progress_bar("retag") as progress:
+            result = retag(args.db, resolve_model(args.model), progress=progress)
+        _print(result, args.json)
         return 0
 
     return _run(action)
@@ -119,6 +115,23 @@ def cmd_export_corrections(args: argparse.Namespace) -> int:
         return 0
 
     return _run(action)
+
+
+@contextmanager
+def _progress_bar(desc: str) -> Iterator[Callable[[int, int], None]]:
+    """A progress callback (done, total) drawing a bar on a terminal's stderr."""
+    from tqdm import tqdm
+
+    bar = tqdm(desc=desc, unit="file", disable=not sys.stderr.isatty())
+
+    def progress(n: int, total: int) -> None:
+        bar.total = total
+        bar.update(n)
+
+    try:
+        yield progress
+    finally:
+        bar.close()
 
 
 def _print(result: dict, as_json: bool) -> None:
