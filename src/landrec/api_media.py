@@ -99,6 +99,13 @@ def predict_media(
     )
 
 
+def enable_heif() -> bool:
+    """Let Pillow open HEIC/HEIF/AVIF (pillow-heif) where it is installed; False if not."""
+    from landrec.data.decode import enable_heif as register
+
+    return register()
+
+
 def detect(path: str | Path) -> Detected:
     """What a file is, by its content: `kind` image, video, unsupported, unreadable or missing;
     `what` the detected format ("JPEG image", "PDF document") or why it cannot be read."""

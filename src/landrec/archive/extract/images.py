@@ -4,12 +4,12 @@ searches on (camera, lens, time taken, exposure, GPS). Only headers are read, ne
 from __future__ import annotations
 
 import contextlib
-import functools
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 from PIL import ExifTags, Image, UnidentifiedImageError
 
+from landrec.api_media import enable_heif
 from landrec.archive.extract.metadata import (
     COLUMN_CHARS,
     ExtractError,
@@ -56,17 +56,6 @@ _SKIP_TAGS = frozenset(
     }
 )
 MAX_EXTRA_TAGS = 48  # bounded: a file cannot blow up the row with thousands of tags
-
-
-@functools.cache
-def enable_heif() -> bool:
-    """Register pillow-heif's HEIC/HEIF/AVIF opener once; False when it is not installed."""
-    try:
-        import pillow_heif
-    except ImportError:
-        return False
-    pillow_heif.register_heif_opener()
-    return True
 
 
 @contextlib.contextmanager

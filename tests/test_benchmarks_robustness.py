@@ -1,0 +1,102 @@
+"""benchmarks/bench_robustness.py end to end on tiny generated photos, and its corruptions."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+
+
+@pytest.fixture
+def bench(monkeypatch: pytest.MonkeyPatch):
+    """The benchmark modules, imported the way the scripts import each other."""
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    import bench_robustness
+    import build_outofsource
+    import corruptions
+
+    return bench_robustness, corruptions, build_outofsource
+
+
+def write_image(path: Path, colour: tuple[int, int, int], seed: int, size: int = 40) -> Path:
+    """A JPEG of `colour` with mild noise."""
+    rng = np.random.default_rng(seed)
+    pixels = np.clip(np.array(colour) + rng.normal(0, 12, (size, size, 3)), 0, 255)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(pixels.astype(np.uint8)).save(path, quality=92)
+    return path
+
+
+def write_classes(root: Path, per_class: int, seed: int) -> Path:
+    for c, (name, colour) in enumerate({"red": (200, 30, 30), "blue": (30, 30, 200)}.items()):
+        for i in range(per_class):
+            write_image(root / name / f"{name}_{i}.jpg", colour, seed + 10 * c + i, size=40)
+    return root
+
+
+def test_every_corruption_keeps_shape_and_is_seeded(bench) -> None:
+    _, corruptions, _ = bench
+    img = np.random.default_rng(0).integers(0, 256, (24, 36, 3), dtype=np.uint8)
+    for name, corruption in corruptions.CORRUPTIONS.items():
+        for severity in range(1, len(corruption.levels) + 1):
+            a = corruptions.apply(img, name, severity, np.random.default_rng(1))
+            b = corruptions.apply(img, name, severity, np.random.default_rng(1))
+            assert a.shape == img.shape and a.dtype == np.uint8, name
+            assert np.array_equal(a, b), name
+    gray = corruptions.apply(img, "grayscale", 1, np.random.default_rng(0))
+    assert np.array_equal(gray[..., 0], gray[..., 2])
+    dark = corruptions.apply(img, "low_light", 2, np.random.default_rng(0))
+    assert dark.mean() < img.mean() / 2
+
+
+def test_duplicates_are_found_by_hash_and_thumbnail(bench, tmp_path: Path) -> None:
+    _, _, build = bench
+    photo = Image.open(write_image(tmp_path / "a.jpg", (90, 140, 60), seed=3, size=64))
+    photo = Image.fromarray(np.asarray(photo) // 2 + np.arange(64, dtype=np.uint8)[:, None, None])
+    copy = io.BytesIO()
+    photo.resize((48, 48)).save(copy, format="JPEG", quality=70)  # resized, re-encoded
+    other = Image.fromarray(np.asarray(photo)[::-1])  # same colours, upside down
+    index = build.Index([], {}, [], [])
+    index.add("a.jpg", "sha-a", build.average_hash(photo), build.thumbnail(photo))
+    again = Image.open(copy)
+    why, _ = index.duplicate("sha-b", build.average_hash(again), build.thumbnail(again))
+    assert why is not None and why.startswith("near duplicate of a.jpg")
+    assert index.duplicate("sha-a", 0, build.thumbnail(other))[0] == "exact duplicate of a.jpg"
+    assert index.duplicate("sha-c", build.average_hash(other), build.thumbnail(other))[0] is None
+
+
+def test_quick_run_writes_json(bench, red_blue_checkpoint: Path, tmp_path: Path) -> None:
+    bench_robustness, _, _ = bench
+    data = write_classes(tmp_path / "test", per_class=3, seed=0)
+    outside = write_classes(tmp_path / "outside", per_class=2, seed=100)
+    (outside / "manifest.csv").write_text(
+        "file,class,repo,commit,licence,kept\n"
+        "red/red_0.jpg,red,someone/photos,abc,none stated,yes\n"
+        "red/red_9.jpg,red,someone/photos,abc,none stated,exact duplicate of x\n"
+    )
+    argv = ["--run", red_blue_checkpoint, "--data", data, "--out-of-source", outside]
+    argv += ["--corruptions", "jpeg", "grayscale", "--backend", "torch", "--out-dir", tmp_path]
+    assert bench_robustness.main([str(a) for a in argv]) == 0
+
+    record = json.loads((tmp_path / "bench_robustness.json").read_text())
+    results = record["results"]
+    assert set(results["settings"]) == {"jpeg-1", "jpeg-2", "grayscale-1"}
+    assert results["clean"]["n"] == 6 and set(results["clean"]["per_class"]) == {"red", "blue"}
+    assert 0 <= results["mean_corruption_accuracy"] <= 1
+    assert (
+        results["per_corruption_mean"]["grayscale"]
+        == results["settings"]["grayscale-1"]["accuracy"]
+    )
+    oos = results["out_of_source"]
+    assert oos["n"] == 4 and oos["classes_without_photos"] == []
+    (source,) = oos["sources"]
+    assert source["n"] == 1 and source["licence"] == "none stated"
+    assert source["repo"] == "someone/photos" and 0 <= source["accuracy"] <= 1
+    assert oos["dropped"] == {"exact duplicate of x": 1}
+    assert record["machine"]["cpu_model"] and record["command"].startswith("python ")
