@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import time
-from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -69,7 +68,7 @@ def register_storage(sessions: sessionmaker[Session], root: Path) -> tuple[int, 
 def status_counts(sessions: sessionmaker[Session]) -> dict[str, int]:
     with sessions() as session:
         rows = session.execute(select(File.status, func.count()).group_by(File.status)).all()
-    return dict(Counter({str(s): int(n) for s, n in rows}))
+    return {str(s): int(n) for s, n in rows}
 
 
 def scan(
