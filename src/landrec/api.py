@@ -34,6 +34,9 @@ if TYPE_CHECKING:
     from landrec.engine.evaluation.evaluate import EvalResult
     from landrec.engine.evaluation.evaluate import to_markdown as to_markdown
     from landrec.engine.evaluation.untrained import evaluate_untrained as evaluate_untrained
+    from landrec.engine.experiments.audit import audit as audit
+    from landrec.engine.experiments.audit_report import AuditOptions as AuditOptions
+    from landrec.engine.experiments.audit_report import AuditResult as AuditResult
     from landrec.engine.experiments.study import StudyResult
     from landrec.engine.experiments.tune import TuneResult
     from landrec.engine.inference.explain import ExplainResult
@@ -54,6 +57,9 @@ tracking_default = cli_default  # whether the CLI tracks when no tracking option
 # Names this module re-exports, imported on first use (`api.VideoOptions`, `from landrec.api
 # import EvalResult`): name -> "module:attribute".
 _LAZY = {
+    "AuditOptions": "landrec.engine.experiments.audit_report:AuditOptions",
+    "AuditResult": "landrec.engine.experiments.audit_report:AuditResult",
+    "audit": "landrec.engine.experiments.audit:audit",  # landrec data audit
     "CalibrationResult": "landrec.engine.evaluation.calibrate:CalibrationResult",
     "ChannelStats": "landrec.data.inspect:ChannelStats",
     "EvalResult": "landrec.engine.evaluation.evaluate:EvalResult",

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from landrec.cli import output
 from landrec.cli.archive import add_archive_commands
+from landrec.cli.audit import add_audit_command
 from landrec.cli.options import (
     add_config_options,
     add_reliability_options,
@@ -250,6 +251,7 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--size", type=at_least(16), default=224)
     q.add_argument("--json", action="store_true")
     q.set_defaults(func=cmd_data_stats)
+    add_audit_command(data_sub)
 
     p = sub.add_parser("export", help="export a checkpoint to ONNX")
     p.add_argument("run", help="run folder or checkpoint")

@@ -39,6 +39,8 @@ def print_train(result: TrainAndTest, as_json: bool = False) -> None:
         "epochs": len(tr.history),
         "best_val_accuracy": max((h["val_accuracy"] for h in tr.history), default=None),
         "cache_bytes": tr.cache_bytes,
+        "images": tr.images,
+        "excluded": tr.excluded,
         "skipped": tr.skipped,
         "notes": tr.notes,
         "test": result.test.to_dict() if result.test else None,

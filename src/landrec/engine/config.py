@@ -82,6 +82,8 @@ class TrainConfig:
     early_stopping: int = 0  # stop a stage after N epochs without val-loss gain (0 = off)
     seed: int = 0
     val_fraction: float = 0.15  # held out of train when there is no val split
+    exclude: str | None = None  # file of paths (one a line, or a suspects.csv) left out of train
+    exclude_eval: bool = False  # also out of val and test (by default test is never cleaned)
     workers: int | None = None  # decode processes; None = automatic
     cache: bool = True  # train from cached frozen-prefix features
     cache_dir: str | None = None  # None = <data-root's parent>/.landrec-cache or ~/.cache

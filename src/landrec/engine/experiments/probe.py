@@ -18,7 +18,8 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import StandardScaler
 
 from landrec.data.dataset import FailureLog
-from landrec.data.layout import Split, SplitData, load_splits
+from landrec.data.layout import DatasetSplits, Split, SplitData, load_splits
+from landrec.data.transforms import Preprocessing
 from landrec.engine import checkpoint as ckpt
 from landrec.engine.config import CONFIG_FILE, TrainConfig, config_to_dict, save_config
 from landrec.engine.evaluation.evaluate import compute_metrics
@@ -26,6 +27,8 @@ from landrec.engine.training.features import Extractor, FeatureSet, ViewSpec
 from landrec.engine.training.prepare import make_extractor, pick_device, preprocessing_for
 from landrec.models.choices import HeadKind
 from landrec.models.factory import ModelConfig, create_model
+from landrec.models.net import BlockClassifier
+from landrec.models.weights import ResolvedWeights
 
 C_GRID = (0.001, 0.01, 0.1, 1.0, 10.0, 100.0)  # inverse L2 strength, chosen on val
 PROBE_FILE = "probe.json"
@@ -44,7 +47,29 @@ class ProbeResult:
     skipped: list[dict] = field(default_factory=list)
 
 
-def _features(extractor: Extractor, split: SplitData, failures: FailureLog) -> FeatureSet:
+@dataclass
+class FrozenBackbone:
+    """A backbone with a linear head, ready to extract pooled features through the cache."""
+
+    model: BlockClassifier
+    model_config: ModelConfig
+    weights: ResolvedWeights
+    preprocessing: Preprocessing
+    extractor: Extractor
+
+
+def frozen_backbone(config: TrainConfig, data: DatasetSplits) -> FrozenBackbone:
+    """`config.model` with `config.weights`, eval mode, and an extractor of pooled features."""
+    model_config = ModelConfig(config.model, len(data.classes), HeadKind.LINEAR, dropout=0.0)
+    model, weights = create_model(model_config, config.weights)
+    model = model.to(pick_device(config.device)).eval()
+    pre = preprocessing_for(config, data)
+    extractor = make_extractor(config, model, len(model.blocks), pre)  # pooled features
+    return FrozenBackbone(model, model_config, weights, pre, extractor)
+
+
+def split_features(extractor: Extractor, split: SplitData, failures: FailureLog) -> FeatureSet:
+    """The clean view's features of every readable file of `split`."""
     return extractor.extract(*split.paths_labels(), [ViewSpec()], failures, split.name)
 
 
@@ -73,14 +98,11 @@ def linear_probe(data_root: str | Path, run_dir: str | Path, config: TrainConfig
     """Fit the probe on train features, pick C on val, save it as `run_dir`/best.safetensors."""
     started, run_dir = time.perf_counter(), Path(run_dir)
     data = load_splits(data_root, config.val_fraction, config.seed)
-    model_config = ModelConfig(config.model, len(data.classes), HeadKind.LINEAR, dropout=0.0)
-    model, weights = create_model(model_config, config.weights)
-    model = model.to(pick_device(config.device)).eval()
-    pre = preprocessing_for(config, data)
-    extractor = make_extractor(config, model, len(model.blocks), pre)  # pooled features
+    frozen = frozen_backbone(config, data)
+    model, model_config, weights = frozen.model, frozen.model_config, frozen.weights
     failures = FailureLog()
-    train = _features(extractor, data.get(Split.TRAIN), failures)
-    val = _features(extractor, data.get(Split.VAL), failures)
+    train = split_features(frozen.extractor, data.get(Split.TRAIN), failures)
+    val = split_features(frozen.extractor, data.get(Split.VAL), failures)
     x_train, y_train = train.features[0].double().numpy(), train.labels.numpy()
     x_val, y_val = val.features[0].double().numpy(), val.labels.numpy()
     scaler = StandardScaler().fit(x_train)
@@ -97,7 +119,7 @@ def linear_probe(data_root: str | Path, run_dir: str | Path, config: TrainConfig
     meta = ckpt.CheckpointMeta(
         data.classes,
         model_config,
-        pre,
+        frozen.preprocessing,
         weights.source,
         not weights.pretrained,
         config_to_dict(config),

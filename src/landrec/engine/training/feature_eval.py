@@ -28,6 +28,7 @@ from landrec.engine.evaluation.evaluate import (
     write_report,
 )
 from landrec.engine.loop import CachedSource, predict_logits
+from landrec.engine.training.exclude import exclude_from_test
 from landrec.engine.training.features import ViewSpec
 from landrec.engine.training.prepare import cache_start, make_extractor
 from landrec.engine.tta import mean_probability_log
@@ -117,5 +118,5 @@ def evaluate_split(
 def evaluate_on_test(checkpoint: Path, data: str | Path, config: TrainConfig) -> EvalResult:
     """A trained run's checkpoint on the test split of `data`; the report files go beside it."""
     model, meta = load_checkpoint(checkpoint)
-    folder = load_eval_folder(data, Split.TEST, meta.classes)
+    folder = exclude_from_test(load_eval_folder(data, Split.TEST, meta.classes), data, config)
     return write_report(evaluate_split(model, meta, folder, config), checkpoint.parent)

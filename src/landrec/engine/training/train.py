@@ -33,11 +33,8 @@ from landrec.engine.loop import (
     train_one_epoch,
 )
 from landrec.engine.plots import plot_curves
-from landrec.engine.training.features import (
-    FeatureSet,
-    ViewSpec,
-    run_frozen,
-)
+from landrec.engine.training.exclude import Exclusion, apply_exclusions
+from landrec.engine.training.features import FeatureSet, ViewSpec, run_frozen
 from landrec.engine.training.optim import (
     StagePlan,
     make_optimizer,
@@ -74,6 +71,8 @@ class TrainResult:
     skipped: list[dict] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     cache_bytes: int = 0
+    images: dict[str, int] = field(default_factory=dict)  # files listed per split
+    excluded: int = 0  # files left out by --exclude
 
 
 @dataclass
@@ -90,6 +89,7 @@ class Trainer:
     best_val_loss: float = float("inf")
     cache_bytes: int = 0
     on_epoch: Callable[[dict], None] | None = None  # called with each history row
+    exclusion: Exclusion = field(default_factory=Exclusion)  # what --exclude took out
     _cached: dict[str, FeatureSet] = field(default_factory=dict)
 
     # ---- batch sources ----------------------------------------------------------------
@@ -100,8 +100,7 @@ class Trainer:
         cached_at = cache_start(self.config, self.model)
         if not self._cached:
             self._extract(cached_at)
-        train, val = self._cached["train"], self._cached["val"]
-        start = cached_at
+        train, val, start = self._cached["train"], self._cached["val"], cached_at
         if plan.unfreeze == 0 and cached_at < len(self.model.blocks):
             train = run_frozen(self.model, train, cached_at)
             val = run_frozen(self.model, val, cached_at)
@@ -236,6 +235,7 @@ def build_trainer(config: TrainConfig, data_root: Path, run_dir: Path) -> Traine
     check_init_weights(config.weights, config.init_checkpoint)
     torch.manual_seed(config.seed)  # head init (and random-init backbones) follow the seed
     data = load_splits(data_root, config.val_fraction, config.seed)
+    exclusion = apply_exclusions(data, config)
     model_config = ModelConfig(
         config.model, len(data.classes), config.head, config.hidden, config.dropout
     )
@@ -249,7 +249,7 @@ def build_trainer(config: TrainConfig, data_root: Path, run_dir: Path) -> Traine
         random_init,
         config_to_dict(config),
     )
-    return Trainer(config, data, model, meta, run_dir)
+    return Trainer(config, data, model, meta, run_dir, exclusion=exclusion)
 
 
 def train(
@@ -284,7 +284,7 @@ def train(
     plot_curves(
         trainer.history, run_dir / CURVES, f"{config.model} ({trainer.meta.weights_source})"
     )
-    notes = [trainer.data.val_note] if trainer.data.val_note else []
+    notes = [n for n in (trainer.data.val_note, trainer.exclusion.note()) if n]
     return TrainResult(
         run_dir,
         run_dir / ckpt.BEST,
@@ -295,4 +295,6 @@ def train(
         record_skipped(trainer.failures, trainer.data, run_dir),
         notes,
         trainer.cache_bytes,
+        {s.value: len(d.samples) for s, d in trainer.data.splits.items()},
+        trainer.exclusion.total,
     )
