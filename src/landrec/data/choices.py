@@ -11,3 +11,4 @@ class AugPreset(str, Enum):
     FLIP = "flip"  # horizontal flip and a mild random-resized crop
     REPORT = "report"  # Resize 256, RandomCrop 224, HFlip, Rotation 15, ColorJitter
     TRIVIAL = "trivial"  # TrivialAugmentWide + flip + random-resized crop
+    ROBUST = "robust"  # flip's geometry + blur, noise, JPEG, darkening, grayscale, low contrast

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable
+from typing import Any
+
 import torch
-from PIL import Image
+from PIL import Image, ImageFilter
 from torchvision.transforms import v2 as T
 
 from landrec.data.choices import AugPreset
@@ -30,6 +34,69 @@ def mirrored_eval_transform(pre: Preprocessing) -> T.Compose:
     return T.Compose([*eval_transform(pre).transforms, T.RandomHorizontalFlip(p=1.0)])
 
 
+class _Blur:
+    """Gaussian blur, its sigma (pixels) drawn from `sigma`: Pillow's filter on a PIL image
+    (about 30 times faster than torchvision's convolution on a uint8 tensor), torchvision's on
+    a tensor."""
+
+    def __init__(self, sigma: tuple[float, float]) -> None:
+        self.sigma = sigma
+
+    def __call__(self, img: Any) -> Any:
+        sigma = _uniform(*self.sigma)
+        if isinstance(img, Image.Image):
+            return img.filter(ImageFilter.GaussianBlur(sigma))
+        return T.functional.gaussian_blur(img, [2 * math.ceil(3 * sigma) + 1] * 2, [sigma] * 2)
+
+
+class _Darken:
+    """Underexposure on a [0, 1] float image: scale by a factor in `scale`, then a gamma in
+    `gamma` (above 1 darkens the shadows more than the highlights)."""
+
+    def __init__(self, scale: tuple[float, float], gamma: tuple[float, float]) -> None:
+        self.scale, self.gamma = scale, gamma
+
+    def __call__(self, img: torch.Tensor) -> torch.Tensor:
+        s = _uniform(*self.scale)
+        g = _uniform(*self.gamma)
+        return (img * s).clamp(0.0, 1.0).pow(g)
+
+
+class _Noise:
+    """Additive Gaussian noise on a [0, 1] float image, its std drawn from `sigma`; clipped."""
+
+    def __init__(self, sigma: tuple[float, float]) -> None:
+        self.sigma = sigma
+
+    def __call__(self, img: torch.Tensor) -> torch.Tensor:
+        return (img + torch.randn_like(img) * _uniform(*self.sigma)).clamp(0.0, 1.0)
+
+
+def _uniform(low: float, high: float) -> float:
+    """One draw from torch's global generator (seeded per item by the dataset)."""
+    return low + (high - low) * float(torch.rand(()))
+
+
+def _robust_ops(size: int) -> list[Callable[..., Any]]:
+    """`flip`'s geometry, then photometric corruptions, each with a modest probability (about
+    a quarter of the views stay clean): Gaussian blur, JPEG re-encoding at quality 10-50,
+    grayscale, contrast reduction, darkening with gamma, additive Gaussian noise. The ranges
+    are for the model's input (224 px from mostly 150-px photos). Every random draw uses
+    torch's global generator, which the dataset seeds per item, so views are reproducible."""
+    return [
+        T.RandomResizedCrop(size, scale=(0.6, 1.0), antialias=True),
+        T.RandomHorizontalFlip(),
+        T.RandomApply([_Blur(sigma=(0.5, 4.0))], 0.2),  # on the PIL image: fast
+        T.ToImage(),  # uint8 tensor: what JPEG takes
+        T.RandomApply([T.JPEG(quality=(10, 50))], 0.2),
+        T.RandomGrayscale(p=0.1),
+        T.ToDtype(torch.float32, scale=True),
+        T.RandomApply([T.ColorJitter(contrast=(0.3, 0.8))], 0.2),
+        T.RandomApply([_Darken(scale=(0.4, 0.9), gamma=(1.0, 1.6))], 0.2),
+        T.RandomApply([_Noise(sigma=(0.02, 0.12))], 0.2),
+    ]
+
+
 def train_transform(pre: Preprocessing, preset: AugPreset) -> T.Compose:
     """Training-time augmentation ending in the same tensor layout as `eval_transform`."""
     size = pre.input_size
@@ -48,6 +115,8 @@ def train_transform(pre: Preprocessing, preset: AugPreset) -> T.Compose:
             T.RandomResizedCrop(size, scale=(0.6, 1.0), antialias=True),
             T.RandomHorizontalFlip(),
         ]
+    elif preset is AugPreset.ROBUST:  # ends in a float image already
+        return T.Compose([*_robust_ops(size), T.Normalize(pre.mean, pre.std)])
     else:
         ops = [
             T.RandomResizedCrop(size, scale=(0.5, 1.0), antialias=True),

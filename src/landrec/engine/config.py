@@ -61,7 +61,7 @@ class TrainConfig:
     dropout: float = 0.3  # head dropout
     image_size: int | None = None  # input size; None = the model's own
     normalize: Normalize = Normalize.MODEL
-    augment: AugPreset = AugPreset.FLIP  # none | flip | report | trivial
+    augment: AugPreset = AugPreset.FLIP  # none | flip | report | trivial | robust
     aug_views: int = 2  # augmented views cached per training image (1 when augment=none)
     batch_size: int = 64
     optimizer: Optimizer = Optimizer.ADAMW
