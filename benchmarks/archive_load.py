@@ -18,6 +18,8 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -115,9 +117,11 @@ def client(port: int, requests: int, seed: int, out: list[float], errors: list[s
     conn.close()
 
 
-def api_latency(root: Path, rows: int, clients: int, requests: int) -> dict[str, Any]:
-    root.mkdir(parents=True)
-    (root / "storage").mkdir()
+@contextmanager
+def synthetic_service(root: Path, rows: int) -> Iterator[tuple[int, float]]:
+    """`rows` synthetic rows in a SQLite file under `root`, served by the real app in a
+    subprocess until the block ends: (its port, seconds the database took to build)."""
+    (root / "storage").mkdir(parents=True, exist_ok=True)
     url = f"sqlite:///{root / 'api.sqlite3'}"
     started = time.perf_counter()
     synthetic_database(url, rows)
@@ -127,12 +131,17 @@ def api_latency(root: Path, rows: int, clients: int, requests: int) -> dict[str,
     server = subprocess.Popen([*command, "--db", url, "--port", str(port)])
     try:
         _wait_until_up(port)
-        results = {"python_clients": python_clients(port, clients, requests)}
-        if shutil.which("wrk"):
-            results["wrk"] = wrk(port, clients, seconds=15)
+        yield port, build_s
     finally:
         server.terminate()
         server.wait(30)
+
+
+def api_latency(root: Path, rows: int, clients: int, requests: int) -> dict[str, Any]:
+    with synthetic_service(root, rows) as (port, build_s):
+        results = {"python_clients": python_clients(port, clients, requests)}
+        if shutil.which("wrk"):
+            results["wrk"] = wrk(port, clients, seconds=15)
     return {"rows": rows, "synthetic": True, "build_s": build_s, "clients": clients, **results}
 
 

@@ -18,15 +18,14 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
-from archive_load import free_port, synthetic_database
+from archive_load import synthetic_service
 from common import REPO, machine_info, out_dir_for, write_results
 
 sys.path.insert(0, str(REPO / "tests/archive/gui"))
-from helpers import CHROMIUM, get_json, launch_chromium
+from helpers import CHROMIUM, launch_chromium
 
 # name -> how the filter is applied: a select's value, or a hash typed into the URL.
 FILTERED = {
@@ -38,17 +37,6 @@ FILTERED = {
 }
 READY = "#view[data-state=ready]"
 PAGE_SIZE = 60  # the grid's (js/grid.js)
-
-
-def wait_up(port: int, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            get_json(f"http://127.0.0.1:{port}/api/health")
-            return
-        except OSError:
-            time.sleep(0.2)
-    raise RuntimeError("the API did not start")
 
 
 def last_grid_ms(page) -> float:
@@ -97,28 +85,16 @@ def measure(rows: int, rounds: int) -> tuple[list[dict[str, float]], float]:
     """Build the database, serve it, and time `rounds` cold loads (after one warm-up)."""
     from playwright.sync_api import sync_playwright
 
-    with tempfile.TemporaryDirectory(prefix="bench-gui-") as tmp:
-        root = Path(tmp)
-        (root / "storage").mkdir()
-        url = f"sqlite:///{root / 'gui.sqlite3'}"
-        started = time.perf_counter()
-        synthetic_database(url, rows)
-        build_s = time.perf_counter() - started
-        port = free_port()
-        command = [sys.executable, str(REPO / "benchmarks/archive_load.py"), "serve"]
-        command += ["--storage", str(root / "storage"), "--db", url, "--port", str(port)]
-        server = subprocess.Popen(command)
-        try:
-            wait_up(port)
-            with sync_playwright() as playwright:
-                browser = launch_chromium(playwright)
-                address = f"http://127.0.0.1:{port}/"
-                one_round(browser, address, rows)  # warm-up: the server's caches
-                timings = [one_round(browser, address, rows) for _ in range(rounds)]
-                browser.close()
-        finally:
-            server.terminate()
-            server.wait(30)
+    with (
+        tempfile.TemporaryDirectory(prefix="bench-gui-") as tmp,
+        synthetic_service(Path(tmp), rows) as (port, build_s),
+        sync_playwright() as playwright,
+    ):
+        browser = launch_chromium(playwright)
+        address = f"http://127.0.0.1:{port}/"
+        one_round(browser, address, rows)  # warm-up: the server's caches
+        timings = [one_round(browser, address, rows) for _ in range(rounds)]
+        browser.close()
     return timings, build_s
 
 
