@@ -10,6 +10,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from conftest import write_image
+
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 
 
@@ -22,15 +24,6 @@ def bench(monkeypatch: pytest.MonkeyPatch):
     import corruptions
 
     return bench_robustness, corruptions, build_outofsource
-
-
-def write_image(path: Path, colour: tuple[int, int, int], seed: int, size: int = 40) -> Path:
-    """A JPEG of `colour` with mild noise."""
-    rng = np.random.default_rng(seed)
-    pixels = np.clip(np.array(colour) + rng.normal(0, 12, (size, size, 3)), 0, 255)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    Image.fromarray(pixels.astype(np.uint8)).save(path, quality=92)
-    return path
 
 
 def write_classes(root: Path, per_class: int, seed: int) -> Path:

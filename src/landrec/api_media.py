@@ -14,7 +14,7 @@ from landrec.engine.config import Backend
 if TYPE_CHECKING:
     from landrec.data.sniff import Detected
     from landrec.engine.inference.classifier import Classifier
-    from landrec.engine.inference.predict import Prediction
+    from landrec.engine.inference.predict import ImageRef, Prediction
     from landrec.engine.inference.video import VideoOptions, VideoPrediction
 
 
@@ -141,16 +141,19 @@ class Predictor:
 
     def images(self, paths: list[Path], top_k: int = 3) -> list[Prediction]:
         """One Prediction per image file, in order; an unreadable one carries its error."""
-        from landrec.engine.inference.predict import ImageRef, predict_refs
+        from landrec.engine.inference.predict import ImageRef
 
-        refs = [ImageRef(Path(p)) for p in paths]
-        return predict_refs(self.classifier, refs, top_k, self.batch_size, self.workers, False)
+        return self._predict([ImageRef(Path(p)) for p in paths], top_k)
 
     def pages(self, path: Path, n_pages: int, top_k: int = 3) -> list[Prediction]:
         """One Prediction per page of a multi-page image (`file#page=N`, N from 1)."""
-        from landrec.engine.inference.predict import ImageRef, predict_refs
+        from landrec.engine.inference.predict import ImageRef
 
-        refs = [ImageRef(Path(path), page, n_pages) for page in range(n_pages)]
+        return self._predict([ImageRef(Path(path), p, n_pages) for p in range(n_pages)], top_k)
+
+    def _predict(self, refs: list[ImageRef], top_k: int) -> list[Prediction]:
+        from landrec.engine.inference.predict import predict_refs
+
         return predict_refs(self.classifier, refs, top_k, self.batch_size, self.workers, False)
 
     def video(self, path: Path, options: VideoOptions | None = None) -> VideoPrediction:

@@ -84,9 +84,8 @@ def scan(
     total = status_counts(indexer.sessions).get(Status.PENDING.value, 0)
     report = None if progress is None else (lambda n: progress(n, total))
     for _ in range(SETTLE_ROUNDS):
+        indexer.process_pending(report)
         if not status_counts(indexer.sessions).get(Status.PENDING.value, 0):
             break
-        indexer.process_pending(report)
-        if status_counts(indexer.sessions).get(Status.PENDING.value, 0):
-            time.sleep(wait)
+        time.sleep(wait)  # some files are still being written
     return {"seen": seen, **status_counts(indexer.sessions)}
