@@ -50,6 +50,9 @@ BAD_VALUES = [
     ("val_fraction", 0, "number in (0, 1)"),
     ("val_fraction", 1, "number in (0, 1)"),
     ("workers", -1, "none or integer >= 0"),
+    ("distill_alpha", -0.1, "number in [0, 1]"),
+    ("distill_alpha", 1.5, "number in [0, 1]"),
+    ("distill_temperature", 0, "number > 0"),
 ]
 
 

@@ -39,9 +39,8 @@ class Scheduler(str, Enum):
 
 class CachePoint(str, Enum):
     AUTO = "auto"  # the deepest prefix frozen in every stage of this run
-    FINETUNE = "finetune"  # the input of the groups fine-tuning unfreezes, even in a head-only
-    # run: head and fine-tune runs of one model then share one cache (worth it when the
-    # blocks above that point are cheap, e.g. VGG16's and AlexNet's fully connected layers)
+    FINETUNE = "finetune"  # the input of the groups fine-tuning unfreezes, even head-only: head
+    # and fine-tune runs then share a cache (worth it for VGG16's and AlexNet's fc layers)
 
 
 class Normalize(str, Enum):
@@ -84,6 +83,9 @@ class TrainConfig:
     val_fraction: float = 0.15  # held out of train when there is no val split
     exclude: str | None = None  # file of paths (one a line, or a suspects.csv) left out of train
     exclude_eval: bool = False  # also out of val and test (by default test is never cleaned)
+    teacher: str | None = None  # trained run(s), comma-separated, to distil from (soft targets)
+    distill_alpha: float = 0.5  # the teachers' share of each target (the label's: 1 - it)
+    distill_temperature: float = 1.0  # softmax temperature of the teachers' logits
     workers: int | None = None  # decode processes; None = automatic
     cache: bool = True  # train from cached frozen-prefix features
     cache_dir: str | None = None  # None = <data-root's parent>/.landrec-cache or ~/.cache
@@ -94,9 +96,8 @@ class TrainConfig:
     device: str = "auto"  # auto | cpu | cuda | cuda:N
 
 
-# Every number field's allowed values: `>= a`, `> a`, or from a to b with each end included
-# ([ ]) or not (( )); a field typed `| None` also allows None. apply_overrides checks them, so
-# YAML, CLI and Python configs all meet them.
+# Every number field's allowed values: `>= a`, `> a`, or a to b with ends included ([ ]) or not
+# (( )); `| None` fields also allow None. check_config applies them to YAML, CLI and Python.
 BOUNDS: dict[str, str] = {
     "hidden": ">= 1",
     "dropout": "[0, 1)",
@@ -117,10 +118,11 @@ BOUNDS: dict[str, str] = {
     "early_stopping": ">= 0",
     "seed": ">= 0",
     "val_fraction": "(0, 1)",
+    "distill_alpha": "[0, 1]",
+    "distill_temperature": "> 0",
     "workers": ">= 0",
 }
 DEVICE = re.compile(r"auto|cpu|cuda(:\d+)?")
-
 CONFIG_FILE = "config.yaml"
 # Old key -> its TrainConfig field: YAML files, saved runs and CLI flags that use it still work.
 CONFIG_ALIASES = {"lr": "head_lr", "finetune_lr": "backbone_lr"}
@@ -272,8 +274,7 @@ def resolve_config(yaml_path: str | Path | None, cli: dict[str, Any]) -> TrainCo
     return check_config(dataclasses.replace(TrainConfig(), **values))
 
 
-def _plain(value: Any) -> Any:
-    """A field's value as YAML and JSON hold it: enums and choices as their text."""
+def _plain(value: Any) -> Any:  # as YAML and JSON hold it: enums and choices as text
     if isinstance(value, Enum):
         return value.value
     return str(value) if isinstance(value, WeightsChoice) else value
@@ -295,6 +296,5 @@ def check_init_weights(
         )
 
 
-def save_config(config: TrainConfig, path: Path) -> None:
-    """Write `config` as YAML, atomically (a crash never leaves half a config.yaml)."""
+def save_config(config: TrainConfig, path: Path) -> None:  # atomic: never half a file
     write_text_atomic(path, yaml.safe_dump(config_to_dict(config), sort_keys=False))

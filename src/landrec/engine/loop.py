@@ -154,7 +154,8 @@ def train_one_epoch(
         loss.backward()
         optimizer.step()
         total_loss += loss.item() * len(y)
-        correct += int((logits.argmax(1) == y).sum())
+        hard = y if y.ndim == 1 else y.argmax(1)  # soft targets (distillation): their top class
+        correct += int((logits.argmax(1) == hard).sum())
         n += len(y)
     return EpochStats(total_loss / max(n, 1), correct / max(n, 1), n)
 

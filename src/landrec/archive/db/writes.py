@@ -10,9 +10,12 @@ from datetime import datetime, timezone
 from typing import Any
 
 from sqlalchemy import delete, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from landrec.archive.db.models import Correction, File, Info, Kind, Segment, Status, Tag
+
+REGISTER_TRIES = 3  # a path registered by another writer at the same moment: read again
 
 
 def utcnow() -> datetime:
@@ -65,8 +68,19 @@ class Outcome:
 def register(session: Session, seen: Iterable[Seen]) -> int:
     """Rows for new files (pending) and changed ones (size or mtime differ: pending again, a
     `missing` file that came back likewise); unchanged rows are left alone. Returns how many
-    rows became pending."""
+    rows became pending. Another writer may register one of these paths between the read and
+    the insert (the watcher and an upload see a new file together): the unique path refuses
+    the second insert, and the batch is read again and retried."""
     seen = list(seen)
+    for _ in range(REGISTER_TRIES - 1):
+        try:
+            return _register(session, seen)
+        except IntegrityError:
+            session.rollback()
+    return _register(session, seen)
+
+
+def _register(session: Session, seen: list[Seen]) -> int:
     known = {
         row.path: row
         for chunk in _chunks([s.path for s in seen], 500)

@@ -36,6 +36,11 @@ def _keys(listed: list[str], data_root: Path) -> set[Path]:
     return set().union(*(_candidates(text, data_root) for text in listed))
 
 
+def listed_files(path: str | Path, data_root: str | Path) -> set[Path]:
+    """The resolved files an exclusion list may name (see `read_exclusions`)."""
+    return _keys(read_exclusions(path), Path(data_root))
+
+
 def drop_listed(split: SplitData, keys: set[Path]) -> int:
     """Remove `split`'s samples whose files are in `keys`; how many were removed."""
     kept = [s for s in split.samples if s.path.resolve() not in keys]
@@ -89,5 +94,5 @@ def apply_exclusions(data: DatasetSplits, config: TrainConfig) -> Exclusion:
 def exclude_from_test(folder: SplitData, data_root: str | Path, config: TrainConfig) -> SplitData:
     """The test folder without the listed files when `exclude_eval` is set; else untouched."""
     if config.exclude is not None and config.exclude_eval:
-        drop_listed(folder, _keys(read_exclusions(config.exclude), Path(data_root)))
+        drop_listed(folder, listed_files(config.exclude, data_root))
     return folder

@@ -17,9 +17,11 @@ from landrec.engine import checkpoint as ckpt
 from landrec.engine.config import CachePoint, ConfigError, Normalize, TrainConfig
 from landrec.engine.training.features import CacheKey, Extractor, FeatureStore, module_hash
 from landrec.engine.training.optim import finetune_group_count, plan_stages
+from landrec.models.factory import ModelConfig, create_model
 from landrec.models.freeze import first_trainable_block, freeze
 from landrec.models.net import BlockClassifier
 from landrec.models.registry import get_spec
+from landrec.models.weights import RANDOM_WEIGHTS
 
 
 def pick_device(name: str) -> torch.device:
@@ -116,3 +118,18 @@ def init_source(path: str, meta: ckpt.CheckpointMeta) -> str:
     """The weights_source of a run started from an init checkpoint: that file, and where its
     backbone's weights came from."""
     return f"init_checkpoint {ckpt.resolve_checkpoint(path)} (backbone: {meta.weights_source})"
+
+
+def initial_model(
+    config: TrainConfig, model_config: ModelConfig, classes: list[str]
+) -> tuple[BlockClassifier, str, bool]:
+    """The model a run starts from, where its backbone's weights came from, and whether that
+    was random init: `weights`, or the init checkpoint (the backbone is then built without
+    looking for pretrained weights, which the checkpoint's would replace)."""
+    init = config.init_checkpoint
+    if init is None:
+        model, weights = create_model(model_config, config.weights)
+        return model, weights.source, not weights.pretrained
+    model, _ = create_model(model_config, RANDOM_WEIGHTS)
+    meta = load_init_checkpoint(model, init, classes)
+    return model, init_source(init, meta), meta.random_init

@@ -89,9 +89,13 @@ def resume_state(run_dir: Path, config: TrainConfig) -> dict[str, Any]:
 def preflight(data_root: str | Path, run_dir: Path, config: TrainConfig, resume: bool) -> None:
     """Everything a run can be refused for, checked before anything is written (MLflow's store
     in the run folder included): the stored run on resume, the data set's layout, the model's
-    name, and `weights` together with `init_checkpoint`."""
+    name, `weights` together with `init_checkpoint`, and the teachers."""
     if resume:
         check_same_config(run_dir, config)
-    load_splits(data_root, config.val_fraction, config.seed)
+    data = load_splits(data_root, config.val_fraction, config.seed)
     get_spec(config.model)
     check_init_weights(config.weights, config.init_checkpoint)
+    if config.teacher is not None:
+        from landrec.engine.training.distill import check_teachers  # loads models: only here
+
+        check_teachers(config, data)

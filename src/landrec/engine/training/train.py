@@ -33,6 +33,7 @@ from landrec.engine.loop import (
     train_one_epoch,
 )
 from landrec.engine.plots import plot_curves
+from landrec.engine.training.distill import distill_targets
 from landrec.engine.training.exclude import Exclusion, apply_exclusions
 from landrec.engine.training.features import FeatureSet, ViewSpec, run_frozen
 from landrec.engine.training.optim import (
@@ -44,18 +45,16 @@ from landrec.engine.training.optim import (
 )
 from landrec.engine.training.prepare import (
     cache_start,
-    init_source,
-    load_init_checkpoint,
+    initial_model,
     make_extractor,
     pick_device,
     preprocessing_for,
 )
 from landrec.engine.training.run_folder import HISTORY, STATE, resume_state, write_history
 from landrec.engine.training.skipped import record_skipped
-from landrec.models.factory import ModelConfig, create_model
+from landrec.models.factory import ModelConfig
 from landrec.models.freeze import freeze
 from landrec.models.net import BlockClassifier
-from landrec.models.weights import RANDOM_WEIGHTS
 
 CURVES = "curves.png"
 
@@ -91,13 +90,15 @@ class Trainer:
     on_epoch: Callable[[dict], None] | None = None  # called with each history row
     exclusion: Exclusion = field(default_factory=Exclusion)  # what --exclude took out
     _cached: dict[str, FeatureSet] = field(default_factory=dict)
+    _targets: torch.Tensor | None = None  # the teachers' soft targets for the cached train rows
 
     # ---- batch sources ----------------------------------------------------------------
     def sources(self, plan: StagePlan) -> tuple[Source, Source, int]:
         """Train and val batches for a stage, and the index of the block they feed."""
-        if not self.config.cache:
+        c = self.config
+        if not c.cache:
             return (*self._image_sources(), 0)
-        cached_at = cache_start(self.config, self.model)
+        cached_at = cache_start(c, self.model)
         if not self._cached:
             self._extract(cached_at)
         train, val, start = self._cached["train"], self._cached["val"], cached_at
@@ -105,9 +106,9 @@ class Trainer:
             train = run_frozen(self.model, train, cached_at)
             val = run_frozen(self.model, val, cached_at)
             start = len(self.model.blocks)
-        bs = self.config.batch_size
+        targets, bs = (train.labels if self._targets is None else self._targets), c.batch_size
         return (
-            CachedSource(train.features, train.labels, bs),
+            CachedSource(train.features, targets, bs),
             CachedSource(val.features, val.labels, bs),
             start,
         )
@@ -131,6 +132,9 @@ class Trainer:
         self._cached["train"] = extractor.extract(
             *self.data.get(Split.TRAIN).paths_labels(), views, self.failures, "train"
         )
+        if c.teacher:
+            train = self._cached["train"]
+            self._targets = distill_targets(c, self.data, train.labels, train.keep)
         self._cached["val"] = extractor.extract(
             *self.data.get(Split.VAL).paths_labels(), [ViewSpec()], self.failures, "val"
         )
@@ -216,21 +220,6 @@ class Trainer:
         ckpt.save_state(self.run_dir / STATE, state)
 
 
-def _initial_model(
-    config: TrainConfig, model_config: ModelConfig, classes: list[str]
-) -> tuple[BlockClassifier, str, bool]:
-    """The model a run starts from, where its backbone's weights came from, and whether that
-    was random init: `weights`, or the init checkpoint (the backbone is then built without
-    looking for pretrained weights, which the checkpoint's would replace)."""
-    init = config.init_checkpoint
-    if init is None:
-        model, weights = create_model(model_config, config.weights)
-        return model, weights.source, not weights.pretrained
-    model, _ = create_model(model_config, RANDOM_WEIGHTS)
-    meta = load_init_checkpoint(model, init, classes)
-    return model, init_source(init, meta), meta.random_init
-
-
 def build_trainer(config: TrainConfig, data_root: Path, run_dir: Path) -> Trainer:
     check_init_weights(config.weights, config.init_checkpoint)
     torch.manual_seed(config.seed)  # head init (and random-init backbones) follow the seed
@@ -239,7 +228,7 @@ def build_trainer(config: TrainConfig, data_root: Path, run_dir: Path) -> Traine
     model_config = ModelConfig(
         config.model, len(data.classes), config.head, config.hidden, config.dropout
     )
-    model, source, random_init = _initial_model(config, model_config, data.classes)
+    model, source, random_init = initial_model(config, model_config, data.classes)
     model = model.to(pick_device(config.device)).to(memory_format=torch.channels_last)
     meta = ckpt.CheckpointMeta(
         data.classes,
