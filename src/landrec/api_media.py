@@ -49,10 +49,11 @@ def predict(
 def _classifier(
     model: str | Path, backend: str | None, tta: bool, unknown: bool, threshold: float | None
 ) -> Classifier:
-    from landrec.engine.inference.classifier import load_classifier, with_options
+    from landrec.engine.inference.classifier import with_options
+    from landrec.engine.inference.ensemble import load_models
 
     chosen = None if backend is None else Backend(backend)  # None: ONNX Runtime where installed
-    return with_options(load_classifier(model, chosen), tta, unknown, threshold)
+    return with_options(load_models(model, chosen), tta, unknown, threshold)
 
 
 @dataclass

@@ -220,7 +220,11 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=PREDICT_EXIT_CODES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("model", help="run folder, checkpoint, or .onnx file (ONNX Runtime only)")
+    p.add_argument(
+        "model",
+        help="run folder, checkpoint, or .onnx file (ONNX Runtime only); "
+        "RUN_A,RUN_B: an ensemble (mean probability)",
+    )
     p.add_argument("paths", nargs="+")
     p.add_argument("--top-k", type=at_least(1), default=3)
     p.add_argument("--format", choices=["table", "json", "csv"], default="table")

@@ -1,0 +1,70 @@
+"""An ensemble of trained runs as one Classifier: the mean of the members' probabilities.
+
+Photos are decoded once, at the largest member's input size, as plain [0, 1] pixels; each
+member gets them resized (bilinear, antialiased) to its own input size and normalised with its
+own mean and std. With crop-free preprocessing (a resize of the short side, then the centre
+square) every member sees the same field of view. The ensemble has no calibrated temperature
+or "unknown" threshold of its own: `with_options`' threshold applies to the mean.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+from landrec.engine.checkpoint import CheckpointError
+from landrec.engine.config import Backend
+from landrec.engine.inference.classifier import Classifier, load_classifier
+from landrec.engine.probability import softmax
+
+SEPARATOR = ","
+
+
+def _resized(x: np.ndarray, size: int) -> np.ndarray:
+    if x.shape[-1] == size:
+        return x
+    import torch  # only where members' input sizes differ
+
+    batch = torch.nn.functional.interpolate(
+        torch.from_numpy(x), size=(size, size), mode="bilinear", antialias=True
+    )
+    return batch.numpy()
+
+
+def ensemble_classifier(members: list[Classifier]) -> Classifier:
+    """One Classifier over `members` (the first one's class order); another class set, or a
+    member whose preprocessing crops (resize_size set), is refused by name."""
+    classes = members[0].classes
+    for m in members:
+        if sorted(m.classes) != sorted(classes):
+            raise CheckpointError(f"ensemble: {m.source} knows {m.classes}, not {classes}")
+        if m.preprocessing.resize_size not in (None, m.preprocessing.input_size):
+            raise CheckpointError(f"ensemble: {m.source} crops its input; members must not")
+    widest = max(members, key=lambda m: m.preprocessing.input_size).preprocessing
+    plain = replace(widest, mean=(0.0, 0.0, 0.0), std=(1.0, 1.0, 1.0))
+    orders = [[m.classes.index(c) for c in classes] for m in members]
+
+    def logits(x: np.ndarray) -> np.ndarray:
+        total = np.zeros((len(x), len(classes)))
+        for m, order in zip(members, orders, strict=True):
+            pre = m.preprocessing
+            mean = np.asarray(pre.mean, dtype=np.float32)[:, None, None]
+            std = np.asarray(pre.std, dtype=np.float32)[:, None, None]
+            y = (_resized(x, pre.input_size) - mean) / std
+            probs = softmax(m.logits(np.ascontiguousarray(y, dtype=np.float32)), m.temperature)
+            total += probs[:, order]
+        return np.log(np.clip(total / len(members), 1e-12, 1.0))  # softmax gives the mean back
+
+    source = "ensemble of " + " + ".join(m.source for m in members)
+    return Classifier(classes, plain, logits, source)
+
+
+def load_models(model: str | Path, backend: Backend | None = None) -> Classifier:
+    """`load_classifier(model)`; several models, comma-separated (a path that exists is one
+    model, commas and all), are one ensemble of them."""
+    parts = [p.strip() for p in str(model).split(SEPARATOR) if p.strip()]
+    if len(parts) < 2 or Path(model).exists():
+        return load_classifier(model, backend)
+    return ensemble_classifier([load_classifier(p, backend) for p in parts])
