@@ -44,11 +44,13 @@ from bench_ensemble import (
     scores,
     train_seconds,
 )
+from landrec.engine.training.distill import held_out
 
 BENCHMARK = "bench_distill"
 NOTES = [
-    "teachers: the mean of the teachers' probabilities per photo, softened as softmax(log p / T) "
-    "for temperature T (the same as softmax(logits / T) for an uncalibrated run).",
+    "teachers: each teacher's probabilities softened as softmax(log p / T) for temperature T (the "
+    "same as softmax(logits / T) for an uncalibrated run), then averaged per photo over the "
+    "teachers that held it out, else all.",
     "true_prob_below_half: the share of photos whose folder class gets less than 0.5.",
     "students: raw labels are the folder names; reviewed: docs/audit_test_relabels.csv applied.",
     "images_per_s: test photos over the wall seconds of one api.predict call (ONNX Runtime, "
@@ -116,29 +118,13 @@ def teacher_stats(probs: np.ndarray, truth: np.ndarray) -> dict[str, float]:
     }
 
 
-def held_out_keys(run: Path, data: Path) -> set[str]:
-    """The photos (relative to `data`) a run was trained without: its config's `exclude` list,
-    entries relative to the working folder or to the data root, as `landrec train` reads them."""
-    listed = distill_options(run).get("exclude")
-    if not listed:
-        return set()
-    keys = set()
-    for line in Path(listed).read_text().splitlines():
-        entry = line.strip()
-        if entry and not entry.startswith("#"):
-            for where in (Path(entry), data / entry):
-                keys.add(os.path.relpath(os.path.abspath(where), os.path.abspath(data)))
-    return keys
-
-
-def mean_teacher(per_run: list[dict[str, np.ndarray]], held: list[set[str]], keys: list[str]):
-    """Per photo, the mean over the teachers that held it out, or over all when none did (the
-    rule of `landrec train --teacher`)."""
-    rows = []
-    for key in keys:
-        chosen = [p[key] for p, h in zip(per_run, held, strict=True) if key in h]
-        rows.append(np.mean(chosen or [p[key] for p in per_run], axis=0))
-    return np.stack(rows)
+def mean_teacher(probs: np.ndarray, held: np.ndarray, temperature: float) -> np.ndarray:
+    """`probs` (teachers, photos, classes), `held` (teachers, photos): each teacher softened to
+    `temperature`, then per photo the mean over the teachers that held it out, or over all when
+    none did: what `landrec train --teacher` mixes into the targets."""
+    soft = soften(probs.reshape(-1, probs.shape[-1]), temperature).reshape(probs.shape)
+    uses = np.where(held.any(axis=0), held, True)
+    return (soft * uses[..., None]).sum(axis=0) / uses.sum(axis=0)[:, None]
 
 
 def distill_options(run: Path) -> dict[str, Any]:
@@ -168,15 +154,17 @@ def main(argv: list[str] | None = None) -> None:
 
     teacher_results: dict[str, Any] = {}
     for set_name, runs in teachers.items():
-        held = [held_out_keys(run, args.data) for run in runs]
+        root = os.path.abspath(args.data)
+        held = [{os.path.relpath(p, root) for p in held_out(run, args.data)} for run in runs]
         teacher_results[set_name] = {"runs": [str(r) for r in runs]}
         for split in splits:
             per_run = [predict_run(run, args.data / split, classes, 1)["probs"] for run in runs]
             keys = sorted(set.intersection(*(set(p) for p in per_run)))
-            mean = mean_teacher(per_run, held, keys)
+            probs = np.stack([np.stack([p[k] for k in keys]) for p in per_run])
+            mask = np.array([[k in h for k in keys] for h in held])
             truth = np.array([classes.index(Path(k).parent.name) for k in keys])
             teacher_results[set_name][split] = {
-                f"T={t:g}": teacher_stats(soften(mean, t), truth) for t in temperatures
+                f"T={t:g}": teacher_stats(mean_teacher(probs, mask, t), truth) for t in temperatures
             }
 
     relabelled, dropped = reviewed_labels(args.relabels)

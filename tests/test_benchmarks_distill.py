@@ -73,7 +73,7 @@ def test_write_folds_splits_each_class_evenly(
 
 
 def test_mean_teacher_follows_the_held_out_rule(bench) -> None:
-    a = {"x": np.array([1.0, 0.0]), "y": np.array([0.0, 1.0])}
-    b = {"x": np.array([0.0, 1.0]), "y": np.array([0.5, 0.5])}
-    mean = bench.mean_teacher([a, b], [set(), {"x"}], ["x", "y"])
+    probs = np.array([[[1.0, 0.0], [0.0, 1.0]], [[0.0, 1.0], [0.5, 0.5]]])  # teachers a, b
+    held = np.array([[False, False], [True, False]])  # b was trained without photo x
+    mean = bench.mean_teacher(probs, held, 1.0)
     assert np.allclose(mean, [[0.0, 1.0], [0.25, 0.75]])

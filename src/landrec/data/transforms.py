@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from typing import Any
 
@@ -35,18 +34,14 @@ def mirrored_eval_transform(pre: Preprocessing) -> T.Compose:
 
 
 class _Blur:
-    """Gaussian blur, its sigma (pixels) drawn from `sigma`: Pillow's filter on a PIL image
-    (about 30 times faster than torchvision's convolution on a uint8 tensor), torchvision's on
-    a tensor."""
+    """Gaussian blur of a PIL image, its sigma (pixels) drawn from `sigma` (Pillow's filter:
+    about 30 times faster than torchvision's convolution on a uint8 tensor)."""
 
     def __init__(self, sigma: tuple[float, float]) -> None:
         self.sigma = sigma
 
-    def __call__(self, img: Any) -> Any:
-        sigma = _uniform(*self.sigma)
-        if isinstance(img, Image.Image):
-            return img.filter(ImageFilter.GaussianBlur(sigma))
-        return T.functional.gaussian_blur(img, [2 * math.ceil(3 * sigma) + 1] * 2, [sigma] * 2)
+    def __call__(self, img: Image.Image) -> Image.Image:
+        return img.filter(ImageFilter.GaussianBlur(_uniform(*self.sigma)))
 
 
 class _Darken:
@@ -77,6 +72,11 @@ def _uniform(low: float, high: float) -> float:
     return low + (high - low) * float(torch.rand(()))
 
 
+def _flip_geometry(size: int) -> list[T.Transform]:
+    """`flip`'s geometry: a mild random-resized crop and a horizontal flip."""
+    return [T.RandomResizedCrop(size, scale=(0.6, 1.0), antialias=True), T.RandomHorizontalFlip()]
+
+
 def _robust_ops(size: int) -> list[Callable[..., Any]]:
     """`flip`'s geometry, then photometric corruptions, each with a modest probability (about
     a quarter of the views stay clean): Gaussian blur, JPEG re-encoding at quality 10-50,
@@ -84,8 +84,7 @@ def _robust_ops(size: int) -> list[Callable[..., Any]]:
     are for the model's input (224 px from mostly 150-px photos). Every random draw uses
     torch's global generator, which the dataset seeds per item, so views are reproducible."""
     return [
-        T.RandomResizedCrop(size, scale=(0.6, 1.0), antialias=True),
-        T.RandomHorizontalFlip(),
+        *_flip_geometry(size),
         T.RandomApply([_Blur(sigma=(0.5, 4.0))], 0.2),  # on the PIL image: fast
         T.ToImage(),  # uint8 tensor: what JPEG takes
         T.RandomApply([T.JPEG(quality=(10, 50))], 0.2),
@@ -111,10 +110,7 @@ def train_transform(pre: Preprocessing, preset: AugPreset) -> T.Compose:
             T.ColorJitter(0.2, 0.2, 0.2, 0.05),
         ]
     elif preset is AugPreset.FLIP:
-        ops = [
-            T.RandomResizedCrop(size, scale=(0.6, 1.0), antialias=True),
-            T.RandomHorizontalFlip(),
-        ]
+        ops = _flip_geometry(size)
     elif preset is AugPreset.ROBUST:  # ends in a float image already
         return T.Compose([*_robust_ops(size), T.Normalize(pre.mean, pre.std)])
     else:

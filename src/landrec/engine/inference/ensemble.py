@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from landrec.data.preprocess import Preprocessing
 from landrec.engine.checkpoint import CheckpointError
 from landrec.engine.config import Backend
 from landrec.engine.inference.classifier import Classifier, load_classifier
@@ -33,6 +34,12 @@ def _resized(x: np.ndarray, size: int) -> np.ndarray:
     return batch.numpy()
 
 
+def _scale(pre: Preprocessing) -> tuple[np.ndarray, np.ndarray]:
+    """A member's mean and std, shaped to broadcast over (B, 3, H, W)."""
+    mean, std = (np.asarray(v, dtype=np.float32)[:, None, None] for v in (pre.mean, pre.std))
+    return mean, std
+
+
 def ensemble_classifier(members: list[Classifier]) -> Classifier:
     """One Classifier over `members` (the first one's class order); another class set, or a
     member whose preprocessing crops (resize_size set), is refused by name."""
@@ -45,14 +52,12 @@ def ensemble_classifier(members: list[Classifier]) -> Classifier:
     widest = max(members, key=lambda m: m.preprocessing.input_size).preprocessing
     plain = replace(widest, mean=(0.0, 0.0, 0.0), std=(1.0, 1.0, 1.0))
     orders = [[m.classes.index(c) for c in classes] for m in members]
+    scales = [_scale(m.preprocessing) for m in members]  # once, not per batch
 
     def logits(x: np.ndarray) -> np.ndarray:
         total = np.zeros((len(x), len(classes)))
-        for m, order in zip(members, orders, strict=True):
-            pre = m.preprocessing
-            mean = np.asarray(pre.mean, dtype=np.float32)[:, None, None]
-            std = np.asarray(pre.std, dtype=np.float32)[:, None, None]
-            y = (_resized(x, pre.input_size) - mean) / std
+        for m, order, (mean, std) in zip(members, orders, scales, strict=True):
+            y = (_resized(x, m.preprocessing.input_size) - mean) / std
             probs = softmax(m.logits(np.ascontiguousarray(y, dtype=np.float32)), m.temperature)
             total += probs[:, order]
         return np.log(np.clip(total / len(members), 1e-12, 1.0))  # softmax gives the mean back
@@ -61,10 +66,17 @@ def ensemble_classifier(members: list[Classifier]) -> Classifier:
     return Classifier(classes, plain, logits, source)
 
 
+def model_list(text: str | Path) -> list[Path]:
+    """The models a model option names: comma-separated, blanks dropped; a path that exists
+    is one model, commas and all."""
+    if Path(text).exists():
+        return [Path(text)]
+    return [Path(p.strip()) for p in str(text).split(SEPARATOR) if p.strip()]
+
+
 def load_models(model: str | Path, backend: Backend | None = None) -> Classifier:
-    """`load_classifier(model)`; several models, comma-separated (a path that exists is one
-    model, commas and all), are one ensemble of them."""
-    parts = [p.strip() for p in str(model).split(SEPARATOR) if p.strip()]
-    if len(parts) < 2 or Path(model).exists():
+    """`load_classifier(model)`; several models (`model_list`) are one ensemble of them."""
+    parts = model_list(model)
+    if len(parts) < 2:
         return load_classifier(model, backend)
     return ensemble_classifier([load_classifier(p, backend) for p in parts])

@@ -24,6 +24,7 @@ from landrec.data.layout import DatasetSplits, Split
 from landrec.engine.checkpoint import CheckpointError
 from landrec.engine.config import CONFIG_FILE, ConfigError, TrainConfig, load_yaml
 from landrec.engine.inference.classifier import Classifier, load_classifier
+from landrec.engine.inference.ensemble import model_list
 from landrec.engine.pipeline import image_batches
 from landrec.engine.probability import softmax
 from landrec.engine.training.exclude import listed_files
@@ -33,9 +34,7 @@ BATCH = 64
 
 def teacher_runs(config: TrainConfig) -> list[Path]:
     """The `teacher` option's run folders (or checkpoints or .onnx files), comma-separated."""
-    if not config.teacher:
-        return []
-    return [Path(part.strip()) for part in config.teacher.split(",") if part.strip()]
+    return model_list(config.teacher) if config.teacher else []
 
 
 def _load(run: Path) -> Classifier:
@@ -127,7 +126,7 @@ def distill_targets(
         [paths[i] for i in keep],
         data.classes,
         config.distill_temperature,
-        config.workers or None,
+        config.workers,
         [held_out(run, data.root) for run in runs],
     )
     return soft_targets(labels, probs, readable, config.distill_alpha)
