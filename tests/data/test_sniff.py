@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image, features
 
-from landrec.data.sniff import NOT_FOUND, Kind, detect, detect_all
+from landrec.data.sniff import NOT_FOUND, MediaKind, detect, detect_all
 
 PIXELS = np.random.default_rng(0).integers(0, 255, (24, 24, 3), dtype=np.uint8)
 # Formats Pillow writes (and reads) that landrec's old extension list left out.
@@ -32,7 +32,7 @@ def test_images_are_found_by_content_without_an_extension(tmp_path: Path, fmt: s
     path = tmp_path / "no_extension"
     Image.fromarray(PIXELS).save(path, format=fmt)
     found = detect(path)
-    assert (found.kind, found.what, found.error) == (Kind.IMAGE, f"{fmt} image", None)
+    assert (found.kind, found.what, found.error) == (MediaKind.IMAGE, f"{fmt} image", None)
 
 
 @pytest.mark.parametrize(
@@ -50,7 +50,7 @@ def test_images_are_found_by_content_without_an_extension(tmp_path: Path, fmt: s
 )
 def test_other_files_say_what_they_look_like(tmp_path: Path, data: bytes | str, what: str) -> None:
     found = detect(write(tmp_path / "photo.jpg", data))  # the extension does not decide
-    assert (found.kind, found.what) == (Kind.UNSUPPORTED, what)
+    assert (found.kind, found.what) == (MediaKind.UNSUPPORTED, what)
     assert found.error == f"unsupported format ({what})"
 
 
@@ -64,11 +64,11 @@ def test_damaged_and_empty_files(tmp_path: Path) -> None:
     whole = tmp_path / "whole.jpg"
     Image.fromarray(PIXELS).save(whole)
     truncated = detect(write(tmp_path / "cut", whole.read_bytes()[:200]))
-    assert truncated.kind is Kind.IMAGE and truncated.what == "JPEG image (damaged header)"
+    assert truncated.kind is MediaKind.IMAGE and truncated.what == "JPEG image (damaged header)"
     empty = detect(write(tmp_path / "empty.png", b""))
-    assert (empty.kind, empty.error) == (Kind.UNREADABLE, "empty file (0 bytes)")
+    assert (empty.kind, empty.error) == (MediaKind.UNREADABLE, "empty file (0 bytes)")
     missing = detect(tmp_path / "nowhere.jpg")
-    assert (missing.kind, missing.error) == (Kind.MISSING, NOT_FOUND)
+    assert (missing.kind, missing.error) == (MediaKind.MISSING, NOT_FOUND)
 
 
 @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs here")
@@ -76,7 +76,7 @@ def test_a_fifo_is_not_read(tmp_path: Path) -> None:
     fifo = tmp_path / "pipe"
     os.mkfifo(fifo)
     found = detect(fifo)  # opening it for reading would block forever
-    assert (found.kind, found.error) == (Kind.UNREADABLE, "not a regular file")
+    assert (found.kind, found.error) == (MediaKind.UNREADABLE, "not a regular file")
 
 
 def write_clip(path: Path, fmt: str, codec: str) -> Path:
@@ -104,7 +104,7 @@ def write_clip(path: Path, fmt: str, codec: str) -> Path:
 )
 def test_videos_are_found_by_content(tmp_path: Path, fmt: str, codec: str, what: str) -> None:
     found = detect(write_clip(tmp_path / "clip", fmt, codec))
-    assert (found.kind, found.what, found.error) == (Kind.VIDEO, what, None)
+    assert (found.kind, found.what, found.error) == (MediaKind.VIDEO, what, None)
 
 
 def test_folders_give_every_visible_file_in_order(tmp_path: Path) -> None:
@@ -116,8 +116,8 @@ def test_folders_give_every_visible_file_in_order(tmp_path: Path) -> None:
     named_hidden = write(tmp_path / ".named", "x")
     found = detect_all([tmp_path / "gone.png", folder, named_hidden])
     assert [(d.path.relative_to(tmp_path).as_posix(), d.kind) for d in found] == [
-        ("gone.png", Kind.MISSING),
-        ("in/a.txt", Kind.UNSUPPORTED),
-        ("in/b/photo", Kind.IMAGE),
-        (".named", Kind.UNSUPPORTED),  # named files are always looked at
+        ("gone.png", MediaKind.MISSING),
+        ("in/a.txt", MediaKind.UNSUPPORTED),
+        ("in/b/photo", MediaKind.IMAGE),
+        (".named", MediaKind.UNSUPPORTED),  # named files are always looked at
     ]

@@ -10,7 +10,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from landrec.api_media import Predictor
+from landrec.api import Predictor
 from landrec.archive.db import writes
 from landrec.archive.db.models import Correction, File, Info, Kind, Status
 from landrec.archive.db.session import open_database

@@ -23,7 +23,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from landrec.api_media import Predictor, detect
+from landrec.api import Predictor, detect
 from landrec.archive.db import writes
 from landrec.archive.db.models import File, Kind, Status
 from landrec.archive.extract.hashing import sha256_file

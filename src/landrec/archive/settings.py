@@ -5,10 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from landrec.api import UserError
+
 GIB = 1024**3
 
 
-class ArchiveError(Exception):
+class ArchiveError(UserError):
     """A user error of the archive (bad storage folder, database URL, model): one line."""
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from landrec.api_media import Predictor
+from landrec.api import Predictor
 from landrec.archive.db.models import Status
 from landrec.archive.db.writes import Outcome, SegmentIn, TagIn
 

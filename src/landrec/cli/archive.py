@@ -58,63 +58,41 @@ def _settings(args: argparse.Namespace, **options: Any) -> Any:  # ArchiveSettin
     return make_settings(args.storage, args.db, model, workers=args.workers, **options)
 
 
-def _run(action) -> int:  # one line for an archive user error, as the other commands do
-    from landrec.archive.settings import ArchiveError
-
-    try:
-        return int(action())
-    except ArchiveError as exc:
-        print(f"landrec: error: {exc}", file=sys.stderr)
-        return 2
-
-
 def cmd_serve(args: argparse.Namespace) -> int:
-    def action() -> int:
-        from landrec.archive.commands import open_indexer
-        from landrec.archive.service import serve
+    from landrec.archive.commands import open_indexer
+    from landrec.archive.service import serve
 
-        settings = _settings(args, rescan_s=args.rescan)
-        indexer = open_indexer(settings)
-        print(f"archive: {settings.storage} -> http://{args.host}:{args.port}/", file=sys.stderr)
-        serve(settings, indexer.sessions, indexer, args.host, args.port)
-        return 0
-
-    return _run(action)
+    settings = _settings(args, rescan_s=args.rescan)
+    indexer = open_indexer(settings)
+    print(f"archive: {settings.storage} -> http://{args.host}:{args.port}/", file=sys.stderr)
+    serve(settings, indexer.sessions, indexer, args.host, args.port)
+    return 0
 
 
 def cmd_scan(args: argparse.Namespace) -> int:
-    def action() -> int:
-        from landrec.archive.commands import scan
+    from landrec.archive.commands import scan
 
-        settings = _settings(args)
-        with _progress_bar("index") as progress:
-            counts = scan(settings, progress)
-        _print(counts, args.json)
-        return 0
-
-    return _run(action)
+    settings = _settings(args)
+    with _progress_bar("index") as progress:
+        counts = scan(settings, progress)
+    _print(counts, args.json)
+    return 0
 
 
 def cmd_retag(args: argparse.Namespace) -> int:
-    def action() -> int:
-        from landrec.archive.commands import resolve_model, retag
+    from landrec.archive.commands import resolve_model, retag
 
-        with _progress_bar("retag") as progress:
-            result = retag(args.db, resolve_model(args.model), progress=progress)
-        _print(result, args.json)
-        return 0
-
-    return _run(action)
+    with _progress_bar("retag") as progress:
+        result = retag(args.db, resolve_model(args.model), progress=progress)
+    _print(result, args.json)
+    return 0
 
 
 def cmd_export_corrections(args: argparse.Namespace) -> int:
-    def action() -> int:
-        from landrec.archive.commands import export_corrections
+    from landrec.archive.commands import export_corrections
 
-        _print(export_corrections(args.db, args.out, args.copy), args.json)
-        return 0
-
-    return _run(action)
+    _print(export_corrections(args.db, args.out, args.copy), args.json)
+    return 0
 
 
 @contextmanager

@@ -20,6 +20,7 @@ the contact sheets, then train without the confirmed ones with `landrec train --
 
 def cmd_data_audit(args: argparse.Namespace) -> int:
     from landrec import api
+    from landrec.api.types import AuditOptions
 
     overrides = {
         k: v
@@ -33,7 +34,7 @@ def cmd_data_audit(args: argparse.Namespace) -> int:
         }.items()
         if v is not None
     }
-    options = api.AuditOptions(
+    options = AuditOptions(
         models=tuple(args.models),
         folds=args.folds,
         c=args.c,

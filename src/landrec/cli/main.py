@@ -7,6 +7,7 @@ import json
 import sys
 from pathlib import Path
 
+from landrec.api import UserError
 from landrec.cli import output
 from landrec.cli.archive import add_archive_commands
 from landrec.cli.audit import add_audit_command
@@ -23,6 +24,11 @@ from landrec.cli.options import (
     tracking_option,
 )
 from landrec.cli.study import add_study_commands
+
+USAGE_ERROR = 2  # exit code of a usage or configuration error (UserError.exit_code)
+# What a user can cause: landrec's own errors, and a named path that is missing or a folder
+# where a file is due (raised by the operating system where a command opens it).
+USER_ERRORS = (UserError, FileNotFoundError, IsADirectoryError)
 
 PREDICT_DESCRIPTION = """\
 Classify files (whatever their extension) and every file of folders (recursively, hidden ones
@@ -67,8 +73,9 @@ def cmd_predict(args: argparse.Namespace) -> int:
     """Images and videos in one pass over the inputs (each file's kind is sniffed once); the
     image rows print as before, videos add their summaries."""
     from landrec import api
+    from landrec.api.types import VideoOptions
 
-    options = api.VideoOptions(args.every, args.scene_change, args.frames)
+    options = VideoOptions(args.every, args.scene_change, args.frames)
     result = api.predict_media(
         args.model,
         args.paths,
@@ -281,11 +288,9 @@ def main(argv: list[str] | None = None) -> int:
         api.tune_allocator()
     try:
         return int(args.func(args))
-    except Exception as exc:
-        if not api.is_user_error(exc):
-            raise
+    except USER_ERRORS as exc:  # bad input: its message, no traceback
         print(f"landrec: error: {exc}", file=sys.stderr)
-        return 2
+        return getattr(exc, "exit_code", USAGE_ERROR)
 
 
 if __name__ == "__main__":

@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING, Any
 
 from landrec import api
 
-if TYPE_CHECKING:  # the results' types; landrec.api imports the engine only when used
-    from landrec.api import (
+if TYPE_CHECKING:  # the results' types (landrec.api.types imports the engine)
+    from landrec.api.types import (
         CalibrationResult,
         ChannelStats,
         EvalResult,
@@ -59,7 +59,7 @@ def print_train(result: TrainAndTest, as_json: bool = False) -> None:
         print(f"skipped {row['path']}: {row['reason']}")
     if len(tr.skipped) > SKIPPED_LISTED:
         more = len(tr.skipped) - SKIPPED_LISTED
-        print(f"... and {more} more, see {tr.run_dir / api.SKIPPED_CSV}")
+        print(f"... and {more} more, see {api.RunFolder(tr.run_dir).skipped}")
     if result.test is not None:
         print()
         print(api.to_markdown(result.test))

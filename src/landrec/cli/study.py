@@ -17,7 +17,7 @@ from landrec.cli.options import (
 )
 
 if TYPE_CHECKING:
-    from landrec.api import StudyResult, TuneResult
+    from landrec.api.types import StudyResult, TuneResult
 
 
 def print_study(result: StudyResult, as_json: bool = False) -> None:

@@ -11,6 +11,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps
 
+from landrec.data.errors import UserError
+
 DEFAULT_MAX_PIXELS = 120_000_000
 # Bump when decoding changes the pixels it returns: cached features keyed on it are rebuilt.
 DECODE_VERSION = 2
@@ -27,7 +29,7 @@ ALPHA_MODES = frozenset({"RGBA", "RGBa", "LA", "La", "PA"})
 WHITE = (255, 255, 255, 255)
 
 
-class ImageDecodeError(Exception):
+class ImageDecodeError(UserError):
     """A file that cannot be read as an image; the message names the file and why."""
 
     def __init__(self, path: str | Path, reason: str) -> None:

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
 
+from landrec.data.errors import UserError
 from landrec.data.video import VIDEO_EXTENSIONS
 
 IMAGE_EXTENSIONS = frozenset(
@@ -38,7 +39,7 @@ SPLIT_ALIASES: dict[Split, tuple[str, ...]] = {
 MAX_SEARCH_DEPTH = 4
 
 
-class DataLayoutError(ValueError):
+class DataLayoutError(UserError, ValueError):
     """The folder is not a data set landrec can read; the message says why."""
 
 

@@ -26,21 +26,23 @@ IMAGE_BRANDS |= {b"avif", b"avis"}
 AUDIO_BRANDS = frozenset({b"M4A ", b"M4B ", b"M4P "})
 # QuickTime files that start with another atom than ftyp.
 QUICKTIME_ATOMS = frozenset({b"moov", b"mdat", b"wide", b"free", b"skip", b"pnot"})
-VIDEO_MAGIC: tuple[tuple[bytes, str], ...] = (
-    (b"\x1a\x45\xdf\xa3", "Matroska/WebM video"),
-    (b"\x00\x00\x01\xba", "MPEG program stream video"),
-    (b"\x00\x00\x01\xb3", "MPEG video"),  # before Pillow, whose MPEG plugin accepts it
-    (b"FLV\x01", "FLV video"),
-    (b"\x30\x26\xb2\x75\x8e\x66\xcf\x11", "ASF/WMV video"),
+VIDEO_MAGIC: tuple[tuple[bytes, str, str], ...] = (
+    (b"\x1a\x45\xdf\xa3", "Matroska/WebM video", "video/x-matroska"),
+    (b"\x00\x00\x01\xba", "MPEG program stream video", "video/mpeg"),
+    (b"\x00\x00\x01\xb3", "MPEG video", "video/mpeg"),  # before Pillow: its MPEG plugin takes it
+    (b"FLV\x01", "FLV video", "video/x-flv"),
+    (b"\x30\x26\xb2\x75\x8e\x66\xcf\x11", "ASF/WMV video", "video/x-ms-wmv"),
 )
 # Images whose header Pillow refused: damaged, yet the decoder's reason says more than ours.
-IMAGE_MAGIC: tuple[tuple[bytes, str], ...] = (
-    (b"\xff\xd8\xff", "JPEG image"),
-    (b"\x89PNG\r\n\x1a\n", "PNG image"),
-    (b"GIF8", "GIF image"),
-    (b"II*\x00", "TIFF image"),
-    (b"MM\x00*", "TIFF image"),
+IMAGE_MAGIC: tuple[tuple[bytes, str, str], ...] = (
+    (b"\xff\xd8\xff", "JPEG image", "image/jpeg"),
+    (b"\x89PNG\r\n\x1a\n", "PNG image", "image/png"),
+    (b"GIF8", "GIF image", "image/gif"),
+    (b"II*\x00", "TIFF image", "image/tiff"),
+    (b"MM\x00*", "TIFF image", "image/tiff"),
 )
+# Pillow formats whose own media type no browser shows, though their bytes are of one it does.
+BROWSER_MIME = {"MPO": "image/jpeg"}  # a multi-picture JPEG starts as a plain JPEG
 OTHER_MAGIC: tuple[tuple[bytes, str], ...] = (
     (b"%PDF", "PDF document"),
     (b"PK\x03\x04", "ZIP archive"),
@@ -56,7 +58,9 @@ OTHER_MAGIC: tuple[tuple[bytes, str], ...] = (
 )
 
 
-class Kind(str, Enum):
+class MediaKind(str, Enum):
+    """What a file holds, as far as landrec is concerned."""
+
     IMAGE = "image"
     VIDEO = "video"
     UNSUPPORTED = "unsupported"  # readable, but neither an image nor a video
@@ -65,65 +69,91 @@ class Kind(str, Enum):
 
 
 @dataclass(frozen=True)
+class Format:
+    """A detected format: its kind, its name for people and its media (MIME) type."""
+
+    kind: MediaKind
+    name: str  # "JPEG image", "MP4/QuickTime video", "PDF document", "text", "unknown", or why
+    mime: str | None = None  # "image/jpeg", ...; None where no media type is known
+
+
+@dataclass(frozen=True)
 class Detected:
     path: Path
-    kind: Kind
-    what: str  # "JPEG image", "MP4/QuickTime video", "PDF document", "text", "unknown", or why
+    format: Format
+
+    @property
+    def kind(self) -> MediaKind:
+        return self.format.kind
+
+    @property
+    def what(self) -> str:
+        """The format's name for people, or why the file cannot be read."""
+        return self.format.name
+
+    @property
+    def mime(self) -> str | None:
+        return self.format.mime
 
     @property
     def error(self) -> str | None:
         """Why the file gets no label; None for images and videos."""
-        if self.kind in (Kind.IMAGE, Kind.VIDEO):
+        if self.kind in (MediaKind.IMAGE, MediaKind.VIDEO):
             return None
-        if self.kind is Kind.UNSUPPORTED:
+        if self.kind is MediaKind.UNSUPPORTED:
             return f"unsupported format ({self.what})"
         return self.what
 
 
-def _ftyp(head: bytes) -> tuple[Kind, str] | None:
+def _ftyp(head: bytes) -> Format | None:
     if head[4:8] != b"ftyp":
-        return None if head[4:8] not in QUICKTIME_ATOMS else (Kind.VIDEO, "QuickTime video")
+        if head[4:8] not in QUICKTIME_ATOMS:
+            return None
+        return Format(MediaKind.VIDEO, "QuickTime video", "video/quicktime")
     brand = head[8:12]
     if brand in IMAGE_BRANDS:
-        return Kind.IMAGE, "HEIF/AVIF image"
+        mime = "image/avif" if brand in (b"avif", b"avis") else "image/heif"
+        return Format(MediaKind.IMAGE, "HEIF/AVIF image", mime)
     if brand in AUDIO_BRANDS:
-        return Kind.UNSUPPORTED, "MPEG-4 audio"
-    return Kind.VIDEO, "MP4/QuickTime video"
+        return Format(MediaKind.UNSUPPORTED, "MPEG-4 audio", "audio/mp4")
+    return Format(MediaKind.VIDEO, "MP4/QuickTime video", "video/mp4")
 
 
-def _riff(head: bytes) -> tuple[Kind, str] | None:
+def _riff(head: bytes) -> Format | None:
     if head[:4] != b"RIFF":
         return None
     form = head[8:12]
     if form == b"AVI ":
-        return Kind.VIDEO, "AVI video"
+        return Format(MediaKind.VIDEO, "AVI video", "video/x-msvideo")
     if form == b"WAVE":
-        return Kind.UNSUPPORTED, "WAV audio"
+        return Format(MediaKind.UNSUPPORTED, "WAV audio", "audio/wav")
     return None  # WEBP and the rest: Pillow decides
 
 
-def _before_pillow(head: bytes) -> tuple[Kind, str] | None:
+def _before_pillow(head: bytes) -> Format | None:
     """Containers recognised by their signature, checked before Pillow's looser plugins."""
     found = _ftyp(head) or _riff(head)
     if found is not None:
         return found
-    for magic, what in VIDEO_MAGIC:
+    for magic, name, mime in VIDEO_MAGIC:
         if head.startswith(magic):
-            return Kind.VIDEO, what
+            return Format(MediaKind.VIDEO, name, mime)
     return None
 
 
-def _pillow_format(path: Path) -> str | None:
+def _pillow_format(path: Path) -> Format | None:
     """The format Pillow reads from the header of `path` (nothing is decoded), or None."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # DecompressionBombWarning: size is checked on decode
         try:
             with Image.open(path) as img:
-                return str(img.format or "unknown")
+                name = str(img.format or "unknown")
+                mime = BROWSER_MIME.get(name) or img.get_format_mimetype()
         except Image.DecompressionBombError:
-            return "oversized"
+            return Format(MediaKind.IMAGE, "oversized image")
         except Exception:  # plugins raise OSError, ValueError, SyntaxError on foreign bytes
             return None
+    return Format(MediaKind.IMAGE, f"{name} image", mime or None)
 
 
 def _transport_stream(head: bytes) -> bool:
@@ -133,8 +163,8 @@ def _transport_stream(head: bytes) -> bool:
     return ts or m2ts
 
 
-def _text(head: bytes) -> str | None:
-    """'text' (or an SVG/HTML/XML flavour) when the bytes read as UTF-8 text, else None."""
+def _text(head: bytes) -> Format | None:
+    """Text (or an SVG/HTML/XML flavour) when the bytes read as UTF-8 text, else None."""
     if b"\x00" in head:
         return None
     decoder = codecs.getincrementaldecoder("utf-8")()
@@ -144,47 +174,50 @@ def _text(head: bytes) -> str | None:
         return None
     lower = text.lstrip().lower()
     if "<svg" in lower:
-        return "SVG vector image"
+        return Format(MediaKind.UNSUPPORTED, "SVG vector image", "image/svg+xml")
     if lower.startswith(("<!doctype html", "<html")):
-        return "HTML document"
-    return "XML document" if lower.startswith("<?xml") else "text"
+        return Format(MediaKind.UNSUPPORTED, "HTML document", "text/html")
+    if lower.startswith("<?xml"):
+        return Format(MediaKind.UNSUPPORTED, "XML document", "application/xml")
+    return Format(MediaKind.UNSUPPORTED, "text", "text/plain")
 
 
-def _after_pillow(head: bytes) -> tuple[Kind, str]:
+def _after_pillow(head: bytes) -> Format:
     if _transport_stream(head):
-        return Kind.VIDEO, "MPEG transport stream video"
-    for magic, what in IMAGE_MAGIC:
+        return Format(MediaKind.VIDEO, "MPEG transport stream video", "video/mp2t")
+    for magic, name, mime in IMAGE_MAGIC:
         if head.startswith(magic):
-            return Kind.IMAGE, f"{what} (damaged header)"
-    for magic, what in OTHER_MAGIC:
+            return Format(MediaKind.IMAGE, f"{name} (damaged header)", mime)
+    for magic, name in OTHER_MAGIC:
         if head.startswith(magic):
-            return Kind.UNSUPPORTED, what
+            return Format(MediaKind.UNSUPPORTED, name)
     if head.startswith(b"MZ"):
-        return Kind.UNSUPPORTED, "Windows executable"
-    return Kind.UNSUPPORTED, _text(head) or "unknown"
+        return Format(MediaKind.UNSUPPORTED, "Windows executable")
+    return _text(head) or Format(MediaKind.UNSUPPORTED, "unknown")
+
+
+def _unreadable(path: Path, why: str) -> Detected:
+    return Detected(path, Format(MediaKind.UNREADABLE, why))
 
 
 def detect(path: str | Path) -> Detected:
-    """Whether `path` is an image, a video, or neither (and what it looks like), from its
-    first bytes and Pillow's header check."""
+    """Whether `path` is an image, a video, or neither (its format: kind, name, media type),
+    from its first bytes and Pillow's header check."""
     path = Path(path)
     try:
         info = path.stat()
         if not stat.S_ISREG(info.st_mode):  # a FIFO would block the read below
-            return Detected(path, Kind.UNREADABLE, "not a regular file")
+            return _unreadable(path, "not a regular file")
         with path.open("rb") as f:
             head = f.read(HEAD_BYTES)
     except FileNotFoundError:
-        return Detected(path, Kind.MISSING, NOT_FOUND)
+        return Detected(path, Format(MediaKind.MISSING, NOT_FOUND))
     except OSError as exc:
-        return Detected(path, Kind.UNREADABLE, f"cannot read file: {exc.strerror or exc}")
+        return _unreadable(path, f"cannot read file: {exc.strerror or exc}")
     if not head:
-        return Detected(path, Kind.UNREADABLE, "empty file (0 bytes)")
-    found = _before_pillow(head)
-    if found is None:
-        image_format = _pillow_format(path)
-        found = (Kind.IMAGE, f"{image_format} image") if image_format else _after_pillow(head)
-    return Detected(path, *found)
+        return _unreadable(path, "empty file (0 bytes)")
+    found = _before_pillow(head) or _pillow_format(path) or _after_pillow(head)
+    return Detected(path, found)
 
 
 def walk_files(folder: Path) -> Iterator[Path]:

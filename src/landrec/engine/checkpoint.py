@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from landrec.data.atomic import write_atomic
+from landrec.data.errors import UserError
 from landrec.data.preprocess import Preprocessing
 from landrec.models.choices import RANDOM_INIT, ModelConfig
 
@@ -24,11 +25,11 @@ CALIBRATION = "calibration"  # key in CheckpointMeta.extra written by `landrec c
 STATE_KEYS = {"stage", "epoch", "bad_epochs", "best_val_loss", "history", "optimizer", "scheduler"}
 
 
-class CheckpointError(ValueError):
+class CheckpointError(UserError, ValueError):
     """The file is not a usable landrec checkpoint; the message says why."""
 
 
-class UnknownClassError(ValueError):
+class UnknownClassError(UserError, ValueError):
     """A class name that is not one of the checkpoint's classes."""
 
 

@@ -16,6 +16,7 @@ import yaml
 
 from landrec.data.atomic import write_text_atomic
 from landrec.data.choices import AugPreset
+from landrec.data.errors import UserError
 from landrec.models.choices import AUTO_WEIGHTS, HeadKind, WeightsChoice, WeightsMode
 
 
@@ -128,7 +129,7 @@ CONFIG_FILE = "config.yaml"
 CONFIG_ALIASES = {"lr": "head_lr", "finetune_lr": "backbone_lr"}
 
 
-class ConfigError(ValueError):
+class ConfigError(UserError, ValueError):
     """A configuration key or value is not valid; the message names it."""
 
 

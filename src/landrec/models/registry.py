@@ -10,6 +10,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from landrec.data.errors import UserError
+
 if TYPE_CHECKING:
     import torch
     from torch import nn
@@ -276,7 +278,7 @@ for _n, _size, _sha, _params in (
 REGISTRY: dict[str, ModelSpec] = {spec.name: spec for spec in _SPECS}
 
 
-class UnknownModelError(KeyError):
+class UnknownModelError(UserError, KeyError):
     def __str__(self) -> str:
         return f"unknown model {self.args[0]!r}; choose one of: {', '.join(REGISTRY)}"
 

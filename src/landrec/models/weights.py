@@ -9,6 +9,7 @@ from pathlib import Path
 
 import torch
 
+from landrec.data.errors import UserError
 from landrec.models.catalog import offline_file
 from landrec.models.choices import (
     AUTO_WEIGHTS as AUTO_WEIGHTS,
@@ -27,7 +28,7 @@ log = logging.getLogger(__name__)
 MAX_WEIGHTS_BYTES = 2 * 1024**3
 
 
-class WeightsUnavailableError(RuntimeError):
+class WeightsUnavailableError(UserError, RuntimeError):
     """No pretrained weights could be found; the message says how to supply them."""
 
 

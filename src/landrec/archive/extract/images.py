@@ -9,7 +9,7 @@ from pathlib import Path
 
 from PIL import ExifTags, Image, UnidentifiedImageError
 
-from landrec.api_media import enable_heif
+from landrec.api import enable_heif
 from landrec.archive.extract.metadata import (
     COLUMN_CHARS,
     ExtractError,

@@ -19,7 +19,7 @@ from python_multipart.multipart import MultipartParser, parse_options_header
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.requests import ClientDisconnect
 
-from landrec.api_media import detect
+from landrec.api import detect
 from landrec.archive.db import queries
 from landrec.archive.web.routes_files import item
 from landrec.archive.web.schemas import FileItem, UploadAccepted

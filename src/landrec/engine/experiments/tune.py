@@ -17,6 +17,7 @@ from typing import Any
 
 import yaml
 
+from landrec.data.errors import UserError
 from landrec.engine.config import TrainConfig, config_to_dict
 from landrec.engine.experiments.tracking import TrackingOption, log_run_folder, open_tracker
 from landrec.engine.training.train import train
@@ -25,7 +26,7 @@ BEST_CONFIG = "best_config.yaml"
 BATCH_SIZES = (16, 32, 64, 128)
 
 
-class MissingDependencyError(RuntimeError):
+class MissingDependencyError(UserError, RuntimeError):
     """An optional package is needed; the message says which and how to install it."""
 
 

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from landrec.data.errors import InputNotFoundError
 from landrec.data.preprocess import Preprocessing
 from landrec.engine.checkpoint import (
     CheckpointError,
@@ -74,7 +75,7 @@ def onnx_classifier(path: str | Path, threads: int | None = None) -> Classifier:
     """A Classifier running an exported ONNX file on ONNX Runtime's CPU provider."""
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"{path}: no such ONNX model")
+        raise InputNotFoundError(f"{path}: no such ONNX model")
     return _from_session(_session(path, threads), path)
 
 

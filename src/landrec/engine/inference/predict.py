@@ -12,7 +12,7 @@ import numpy as np
 from tqdm import tqdm
 
 from landrec.data.decode import ImageDecodeError, count_frames
-from landrec.data.sniff import Detected, Kind
+from landrec.data.sniff import Detected, MediaKind
 from landrec.engine.inference.classifier import Classifier
 from landrec.engine.pipeline import Timings, image_batches
 from landrec.engine.selective import UNKNOWN
@@ -98,14 +98,14 @@ def predict_inputs(
 ) -> list[Prediction]:
     """One Prediction per input in order (per page with `pages`): images are classified, every
     other input carries why not (missing, unreadable, unsupported format)."""
-    refs_of = [image_refs([d.path], pages) if d.kind is Kind.IMAGE else [] for d in inputs]
+    refs_of = [image_refs([d.path], pages) if d.kind is MediaKind.IMAGE else [] for d in inputs]
     flat = [ref for refs in refs_of for ref in refs]
     classified = iter(
         predict_refs(classifier, flat, top_k, batch_size, progress=progress, timings=timings)
     )
     out: list[Prediction] = []
     for detected, refs in zip(inputs, refs_of, strict=True):
-        if detected.kind is Kind.IMAGE:
+        if detected.kind is MediaKind.IMAGE:
             out.extend(next(classified) for _ in refs)
         else:
             error = detected.error or f"{detected.what}: videos are classified by predict_media"

@@ -1,6 +1,6 @@
-"""Prediction through the API (`landrec.api.predict`, `predict_media`, re-exported there):
-files and folders, images and videos, on ONNX Runtime or PyTorch; the engine is imported by
-the functions, so importing this module stays cheap."""
+"""Prediction through the API: files and folders, images and videos, on ONNX Runtime or
+PyTorch; what a file is (`detect`); a model loaded once for many batches (`Predictor`). The
+engine is imported by the functions, so importing this module stays cheap."""
 
 from __future__ import annotations
 
@@ -64,9 +64,9 @@ class MediaPredictions:
 
 def has_videos(paths: Iterable[str | Path]) -> bool:
     """Whether any of the files, or any file in the folders, is a video (by its content)."""
-    from landrec.data.sniff import Kind, detect_all
+    from landrec.data.sniff import MediaKind, detect_all
 
-    return any(d.kind is Kind.VIDEO for d in detect_all(paths))
+    return any(d.kind is MediaKind.VIDEO for d in detect_all(paths))
 
 
 def predict_media(
@@ -86,14 +86,14 @@ def predict_media(
     """Classify images (as `predict` does) and videos (sampled frames, summarised) with one
     loaded model; files and folders, recursively; inputs that are neither are rows of `images`
     with their error. Options as for `predict`."""
-    from landrec.data.sniff import Kind, detect_all
+    from landrec.data.sniff import MediaKind, detect_all
     from landrec.engine.inference.predict import predict_inputs
     from landrec.engine.inference.video import VideoOptions, predict_videos
 
     classifier = _classifier(model, backend, tta, unknown, threshold)
     inputs = detect_all(paths)
-    videos = [d.path for d in inputs if d.kind is Kind.VIDEO]
-    others = [d for d in inputs if d.kind is not Kind.VIDEO]  # images, and rows saying why not
+    videos = [d.path for d in inputs if d.kind is MediaKind.VIDEO]
+    others = [d for d in inputs if d.kind is not MediaKind.VIDEO]  # images, and rows saying why not
     return MediaPredictions(
         predict_inputs(classifier, others, top_k, batch_size, progress, pages),
         predict_videos(classifier, videos, video or VideoOptions(), batch_size, progress),
@@ -108,8 +108,9 @@ def enable_heif() -> bool:
 
 
 def detect(path: str | Path) -> Detected:
-    """What a file is, by its content: `kind` image, video, unsupported, unreadable or missing;
-    `what` the detected format ("JPEG image", "PDF document") or why it cannot be read."""
+    """What a file is, by its content: its `format` (kind image, video, unsupported,
+    unreadable or missing; name "JPEG image", "PDF document" or why it cannot be read; media
+    type where known)."""
     from landrec.data.sniff import detect as sniff
 
     return sniff(path)
