@@ -44,6 +44,7 @@ from bench_ensemble import (
     scores,
     train_seconds,
 )
+from landrec.engine.runs import RunFolder
 from landrec.engine.training.distill import held_out
 
 BENCHMARK = "bench_distill"
@@ -128,7 +129,7 @@ def mean_teacher(probs: np.ndarray, held: np.ndarray, temperature: float) -> np.
 
 
 def distill_options(run: Path) -> dict[str, Any]:
-    config = run / "config.yaml"
+    config = RunFolder(run).config
     saved = yaml.safe_load(config.read_text()) if config.is_file() else {}
     keys = ("model", "augment", "exclude", "teacher", "distill_alpha", "distill_temperature")
     return {k: saved.get(k) for k in keys}

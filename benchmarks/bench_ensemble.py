@@ -126,12 +126,14 @@ def train_seconds(run: Path, train_json: Path | None, wall: float | None) -> dic
     """The run's training cost: the whole `landrec train` command's wall seconds where given
     (--wall), `train_seconds` of its `--json` output (caching and both stages) where given, and
     the sum of history.csv's per-epoch seconds (the epochs alone)."""
+    from landrec.engine.runs import RunFolder
+
     out: dict[str, Any] = {"train_command_wall_s": wall, "train_seconds_json": None}
     if train_json is not None and train_json.is_file() and train_json.stat().st_size:
         record = json.loads(train_json.read_text())
         out["train_seconds_json"] = record.get("train_seconds")
         out["test_accuracy_train_json"] = (record.get("test") or {}).get("accuracy")
-    history = run / "history.csv"
+    history = RunFolder(run).history
     epochs = None
     if history.is_file():
         with history.open() as f:

@@ -38,6 +38,7 @@ from landrec.engine.inference.export import (
     export_onnx,
 )
 from landrec.engine.onnx import INPUT, session_options
+from landrec.engine.runs import RunFolder
 
 BENCHMARK = "bench_int8"
 
@@ -208,7 +209,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args.quick:
         args.seconds, args.repeats = 0.5, 1
-    checkpoint = args.run / "best.safetensors" if args.run.is_dir() else args.run
+    checkpoint = RunFolder(args.run).best if args.run.is_dir() else args.run
     x, y = test_set(args.data, checkpoint, 64 if args.quick else None)
     train = expand_paths([args.data / "train"])
     results: dict[str, Any] = {}

@@ -55,8 +55,9 @@ def stage(run: Path, data: Path, root: Path, quick: bool) -> tuple[Path, Path]:
     """The checkpoint copied into `root` (the ONNX cache is written beside it, never beside the
     original) and the folder to classify (with --quick, 96 photos linked in class folders)."""
     from landrec.engine.checkpoint import resolve_checkpoint
+    from landrec.engine.runs import RunFolder
 
-    checkpoint = root / "run" / "best.safetensors"
+    checkpoint = RunFolder(root / "run").best
     checkpoint.parent.mkdir()
     shutil.copy(resolve_checkpoint(run), checkpoint)
     if not quick:

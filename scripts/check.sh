@@ -9,4 +9,5 @@ ruff check src tests benchmarks lint
 ruff format --check src tests benchmarks lint
 mypy
 lint-imports
+python lint/sizes.py  # for information: the longest modules and fullest folders; never fails
 pytest -q -p no:cacheprovider "$@"

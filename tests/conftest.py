@@ -12,6 +12,7 @@ from PIL import Image
 
 from landrec.data.transforms import Preprocessing
 from landrec.engine.checkpoint import CheckpointMeta, save_checkpoint
+from landrec.engine.runs import RunFolder
 from landrec.models.factory import ModelConfig, create_model
 
 # The real photos sit beside the checkout: <repo>/../shared/data/landscapes.
@@ -174,7 +175,7 @@ def red_blue_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
     config = ModelConfig("mobilenet_v2", 2)
     model, _ = create_model(config, weights="none")
     pre = Preprocessing(32, (0.5, 0.5, 0.5), (0.5, 0.5, 0.5))
-    path = tmp_path_factory.mktemp("ckpt") / "best.safetensors"
+    path = RunFolder(tmp_path_factory.mktemp("ckpt")).best
     meta = CheckpointMeta(["red", "blue"], config, pre, "random init", random_init=True)
     save_checkpoint(path, model.eval(), meta)
     return path

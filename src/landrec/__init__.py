@@ -1,12 +1,11 @@
 """landrec: landscape-context recognition by transfer learning of pretrained CNNs.
 
 `import landrec` stays cheap: the API functions (`landrec.train`, `landrec.evaluate`,
-`landrec.predict`, ...) are those of `landrec.api`, imported (with torch) on first use.
+`landrec.predict`, ...) are those of `landrec.api`, imported on first use.
 """
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -19,5 +18,7 @@ __all__ = ["evaluate", "predict", "train"]
 def __getattr__(name: str) -> Any:
     """`landrec.train` and friends: the real functions of landrec.api, signatures included."""
     if name in __all__:
-        return getattr(importlib.import_module("landrec.api"), name)
+        from landrec import api  # on first use: `import landrec.data` stays free of it
+
+        return getattr(api, name)
     raise AttributeError(f"module 'landrec' has no attribute {name!r}")

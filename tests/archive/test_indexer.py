@@ -106,6 +106,7 @@ def test_scan_indexes_every_file_once_and_again_changes_nothing(storage, red_blu
     first = {r.path: (r.id, r.last_processed) for r in rows(indexer)}
     assert all(r.context in ("red", "blue") and r.thumbnail for r in rows(indexer))
     assert all(r.sha256 and r.width == 48 and r.model_version for r in rows(indexer))
+    assert all(r.format == "JPEG image" and r.mime == "image/jpeg" for r in rows(indexer))
     counts = scan(indexer)  # nothing changed: nothing processed again
     assert counts["indexed"] == 12
     assert {r.path: (r.id, r.last_processed) for r in rows(indexer)} == first
@@ -177,6 +178,7 @@ def test_bad_input_corpus_gives_rows_with_reasons_and_good_files_classified(
     assert found["odd/r.jpg"].orientation == 6
     video = found["odd/clip.mp4"]
     assert video.kind == "video" and video.duration_s and video.segments
+    assert video.mime == "video/mp4" and video.extra["frames"] and video.extra["context_shares"]
     assert all(s.end_s > s.start_s for s in video.segments)
     scan_row = found["odd/scan.tif"]
     assert scan_row.pages == 3 and [s.page for s in scan_row.segments] == [1, 2, 3]
@@ -221,22 +223,22 @@ def test_same_indexing_on_sqlite_and_postgresql(storage, red_blue_checkpoint, db
 def test_unexpected_error_is_retried_then_failed_with_its_reason(
     storage, red_blue_checkpoint, monkeypatch
 ):
-    from landrec.archive import indexer as indexing
+    from landrec.archive.extract import images
 
-    real = indexing.image_metadata
+    real = images.image_metadata
 
     def flaky(path: Path):
         if path.name == "red3.jpg":
             raise OSError(5, "Input/output error")
         return real(path)
 
-    monkeypatch.setattr(indexing, "image_metadata", flaky)
+    monkeypatch.setattr(images, "image_metadata", flaky)
     indexer = open_indexer(settings_for(storage, red_blue_checkpoint, max_attempts=3))
     counts = scan(indexer, settle_s=0.0)
     row = next(r for r in rows(indexer) if r.path == "a/red3.jpg")
     assert counts["indexed"] == 11 and counts["failed"] == 1
     assert row.status == Status.FAILED and row.attempts == 3 and "Input/output" in row.error
-    monkeypatch.setattr(indexing, "image_metadata", real)
+    monkeypatch.setattr(images, "image_metadata", real)
     (storage / "a" / "red3.jpg").touch()  # changed: tried afresh, and now it reads
     assert scan(indexer)["indexed"] == 12
 
@@ -253,3 +255,21 @@ def test_a_model_failure_is_retried_then_failed_not_a_dead_loop(
     counts = scan(indexer, settle_s=0.0)
     assert counts["failed"] == 12
     assert all("out of memory" in r.error and r.attempts == 2 for r in rows(indexer))
+
+
+def test_model_version_names_a_run_by_its_folder_and_a_file_by_its_name(
+    red_blue_checkpoint, tmp_path
+):
+    from landrec.api import sha256_file
+    from landrec.archive.indexer import model_version
+
+    digest = sha256_file(red_blue_checkpoint)[:12]
+    run = red_blue_checkpoint.parent
+    assert model_version(run) == model_version(red_blue_checkpoint) == f"{run.name}@{digest}"
+    last_only = tmp_path / "resumed"
+    last_only.mkdir()
+    (last_only / "last.safetensors").write_bytes(red_blue_checkpoint.read_bytes())
+    assert model_version(last_only) == f"resumed@{digest}"  # no best yet: the last one
+    other = tmp_path / "other.safetensors"
+    other.write_bytes(red_blue_checkpoint.read_bytes())
+    assert model_version(other) == f"other.safetensors@{digest}"

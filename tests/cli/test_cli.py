@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from landrec.api import RunFolder
 from landrec.cli.main import main
 from landrec.models.registry import REGISTRY
 
@@ -65,11 +66,12 @@ def test_train_json(run: dict) -> None:
     summary = run["summary"]
     assert summary["weights"] == "random init"
     assert summary["epochs"] == 2
-    assert Path(summary["checkpoint"]) == run["run"] / "best.safetensors"
+    folder = RunFolder(run["run"])
+    assert Path(summary["checkpoint"]) == folder.best
     assert summary["skipped"] == [] and summary["notes"] == []
     assert summary["test"]["n_images"] == 9
-    assert (run["run"] / "config.yaml").is_file() and (run["run"] / "test_report.md").is_file()
-    assert "bf16: false" in (run["run"] / "config.yaml").read_text()
+    assert folder.config.is_file() and folder.test_report.markdown.is_file()
+    assert "bf16: false" in folder.config.read_text()
 
 
 def test_evaluate_json(run: dict, capsys: pytest.CaptureFixture[str]) -> None:

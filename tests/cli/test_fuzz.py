@@ -16,8 +16,6 @@ import re
 import shutil
 import tempfile
 import typing
-from collections.abc import Callable
-from dataclasses import fields
 from enum import Enum
 from pathlib import Path
 
@@ -27,10 +25,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from landrec.cli.main import main
-from landrec.engine.config import BOUNDS, TrainConfig
+from landrec.engine.config import TrainConfig, bounds
 
-HINTS = typing.get_type_hints(TrainConfig)
-FIELDS = [f.name for f in fields(TrainConfig)]
+HINTS = {name: info.annotation for name, info in TrainConfig.model_fields.items()}
+FIELDS = list(TrainConfig.model_fields)
 EXAMPLES = settings(
     max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
@@ -76,22 +74,25 @@ def _base(kind: object) -> object:
     return args[0] if args else kind
 
 
-def out_of_bounds(bound: str, integer: bool) -> st.SearchStrategy:
-    """Numbers that break `bound` (as written in BOUNDS), plus NaN and infinity."""
-    number: Callable[..., st.SearchStrategy] = st.integers if integer else st.floats
+def out_of_bounds(ends: dict[str, float], integer: bool) -> st.SearchStrategy:
+    """Numbers that break `ends` (a field's bounds: ge/gt, maybe le/lt), plus NaN and infinity."""
     opts = {} if integer else {"allow_nan": False, "allow_infinity": False}
-    if bound.startswith(">"):
-        low = float(bound.lstrip(">= "))
-        below = number(max_value=int(low) - (1 if "=" in bound else 0), **opts)
-        parts = [below if integer else st.floats(max_value=low, exclude_max="=" in bound, **opts)]
-    else:
-        low, high = (float(x) for x in bound[1:-1].split(","))
-        parts = [
-            st.floats(max_value=low, exclude_max=bound[0] == "[", **opts),
-            st.floats(min_value=high, exclude_min=bound[-1] == "]", **opts),
-        ]
-        if integer:
-            parts = [st.integers(max_value=math.ceil(low) - 1), st.integers(min_value=int(high))]
+    low, high = ends.get("ge", ends.get("gt")), ends.get("le", ends.get("lt"))
+    parts = []
+    if low is not None:
+        below = low - 1 if "ge" in ends else low  # an integer bound: the first value outside
+        parts.append(
+            st.integers(max_value=math.ceil(below))
+            if integer
+            else st.floats(max_value=low, exclude_max="ge" in ends, **opts)
+        )
+    if high is not None:
+        above = high + 1 if "le" in ends else high
+        parts.append(
+            st.integers(min_value=math.floor(above))
+            if integer
+            else st.floats(min_value=high, exclude_min="le" in ends, **opts)
+        )
     specials = [] if integer else [st.sampled_from(["nan", "inf", "-inf"])]
     return st.one_of(*parts, *specials).map(str)
 
@@ -99,8 +100,8 @@ def out_of_bounds(bound: str, integer: bool) -> st.SearchStrategy:
 def bad_values(name: str) -> st.SearchStrategy:
     """Generated values that option `name` must refuse."""
     base = _base(HINTS[name])
-    if name in BOUNDS:
-        numbers = out_of_bounds(BOUNDS[name], base is int)
+    if bounds(name):
+        numbers = out_of_bounds(bounds(name), base is int)
         junk = st.sampled_from(["abc", "1e", "--", "1,5", "0x"])
         return st.one_of(numbers, junk, *([st.just("1.5")] if base is int else []))
     if isinstance(base, type) and issubclass(base, Enum):

@@ -121,7 +121,7 @@ def test_train_lists_skipped_files(
     bad = root / "train" / "desert" / "desert_1.jpg"
     bad.write_bytes(bad.read_bytes()[:150])  # corrupt one training image
     result = api.train(root, tmp_path / "run", **tiny)
-    with (tmp_path / "run" / "skipped.csv").open() as f:
+    with api.RunFolder(tmp_path / "run").skipped.open() as f:
         rows = list(csv.DictReader(f))
     assert [(r["path"], r["split"]) for r in rows] == [(str(bad), "train")]
     assert rows[0]["reason"]
@@ -134,9 +134,10 @@ def test_train_summary_names_ten_skipped_files_then_points_to_the_csv(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     skipped = [{"path": f"f{i:02}.jpg", "split": "train", "reason": "bad"} for i in range(13)]
-    result = TrainResult(tmp_path, tmp_path / "best.safetensors", [], 1.0, "x", False, skipped)
+    run = api.RunFolder(tmp_path)
+    result = TrainResult(tmp_path, run.best, [], 1.0, "x", False, skipped)
     output.print_train(api.TrainAndTest(result, None))
     lines = capsys.readouterr().out.splitlines()
     named = [line for line in lines if line.startswith("skipped ")]
     assert named == [f"skipped f{i:02}.jpg: bad" for i in range(10)]
-    assert lines[-1] == f"... and 3 more, see {tmp_path / 'skipped.csv'}"
+    assert lines[-1] == f"... and 3 more, see {tmp_path / 'skipped.csv'}"  # the on-disk name

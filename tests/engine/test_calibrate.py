@@ -35,6 +35,7 @@ from landrec.engine.inference.predict import predict_files
 from landrec.engine.loop import CachedSource, predict_logits
 from landrec.engine.onnx import read_onnx_meta
 from landrec.engine.probability import softmax
+from landrec.engine.runs import RunFolder
 from landrec.engine.selective import UNKNOWN, choose_threshold, coverage_curve
 
 # Three greys close enough that a tiny model confuses some images: calibration has work to do.
@@ -80,7 +81,7 @@ def run(tmp_path_factory: pytest.TempPathFactory, head_only: Callable[..., dict]
         test=False,
         **head_only(tmp / "cache", head_epochs=12),
     )
-    last_before = (tmp / "run" / "last.safetensors").read_bytes()
+    last_before = RunFolder(tmp / "run").last.read_bytes()
     result = api.calibrate(tmp / "run", data, target_accuracy=0.9)
     return {"tmp": tmp, "data": data, "run": tmp / "run", "result": result, "last": last_before}
 
@@ -170,7 +171,7 @@ def test_calibrate_result_and_files(run: dict) -> None:
 
 def test_calibration_is_written_into_best_only(run: dict) -> None:
     r = run["result"]
-    meta = read_meta(run["run"] / "best.safetensors")
+    meta = read_meta(RunFolder(run["run"]).best)
     assert meta.extra["calibration"] == {
         "temperature": r.temperature,
         "threshold": r.threshold,
@@ -179,7 +180,7 @@ def test_calibration_is_written_into_best_only(run: dict) -> None:
     }
     assert meta.temperature == r.temperature and meta.threshold == r.threshold
     assert "epoch" in meta.extra  # training's own metadata is kept
-    assert (run["run"] / "last.safetensors").read_bytes() == run["last"]
+    assert RunFolder(run["run"]).last.read_bytes() == run["last"]
 
 
 def test_predict_applies_the_calibration_found_on_val(run: dict) -> None:
@@ -213,18 +214,18 @@ def test_unknown_override_and_off(run: dict) -> None:
 
 def test_temperature_scales_the_probabilities(run: dict) -> None:
     r = run["result"]
-    calibrated = torch_classifier(run["run"] / "best.safetensors")
+    calibrated = torch_classifier(RunFolder(run["run"]).best)
     assert calibrated.temperature == r.temperature and calibrated.threshold == r.threshold
     x = np.random.default_rng(0).normal(0, 1, (2, 3, 32, 32)).astype(np.float32)
     raw = calibrated.logits(x).astype(np.float64)
     np.testing.assert_allclose(calibrated.probabilities(x), softmax(raw / r.temperature))
-    uncalibrated = torch_classifier(run["run"] / "last.safetensors")
+    uncalibrated = torch_classifier(RunFolder(run["run"]).last)
     assert uncalibrated.temperature == 1.0 and uncalibrated.threshold is None
 
 
 def test_onnx_export_carries_the_calibration(run: dict, tmp_path: Path) -> None:
     r = run["result"]
-    onnx_path = export_onnx(run["run"] / "best.safetensors", tmp_path / "m.onnx").path
+    onnx_path = export_onnx(RunFolder(run["run"]).best, tmp_path / "m.onnx").path
     assert read_onnx_meta(onnx_path).extra["calibration"]["temperature"] == r.temperature
     onnx = onnx_classifier(onnx_path)
     assert onnx.temperature == r.temperature and onnx.threshold == r.threshold
@@ -303,9 +304,9 @@ def test_tta_averages_probabilities_over_the_mirror() -> None:
 def test_tta_through_torch_and_evaluate_agree(run: dict) -> None:
     """evaluate's TTA (torch, in the loop) and predict's (the Classifier wrapper) match."""
     paths = sorted((run["data"] / "test").rglob("*.png"))
-    model, meta = load_checkpoint(run["run"] / "last.safetensors")
+    model, meta = load_checkpoint(RunFolder(run["run"]).last)
     logits, _, _ = image_logits(model, meta.preprocessing, paths, [0] * len(paths), tta=True)
-    preds = api.predict(run["run"] / "last.safetensors", paths, tta=True)
+    preds = api.predict(RunFolder(run["run"]).last, paths, tta=True)
     np.testing.assert_allclose(
         torch.softmax(logits.double(), 1).max(1).values.numpy(),
         [p.confidence for p in preds],

@@ -1,25 +1,28 @@
-"""Every training option has its bounds, checked wherever a config is made (YAML, CLI, Python);
-a bad value, a malformed YAML file or a bad command-line number is one line naming it."""
+"""Every training option has its bounds (pydantic `Field` constraints on TrainConfig), checked
+wherever a config is made (YAML, CLI, Python); a bad value, a malformed YAML file or a bad
+command-line number is one line naming it; `--help` and the saved config.yaml follow the model."""
 
 from __future__ import annotations
 
-import typing
-from dataclasses import fields
+import argparse
 from pathlib import Path
 
+import pydantic
 import pytest
+import yaml
 
 from landrec.cli.main import main
+from landrec.cli.options import add_config_options
 from landrec.engine.config import (
-    BOUNDS,
     ConfigError,
     TrainConfig,
     apply_overrides,
+    bounds,
+    config_to_dict,
     load_yaml,
     resolve_config,
-    within,
+    save_config,
 )
-from landrec.engine.training.train import train
 
 # (field, a value just outside its bounds, the allowed range the message must state)
 BAD_VALUES = [
@@ -68,19 +71,28 @@ def test_each_value_out_of_bounds_is_named(
     assert str(info.value) == f"{name}: {shown!r} is out of range (allowed: {allowed})"
 
 
-def test_every_number_field_has_bounds_and_the_defaults_meet_them() -> None:
-    hints = typing.get_type_hints(TrainConfig)
+BREAKS = {  # a value breaks a bound of this kind when...
+    "ge": lambda value, end: value < end,
+    "gt": lambda value, end: value <= end,
+    "le": lambda value, end: value > end,
+    "lt": lambda value, end: value >= end,
+}
+
+
+def test_every_number_field_has_bounds_each_tested_and_the_defaults_meet_them() -> None:
     numbers = {
-        f.name
-        for f in fields(TrainConfig)
-        if hints[f.name] in (int, float, int | None, float | None)
+        name
+        for name, info in TrainConfig.model_fields.items()
+        if info.annotation in (int, float, int | None, float | None)
     }
-    assert numbers == set(BOUNDS)
-    assert {name for name, _, _ in BAD_VALUES} == set(BOUNDS)  # each bound is tested above
+    assert numbers == {name for name in TrainConfig.model_fields if bounds(name)}
+    assert all("ge" in bounds(n) or "gt" in bounds(n) for n in numbers)  # a lower end each
+    for name in numbers:  # each end of each range is broken by a value of BAD_VALUES
+        for kind, end in bounds(name).items():
+            tried = [v for n, v, _ in BAD_VALUES if n == name]
+            assert any(BREAKS[kind](v, end) for v in tried), (name, kind, end)
     defaults = TrainConfig()
-    assert all(
-        within(getattr(defaults, n), BOUNDS[n]) for n in BOUNDS if getattr(defaults, n) is not None
-    )
+    assert TrainConfig(**dict(defaults)) == defaults  # every default given, so every one checked
 
 
 @pytest.mark.parametrize(
@@ -135,10 +147,19 @@ def test_a_run_of_no_epochs_is_refused() -> None:
     assert apply_overrides(TrainConfig(), {"head_epochs": 0, "finetune_epochs": 1}).head_epochs == 0
 
 
-def test_a_config_built_in_python_is_checked_before_any_write(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match=r"^batch_size: 0 is out of range"):
-        train(tmp_path / "no-data", tmp_path / "run", TrainConfig(batch_size=0))
-    assert not (tmp_path / "run").exists()
+def test_a_config_built_in_python_is_checked_when_made_and_cannot_change() -> None:
+    with pytest.raises(
+        ConfigError, match=r"^batch_size: 0 is out of range \(allowed: integer >= 1\)$"
+    ):
+        TrainConfig(batch_size=0)
+    with pytest.raises(ConfigError, match=r"^unknown config key\(s\): lr, nope$"):
+        TrainConfig(nope=1, lr=0.1)  # an old name is for YAML and the CLI, not Python
+    with pytest.raises(ConfigError, match="trains nothing"):
+        TrainConfig(head_epochs=0, finetune_epochs=0)
+    config = TrainConfig(head_lr="0.01", optimizer="SGD")  # text is parsed as from YAML
+    assert (config.head_lr, config.optimizer.value) == (0.01, "sgd")
+    with pytest.raises(pydantic.ValidationError, match="frozen"):
+        config.batch_size = 0  # type: ignore[misc]
 
 
 def _yaml(tmp_path: Path, text: str) -> Path:
@@ -185,6 +206,62 @@ def test_a_bad_yaml_value_names_the_file_and_the_cli_may_complete_the_yaml(
     assert resolve_config(path, {"head_epochs": "2"}).head_epochs == 2
     with pytest.raises(ConfigError, match="trains nothing"):
         resolve_config(path, {})
+
+
+# config.yaml of the default recipe, as every earlier run wrote it: key order and value formats
+DEFAULT_CONFIG_YAML = (
+    "model: mobilenet_v2\nweights: auto\ninit_checkpoint: null\nhead: mlp\n"
+    "hidden: 256\ndropout: 0.3\nimage_size: null\nnormalize: model\naugment: flip\n"
+    "aug_views: 2\nbatch_size: 64\noptimizer: adamw\nhead_lr: 0.001\nmomentum: 0.9\n"
+    "weight_decay: 0.0001\nscheduler: cosine\nplateau_patience: 2\n"
+    "plateau_factor: 0.1\nlabel_smoothing: 0.1\nhead_epochs: 30\nfinetune_epochs: 8\n"
+    "finetune_groups: null\nbackbone_lr: 0.0001\nfinetune_head_lr: null\n"
+    "finetune_train_head: true\nfinetune_bn: false\nearly_stopping: 0\nseed: 0\n"
+    "val_fraction: 0.15\nexclude: null\nexclude_eval: false\nteacher: null\n"
+    "distill_alpha: 0.5\ndistill_temperature: 1.0\nworkers: null\ncache: true\n"
+    "cache_dir: null\ncache_fp16: true\ncache_point: auto\nfeature_backend: onnx\n"
+    "bf16: true\ndevice: auto\n"
+)
+
+
+def test_the_default_recipe_and_its_config_yaml_are_unchanged(tmp_path: Path) -> None:
+    save_config(TrainConfig(), tmp_path / "config.yaml")
+    assert (tmp_path / "config.yaml").read_text() == DEFAULT_CONFIG_YAML
+    assert list(config_to_dict(TrainConfig())) == list(TrainConfig.model_fields)
+    custom = apply_overrides(TrainConfig(), {"weights": "w.pth", "image_size": "224", "lr": "0.5"})
+    save_config(custom, tmp_path / "custom.yaml")
+    written = yaml.safe_load((tmp_path / "custom.yaml").read_text())
+    assert (written["weights"], written["image_size"], written["head_lr"]) == ("w.pth", 224, 0.5)
+    assert resolve_config(tmp_path / "custom.yaml", {}) == custom  # a saved run loads back
+
+
+def test_old_key_names_still_work_and_the_cli_overrides_the_yaml(tmp_path: Path) -> None:
+    path = _yaml(tmp_path, "lr: 0.02\nfinetune_lr: 0.003\nbatch_size: 8\n")
+    config = resolve_config(path, {"batch_size": "16", "finetune_lr": None})
+    assert (config.head_lr, config.backbone_lr, config.batch_size) == (0.02, 0.003, 16)
+    assert resolve_config(path, {"head_lr": "0.5"}).head_lr == 0.5  # the CLI's new name wins
+    with pytest.raises(ConfigError, match=r"^lr and head_lr both given"):
+        apply_overrides(TrainConfig(), {"lr": 0.1, "head_lr": 0.2})
+    bad = _yaml(tmp_path, "batch_size: 0\n")
+    with pytest.raises(ConfigError, match=rf"^{bad}: batch_size: 0 is out of range"):
+        resolve_config(bad, {"batch_size": "8"})  # a bad file is refused, even overridden
+
+
+def test_every_option_is_one_flag_with_the_fields_description_and_choices() -> None:
+    parser = argparse.ArgumentParser()
+    add_config_options(parser)
+    actions = {a.dest: a for a in parser._actions if a.dest in TrainConfig.model_fields}
+    assert list(actions) == list(TrainConfig.model_fields)
+    for name, info in TrainConfig.model_fields.items():
+        action = actions[name]
+        assert info.description and action.help.startswith(info.description), name
+        assert action.option_strings[0] == "--" + name.replace("_", "-"), name
+        assert action.help.endswith(f"[{getattr(info.default, 'value', info.default)}]"), name
+    assert actions["optimizer"].metavar == "{sgd,adam,adamw,rmsprop}"
+    assert actions["cache"].option_strings == ["--cache", "--no-cache"]
+    assert actions["head_lr"].option_strings == ["--head-lr", "--lr"]
+    assert actions["backbone_lr"].option_strings == ["--backbone-lr", "--finetune-lr"]
+    assert actions["head_lr"].help == "head learning rate in stage 1 (old name: lr) [0.001]"
 
 
 @pytest.mark.parametrize(

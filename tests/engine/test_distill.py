@@ -13,6 +13,7 @@ import torch
 from landrec import api
 from landrec.data.layout import Split, load_splits
 from landrec.engine.config import ConfigError, TrainConfig
+from landrec.engine.runs import RunFolder
 from landrec.engine.training.distill import (
     distill_targets,
     held_out,
@@ -93,7 +94,7 @@ def test_alpha_zero_trains_as_without_a_teacher_and_alpha_one_differs(
         assert a["train_loss"] == pytest.approx(b["train_loss"], abs=1e-5)
         assert a["val_loss"] == pytest.approx(b["val_loss"], abs=1e-5)
     assert one.train.history[0]["train_loss"] != pytest.approx(plain[0]["train_loss"], abs=1e-3)
-    saved = (tmp_path / "one" / "config.yaml").read_text()
+    saved = RunFolder(tmp_path / "one").config.read_text()
     assert f"teacher: {runs[0]}" in saved and "distill_alpha: 1.0" in saved
 
 

@@ -16,6 +16,7 @@ from landrec.engine.evaluation.evaluate import compute_metrics
 from landrec.engine.evaluation.untrained import evaluate_untrained
 from landrec.engine.inference.classifier import Classifier
 from landrec.engine.inference.predict import predict_files
+from landrec.engine.runs import ReportFiles, RunFolder
 from landrec.models.registry import get_spec
 from landrec.models.weights import offline_file
 
@@ -82,17 +83,18 @@ def test_evaluate_fields_and_report_files(trained: tuple[Path, Path], tmp_path: 
         [x / 4 for x in d["confusion_matrix"][0]]
     )
     files = sorted(p.name for p in (tmp_path / "report").iterdir())
-    assert files == ["test_confusion.png", "test_metrics.json", "test_report.md"]
-    report = (tmp_path / "report" / "test_report.md").read_text()
+    assert files == ["test_confusion.png", "test_metrics.json", "test_report.md"]  # on disk
+    report_files = ReportFiles(tmp_path / "report", "test")
+    report = report_files.markdown.read_text()
     assert "random init" in report and "| coast |" in report
-    saved = json.loads((tmp_path / "report" / "test_metrics.json").read_text())
+    saved = json.loads(report_files.metrics.read_text())
     assert saved["accuracy"] == d["accuracy"]
 
 
 def test_evaluate_other_splits(trained: tuple[Path, Path]) -> None:
     run, root = trained
     assert api.evaluate(run, root, split="val").split == "val"
-    assert api.evaluate(run / "last.safetensors", root, split="train").n_images == 12
+    assert api.evaluate(RunFolder(run).last, root, split="train").n_images == 12
 
 
 def test_evaluate_a_folder_with_a_subset_of_classes(

@@ -22,6 +22,7 @@ from landrec.engine.config import Backend
 from landrec.engine.inference import onnx_cache
 from landrec.engine.inference.classifier import Classifier, default_backend, load_classifier
 from landrec.engine.inference.predict import ImageRef, predict_refs
+from landrec.engine.runs import RunFolder, onnx_cache_path
 from landrec.models.factory import create_model
 
 
@@ -29,7 +30,7 @@ from landrec.models.factory import create_model
 def run(tmp_path: Path, red_blue_checkpoint: Path) -> Path:
     folder = tmp_path / "run"
     folder.mkdir()
-    shutil.copy(red_blue_checkpoint, folder / "best.safetensors")
+    shutil.copy(red_blue_checkpoint, RunFolder(folder).best)
     return folder
 
 
@@ -55,10 +56,12 @@ def _resave(checkpoint: Path, seed: int) -> None:
 def test_run_folder_export_is_cached_reused_and_rebuilt(
     run: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    cached = run / "best.fp32.onnx"
+    best = RunFolder(run).best
+    cached = onnx_cache_path(best)
+    assert cached == run / "best.fp32.onnx"  # the on-disk name
     first = load_classifier(run, Backend.ONNX)
     assert not cached.exists()  # made at the first batch: classifying nothing writes nothing
-    assert first.source.startswith(str(run / "best.safetensors")) and "[onnx]" in first.source
+    assert first.source.startswith(str(best)) and "[onnx]" in first.source
     np.testing.assert_allclose(
         first.logits(_batch()), load_classifier(run, Backend.TORCH).logits(_batch()), atol=1e-4
     )
@@ -67,22 +70,23 @@ def test_run_folder_export_is_cached_reused_and_rebuilt(
     builds: list[Path] = []
     real_build = onnx_cache.build
     monkeypatch.setattr(onnx_cache, "build", lambda c: builds.append(c) or real_build(c))
-    load_classifier(run / "best.safetensors", Backend.ONNX)
+    load_classifier(best, Backend.ONNX)
     assert builds == [] and cached.stat().st_mtime_ns == built  # reused
 
-    _resave(run / "best.safetensors", seed=1)
+    _resave(best, seed=1)
     second = load_classifier(run, Backend.ONNX).logits(_batch())
-    assert builds == [run / "best.safetensors"]  # rebuilt: the checkpoint changed
+    assert builds == [best]  # rebuilt: the checkpoint changed
     new_torch = load_classifier(run, Backend.TORCH).logits(_batch())
     np.testing.assert_allclose(second, new_torch, atol=1e-4)
     assert np.abs(first.logits(_batch()) - new_torch).max() > 1e-3  # the old export was stale
 
 
 def test_a_damaged_cache_file_is_rebuilt(run: Path) -> None:
-    (run / "best.fp32.onnx").write_bytes(b"not a model")
+    cached = onnx_cache_path(RunFolder(run).best)
+    cached.write_bytes(b"not a model")
     classifier = load_classifier(run, Backend.ONNX)
     assert classifier.logits(_batch(2)).shape == (2, 2)
-    assert onnx_cache.SOURCE_KEY.encode() in (run / "best.fp32.onnx").read_bytes()
+    assert onnx_cache.SOURCE_KEY.encode() in cached.read_bytes()
 
 
 def test_default_backend_is_onnx_and_agrees_with_torch(run: Path, tmp_path: Path) -> None:
@@ -90,7 +94,7 @@ def test_default_backend_is_onnx_and_agrees_with_torch(run: Path, tmp_path: Path
     assert default_backend() is Backend.ONNX
     default = api.predict(run, images)
     torch_rows = api.predict(run, images, backend="torch")
-    assert (run / "best.fp32.onnx").is_file()  # the default ran on ONNX Runtime
+    assert onnx_cache_path(RunFolder(run).best).is_file()  # the default ran on ONNX Runtime
     assert [p.best_guess for p in default] == [p.best_guess for p in torch_rows]
     for a, b in zip(default, torch_rows, strict=True):
         assert a.confidence == pytest.approx(b.confidence, abs=1e-4)

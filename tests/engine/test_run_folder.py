@@ -16,7 +16,7 @@ from landrec.cli.main import main
 from landrec.data.atomic import write_atomic, write_text_atomic
 from landrec.engine.checkpoint import CheckpointError
 from landrec.engine.config import ConfigError, TrainConfig, apply_overrides
-from landrec.engine.training.run_folder import HISTORY, STATE
+from landrec.engine.runs import RunFolder
 from landrec.engine.training.train import train
 
 HEAD_EPOCHS, FINETUNE_EPOCHS = 2, 1
@@ -66,12 +66,12 @@ def test_resume_with_another_model_writes_nothing_and_a_plain_resume_still_works
         f"landrec: error: --resume: {run} was trained with model=mobilenet_v2; "
         "now model=resnet18: start a new --out or drop the changed options"
     )
-    assert _files(run) == before  # config.yaml, state.pt, checkpoints: byte-identical
+    assert _files(run) == before  # config, state, checkpoints: byte-identical
 
     assert main(args) == 0
-    history = (run / HISTORY).read_text().splitlines()
+    history = RunFolder(run).history.read_text().splitlines()
     assert len(history) == 1 + HEAD_EPOCHS + FINETUNE_EPOCHS
-    assert (run / "config.yaml").read_bytes() == before["config.yaml"]
+    assert RunFolder(run).config.read_bytes() == before["config.yaml"]  # the on-disk name
     assert [p.name for p in run.iterdir() if p.name.endswith(".tmp")] == []
 
 
@@ -88,10 +88,10 @@ def test_resume_lists_each_changed_option_and_allows_runtime_ones(
     other = apply_overrides(
         TrainConfig(), {**tiny, "head_epochs": HEAD_EPOCHS, "model": "resnet18"}
     )
-    saved = (run / "config.yaml").read_bytes()
+    saved = RunFolder(run).config.read_bytes()
     with pytest.raises(ConfigError, match="with model=mobilenet_v2; now model=resnet18"):
         train(data, run, other, resume=True)  # the engine checks too, not only the API
-    assert (run / "config.yaml").read_bytes() == saved
+    assert RunFolder(run).config.read_bytes() == saved
     result = api.train(data, run, resume=True, test=False, device="cpu")  # runtime: allowed
     assert len(result.train.history) == HEAD_EPOCHS + FINETUNE_EPOCHS
 
@@ -126,7 +126,7 @@ def _saved(value: object) -> bytes:
 def test_a_broken_state_is_one_line_saying_how_to_recover(
     interrupted: tuple[Path, Path], run: Path, capsys: pytest.CaptureFixture[str], corrupt, reason
 ) -> None:
-    state = run / STATE
+    state = RunFolder(run).state
     state.write_bytes(corrupt(state.read_bytes(), run / "scratch.pt"))
     (run / "scratch.pt").unlink(missing_ok=True)
     before = _files(run)
@@ -137,7 +137,7 @@ def test_a_broken_state_is_one_line_saying_how_to_recover(
     assert reason in line
     assert line.endswith(
         "start a fresh run in another --out, or start from its weights with "
-        f"--init-checkpoint {run / 'last.safetensors'}"
+        f"--init-checkpoint {RunFolder(run).last}"
     )
     assert _files(run) == before
     with pytest.raises(CheckpointError):  # the Python API says the same
@@ -147,9 +147,9 @@ def test_a_broken_state_is_one_line_saying_how_to_recover(
 def test_the_suggested_recovery_trains(
     interrupted: tuple[Path, Path], run: Path, tiny: dict
 ) -> None:
-    (run / STATE).write_bytes(b"")
+    RunFolder(run).state.write_bytes(b"")
     options = {**tiny, "finetune_epochs": 0, "weights": "auto"}  # auto: the checkpoint's
-    init = str(run / "last.safetensors")
+    init = str(RunFolder(run).last)
     result = api.train(
         interrupted[0], run.parent / "fresh", test=False, init_checkpoint=init, **options
     )
@@ -159,7 +159,7 @@ def test_the_suggested_recovery_trains(
 def test_a_broken_last_checkpoint_is_not_suggested(
     interrupted: tuple[Path, Path], run: Path
 ) -> None:
-    last = run / "last.safetensors"
+    last = RunFolder(run).last
     last.write_bytes(last.read_bytes()[:100])
     with pytest.raises(CheckpointError) as info:
         api.train(interrupted[0], run, resume=True, test=False)
@@ -172,10 +172,10 @@ def test_resume_without_a_state_a_config_or_a_folder(
     interrupted: tuple[Path, Path], run: Path
 ) -> None:
     data = interrupted[0]
-    (run / STATE).unlink()
+    RunFolder(run).state.unlink()
     with pytest.raises(CheckpointError, match=r"state\.pt: missing \(no epoch has finished\)"):
         api.train(data, run, resume=True, test=False)
-    (run / "config.yaml").unlink()
+    RunFolder(run).config.unlink()
     with pytest.raises(ConfigError, match=r"config\.yaml is missing: start a fresh run"):
         api.train(data, run, resume=True, test=False)
     with pytest.raises(ConfigError, match="no such run folder"):

@@ -17,8 +17,9 @@ from landrec.data.layout import Split, load_splits
 from landrec.engine import checkpoint as ckpt
 from landrec.engine.config import ConfigError, TrainConfig, apply_overrides
 from landrec.engine.evaluation.evaluate import split_logits
-from landrec.engine.experiments import study_runs
+from landrec.engine.experiments import study as study_module
 from landrec.engine.experiments.study import load_study, run_study
+from landrec.engine.runs import RunFolder
 from landrec.engine.training.feature_eval import cached_split_logits
 from landrec.engine.training.train import build_trainer
 
@@ -63,13 +64,13 @@ def _study_file(tmp_path: Path, experiments: list[dict], **extra: object) -> Pat
 def _count_train(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
     """Record the `resume` flag of every training the study starts."""
     calls: list[bool] = []
-    original = study_runs.train
+    original = study_module.train
 
     def counting(*args: object, resume: bool = False, **kwargs: object) -> object:
         calls.append(resume)
         return original(*args, resume=resume, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(study_runs, "train", counting)
+    monkeypatch.setattr(study_module, "train", counting)
     return calls
 
 
@@ -94,7 +95,7 @@ def test_study_runs_every_kind_and_records_each(finished: dict) -> None:
         assert saved["best_val_accuracy"] == r.best_val_accuracy is not None
         weights = "random init"
         if r.init_from is not None:  # a fine-tune names the checkpoint it started from
-            parent = (out / "runs" / r.init_from / ckpt.BEST).resolve()
+            parent = RunFolder(out / "runs" / r.init_from).best.resolve()
             weights = f"init_checkpoint {parent} (backbone: random init)"
         assert r.weights == weights and r.random_init
         assert r.wall_seconds is not None and r.wall_seconds >= (r.train_seconds or 0)
@@ -104,7 +105,7 @@ def test_study_runs_every_kind_and_records_each(finished: dict) -> None:
     for name in ("head", "finetune"):
         assert 0.0 <= rows[name].test_accuracy <= 1.0
         assert rows[name].images_per_second > 0 and rows[name].parameters > 0
-        assert (out / "runs" / name / "test_confusion.png").is_file()
+        assert RunFolder(out / "runs" / name).test_report.confusion.is_file()
     assert rows["head"].stages == "head 1 ep"
     assert rows["finetune"].stages.startswith("finetune last")
     assert rows["finetune"].config["init_checkpoint"].endswith("head/best.safetensors")
@@ -198,7 +199,7 @@ def test_based_on_inherits_the_overrides(tmp_path: Path) -> None:
 
 
 def test_init_checkpoint_loads_the_weights(finished: dict, tmp_path: Path) -> None:
-    source = finished["out"] / "runs" / "head" / ckpt.BEST
+    source = RunFolder(finished["out"] / "runs" / "head").best
     overrides = {**BASE, "weights": "auto", "init_checkpoint": str(source)}
     config = apply_overrides(TrainConfig(), overrides)
     trainer = build_trainer(config, finished["data"], tmp_path / "run")
@@ -261,7 +262,7 @@ def test_cached_evaluation_matches_the_eager_pipeline(finished: dict, tta: bool)
     stages and head in PyTorch) are the logits `landrec evaluate` computes image by image."""
     row = next(r for r in finished["result"].results if r.name == "finetune")
     config = apply_overrides(TrainConfig(), row.config)
-    model, meta = ckpt.load_checkpoint(finished["out"] / "runs" / "finetune" / ckpt.BEST)
+    model, meta = ckpt.load_checkpoint(RunFolder(finished["out"] / "runs" / "finetune").best)
     val = load_splits(finished["data"]).get(Split.VAL)
     cached, labels, _ = cached_split_logits(model, meta, val, config, tta)
     eager, eager_labels, _ = split_logits(model, meta, val, tta=tta)
@@ -281,7 +282,7 @@ def test_tta_experiment_tests_its_init_from_checkpoint(finished: dict, tmp_path:
     assert result.ran == ["tta"]  # the other four were finished and unchanged
     row = result.results[-1]
     assert row.ok, row.error
-    model, meta = ckpt.load_checkpoint(out / "runs" / "finetune" / ckpt.BEST)
+    model, meta = ckpt.load_checkpoint(RunFolder(out / "runs" / "finetune").best)
     val = load_splits(finished["data"]).get(Split.VAL)
     logits, labels, _ = cached_split_logits(
         model, meta, val, apply_overrides(TrainConfig(), row.config), True
@@ -290,7 +291,8 @@ def test_tta_experiment_tests_its_init_from_checkpoint(finished: dict, tmp_path:
         float((logits.argmax(1) == labels).float().mean())
     )
     assert row.test_accuracy is not None and row.images_per_second > 0
-    assert "test-time augmentation" in (out / "runs" / "tta" / "test_report.md").read_text()
+    tta_report = RunFolder(out / "runs" / "tta").test_report.markdown
+    assert "test-time augmentation" in tta_report.read_text()
     without = {k: v for k, v in tta.items() if k != "init_from"}
     with pytest.raises(ConfigError, match="tta needs init_from"):
         load_study(_study_file(tmp_path, [*EXPERIMENTS, without]))

@@ -23,6 +23,7 @@ from landrec.engine.experiments.tracking import (
     read_record,
     write_record,
 )
+from landrec.engine.runs import RunFolder
 
 mlflow = pytest.importorskip("mlflow")
 
@@ -106,7 +107,7 @@ def test_resume_continues_the_recorded_run_after_its_history(tmp_path: Path) -> 
     uri = default_uri(tmp_path)
     with open_tracker(True, tmp_path, "x", "run", tmp_path) as tracker:
         first = tracker.run_id  # type: ignore[attr-defined]
-    with (tmp_path / "history.csv").open("w", newline="") as f:  # two epochs the trainer saved
+    with RunFolder(tmp_path).history.open("w", newline="") as f:  # two epochs the trainer saved
         writer = csv.DictWriter(f, fieldnames=["stage", "epoch", "val_accuracy"])
         writer.writeheader()
         writer.writerows([{"stage": "head", "epoch": e, "val_accuracy": e / 10} for e in (1, 2)])

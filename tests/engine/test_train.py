@@ -21,13 +21,14 @@ from landrec.data.transforms import eval_transform
 from landrec.engine import checkpoint as ckpt
 from landrec.engine.checkpoint import CheckpointError, CheckpointMeta, load_checkpoint
 from landrec.engine.config import ConfigError, TrainConfig, apply_overrides, config_to_dict
+from landrec.engine.runs import RunFolder
 from landrec.engine.training.features import Extractor
 from landrec.engine.training.optim import plan_stages
 from landrec.engine.training.train import build_trainer
 from landrec.models.factory import ModelConfig, create_model
 from landrec.models.net import BlockClassifier
 
-RUN_FILES = [
+RUN_FILES = [  # the on-disk layout (RunFolder names them): spelled out to pin it
     "best.safetensors",
     "last.safetensors",
     "state.pt",
@@ -96,7 +97,7 @@ def test_run_writes_every_file_and_a_staged_history(make_data, tiny: dict, tmp_p
         ("head", 2),
         ("finetune", 1),
     ]
-    with (run / "history.csv").open() as f:
+    with RunFolder(run).history.open() as f:
         rows = list(csv.DictReader(f))
     assert [(r["stage"], int(r["epoch"])) for r in rows] == [
         ("head", 1),
@@ -107,7 +108,7 @@ def test_run_writes_every_file_and_a_staged_history(make_data, tiny: dict, tmp_p
         [h["val_loss"] for h in result.train.history]
     )
     assert result.train.weights_source == "random init" and result.train.random_init
-    assert result.train.checkpoint == run / "best.safetensors"
+    assert result.train.checkpoint == RunFolder(run).best
     assert result.train.notes == [] and result.train.skipped == []
     assert result.train.cache_bytes > 0
     assert result.test is not None
@@ -119,12 +120,12 @@ def test_run_writes_every_file_and_a_staged_history(make_data, tiny: dict, tmp_p
 def test_config_yaml_round_trips(make_data, tiny: dict, tmp_path: Path) -> None:
     root = make_data(per_class=2)
     result = api.train(root, tmp_path / "run", test=False, **tiny)
-    saved = api.load_config(tmp_path / "run" / "config.yaml")
+    saved = api.load_config(RunFolder(tmp_path / "run").config)
     assert saved == apply_overrides(TrainConfig(), tiny)
     _, meta = load_checkpoint(result.train.checkpoint)
     assert meta.train_config == config_to_dict(saved)
     # Resolving from the saved file reproduces the run's configuration exactly.
-    assert api.load_config(tmp_path / "run" / "config.yaml") == saved
+    assert api.load_config(RunFolder(tmp_path / "run").config) == saved
 
 
 def test_yaml_then_keyword_overrides(make_data, tiny: dict, tmp_path: Path) -> None:
@@ -132,7 +133,7 @@ def test_yaml_then_keyword_overrides(make_data, tiny: dict, tmp_path: Path) -> N
     config = tmp_path / "recipe.yaml"
     config.write_text(yaml.safe_dump({**tiny, "head_epochs": 3, "lr": 0.02}))
     result = api.train(root, tmp_path / "run", config, test=False, head_epochs=1, finetune_epochs=0)
-    saved = api.load_config(tmp_path / "run" / "config.yaml")
+    saved = api.load_config(RunFolder(tmp_path / "run").config)
     assert (saved.head_epochs, saved.finetune_epochs, saved.head_lr) == (1, 0, 0.02)
     assert len(result.train.history) == 1
 
@@ -151,7 +152,7 @@ def test_bad_yaml_is_a_config_error_naming_the_key(
     config.write_text(yaml.safe_dump(content))
     with pytest.raises(ConfigError, match=named):
         api.train(make_data(per_class=1), tmp_path / "run", config)
-    assert not (tmp_path / "run" / "state.pt").exists()
+    assert not RunFolder(tmp_path / "run").state.exists()
 
 
 def test_checkpoint_round_trip_gives_identical_logits(tmp_path: Path) -> None:
@@ -170,7 +171,7 @@ def test_checkpoint_round_trip_gives_identical_logits(tmp_path: Path) -> None:
         resolved.source,
         not resolved.pretrained,
     )
-    ckpt.save_checkpoint(tmp_path / "best.safetensors", model, meta)
+    ckpt.save_checkpoint(RunFolder(tmp_path).best, model, meta)
     loaded, loaded_meta = load_checkpoint(tmp_path)  # a run folder resolves to best
     x = torch.randn(3, 3, 32, 32)
     model.eval()
@@ -191,7 +192,7 @@ def test_last_shares_the_best_file_and_survives_the_next_best(tmp_path: Path) ->
         model, _ = create_model(ModelConfig("resnet18", 2), "none")
         models.append(model)
     meta = CheckpointMeta(["a", "b"], ModelConfig("resnet18", 2), pre, "random init", True)
-    best, last = tmp_path / ckpt.BEST, tmp_path / ckpt.LAST
+    best, last = RunFolder(tmp_path).best, RunFolder(tmp_path).last
     ckpt.save_checkpoint(best, models[0], meta)
     ckpt.save_same(best, last)  # an epoch that improved: one write, two names
     assert last.read_bytes() == best.read_bytes()
@@ -243,17 +244,18 @@ def test_resume_equals_uninterrupted(
     resumed = api.train(root, tmp_path / "split", resume=True, test=False, **options)
 
     assert _history(resumed.train.history) == _history(whole.train.history)
-    for name in ("best.safetensors", "last.safetensors"):
-        a, b = load_file(str(tmp_path / "whole" / name)), load_file(str(tmp_path / "split" / name))
+    one, two = RunFolder(tmp_path / "whole"), RunFolder(tmp_path / "split")
+    for a_path, b_path in ((one.best, two.best), (one.last, two.last)):
+        a, b = load_file(str(a_path)), load_file(str(b_path))
         assert list(a) == list(b)
-        assert all(torch.equal(a[k], b[k]) for k in a), name
+        assert all(torch.equal(a[k], b[k]) for k in a), a_path.name
     assert ckpt.read_meta(tmp_path / "whole").extra == ckpt.read_meta(tmp_path / "split").extra
 
 
 def test_resume_of_a_finished_run_trains_nothing(make_data, tiny: dict, tmp_path: Path) -> None:
     root = make_data(per_class=2)
     first = api.train(root, tmp_path / "run", test=False, **tiny)
-    again = api.train(root, tmp_path / "run", resume=True, test=False)  # options from config.yaml
+    again = api.train(root, tmp_path / "run", resume=True, test=False)  # the saved options
     assert _history(again.train.history) == _history(first.train.history)
 
 

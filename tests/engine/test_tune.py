@@ -12,7 +12,8 @@ from landrec import api
 from landrec.cli.main import main
 from landrec.engine.config import TrainConfig, apply_overrides
 from landrec.engine.experiments import tune as tune_module
-from landrec.engine.training.train import HISTORY, STATE, train
+from landrec.engine.runs import RunFolder
+from landrec.engine.training.train import train
 
 optuna = pytest.importorskip("optuna")
 
@@ -63,7 +64,7 @@ def test_a_pruned_trial_stops_training_and_counts(
     states = [t.state for t in study.trials]
     assert states == [optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED]
     assert result.finished == 2 and result.best_trial == 0
-    pruned = tmp_path / "t" / "trials" / "trial-001" / HISTORY
+    pruned = RunFolder(tmp_path / "t" / "trials" / "trial-001").history
     assert len(pruned.read_text().splitlines()) == 2  # header + the one epoch before pruning
 
 
@@ -80,7 +81,7 @@ def test_on_epoch_sees_every_row_and_what_it_raises_propagates(
     with pytest.raises(KeyError, match="stop"):
         train(data, tmp_path / "run", config, on_epoch=stop_after_first)
     assert [r["epoch"] for r in rows] == [1]
-    assert (tmp_path / "run" / STATE).is_file()  # saved before the hook: resumable
+    assert RunFolder(tmp_path / "run").state.is_file()  # saved before the hook: resumable
     result = train(data, tmp_path / "run", config, resume=True, on_epoch=rows.append)
     assert [(r["stage"], r["epoch"]) for r in rows[1:]] == [("head", 2), ("finetune", 1)]
     assert len(result.history) == 3

@@ -24,6 +24,7 @@ from landrec.engine.inference.video import (
     predict_videos,
     segments,
 )
+from landrec.engine.runs import RunFolder, onnx_cache_path
 
 av = pytest.importorskip("av")
 
@@ -262,11 +263,11 @@ def test_videos_give_the_same_result_on_either_backend(
 ) -> None:
     run = tmp_path / "run"
     run.mkdir()
-    (run / "best.safetensors").write_bytes(red_blue_checkpoint.read_bytes())
+    RunFolder(run).best.write_bytes(red_blue_checkpoint.read_bytes())
     results = {b: api.predict_media(run, [clip], backend=b).videos for b in ("torch", "onnx")}
     (on_torch,), (on_onnx,) = results["torch"], results["onnx"]
     assert on_onnx.error is None and on_onnx.frames == on_torch.frames > 0
     assert on_onnx.label == on_torch.label
     assert on_onnx.shares == on_torch.shares
     assert [s.label for s in on_onnx.segments] == [s.label for s in on_torch.segments]
-    assert (run / "best.fp32.onnx").is_file()  # ONNX Runtime ran the run folder's export
+    assert onnx_cache_path(RunFolder(run).best).is_file()  # ONNX Runtime ran the export

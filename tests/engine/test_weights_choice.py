@@ -22,6 +22,7 @@ from landrec.engine.config import (
     save_config,
 )
 from landrec.engine.experiments.study import load_study
+from landrec.engine.runs import RunFolder
 from landrec.engine.training.train import build_trainer, train
 from landrec.models import factory
 from landrec.models.factory import ModelConfig, create_model
@@ -44,11 +45,12 @@ CLASSES = ["coast", "desert", "forest"]  # the classes of conftest's write_datas
 def test_config_yaml_holds_the_weights_text(tmp_path: Path, text: str, mode: WeightsMode) -> None:
     config = apply_overrides(TrainConfig(), {"weights": text})
     assert config.weights.mode is mode and str(config.weights) == text
-    save_config(config, tmp_path / "config.yaml")
-    saved = (tmp_path / "config.yaml").read_text()
+    path = RunFolder(tmp_path).config
+    save_config(config, path)
+    saved = path.read_text()
     assert f"\nweights: {text}\n" in saved
     assert yaml.safe_load(saved)["weights"] == config_to_dict(config)["weights"] == text
-    assert apply_overrides(TrainConfig(), load_yaml(tmp_path / "config.yaml")) == config
+    assert apply_overrides(TrainConfig(), load_yaml(path)) == config
 
 
 def test_default_weights_and_bad_text() -> None:
@@ -85,7 +87,7 @@ def test_old_checkpoints_without_the_key_derive_it(
     old = json.loads(_meta(source, random_init).to_json())
     del old["random_init"]  # as written before the key existed
     tensors = {k: v.contiguous() for k, v in model.state_dict().items()}
-    save_file(tensors, str(tmp_path / ckpt.BEST), metadata={"landrec": json.dumps(old)})
+    save_file(tensors, str(RunFolder(tmp_path).best), metadata={"landrec": json.dumps(old)})
     loaded, meta = ckpt.load_checkpoint(tmp_path)
     assert meta.random_init is random_init and meta.weights_source == source
     assert torch.equal(loaded.state_dict()["head.0.weight"], model.state_dict()["head.0.weight"])
@@ -139,7 +141,7 @@ def test_init_checkpoint_with_auto_names_the_checkpoint(
     its random-init flag, and a weights_source that says where they came from."""
     torch.manual_seed(1)
     source, _ = create_model(ModelConfig("mobilenet_v2", 3), "none")
-    init = tmp_path / "init" / ckpt.BEST
+    init = RunFolder(tmp_path / "init").best
     init.parent.mkdir()
     backbone = "random init" if random_init else "hand-made"
     ckpt.save_checkpoint(init, source, _meta(backbone, random_init))

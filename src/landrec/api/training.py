@@ -18,7 +18,7 @@ from landrec.engine.runs import RunFolder
 if TYPE_CHECKING:
     from landrec.engine.evaluation.evaluate import EvalResult
     from landrec.engine.experiments.study import StudyResult
-    from landrec.engine.experiments.study_runs import ExperimentResult
+    from landrec.engine.experiments.study_report import ExperimentResult
     from landrec.engine.experiments.tune import TuneResult
     from landrec.engine.training.train import TrainResult
 
@@ -48,7 +48,7 @@ def train(
     """Train (config object, YAML path or defaults, then keyword overrides), then test the best
     checkpoint on the test split when there is one. `resume` continues the run in `out`;
     `tracking` logs to MLflow (True: a local store in `out`; or a tracking URI)."""
-    from landrec.engine.training.run_folder import preflight  # no torch: refusals are quick
+    from landrec.engine.training.resume import preflight  # no torch: refusals are quick
 
     saved = RunFolder(out).config
     if resume and saved.is_file() and config is None:

@@ -13,7 +13,7 @@ from landrec.engine.evaluation.calibrate import CalibrationResult
 from landrec.engine.evaluation.evaluate import EvalResult
 from landrec.engine.experiments.audit_report import AuditOptions, AuditResult
 from landrec.engine.experiments.study import StudyResult
-from landrec.engine.experiments.study_runs import ExperimentResult
+from landrec.engine.experiments.study_report import ExperimentResult
 from landrec.engine.experiments.tune import TuneResult
 from landrec.engine.inference.explain import ExplainResult
 from landrec.engine.inference.export import ExportResult

@@ -7,17 +7,15 @@ import shutil
 from collections.abc import Callable
 from pathlib import Path
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from landrec.api import Predictor
-from landrec.archive.db import writes
-from landrec.archive.db.models import Correction, File, Info, Kind, Status
+from landrec.archive.db import reads, writes
 from landrec.archive.db.session import open_database
 from landrec.archive.indexer import Indexer, model_version
 from landrec.archive.scanner import scan as scan_storage
 from landrec.archive.settings import ArchiveError, ArchiveSettings
-from landrec.archive.tagging import image_tags, video_tag
+from landrec.archive.tagging import ToClassify, classify
 
 DEFAULT_MODEL = Path("runs") / "mobilenet_v2"  # where `landrec train` puts the default run
 STORAGE_KEY = "storage_root"
@@ -37,10 +35,10 @@ def open_indexer(settings: ArchiveSettings) -> Indexer:
     """The database (migrated), the model and the indexer for these settings."""
     sessions = open_database(settings.db_url)
     with sessions() as session:
-        known = session.get(Info, STORAGE_KEY)
-        if known is not None and Path(known.value) != settings.storage:
+        known = reads.info(session, STORAGE_KEY)
+        if known is not None and Path(known) != settings.storage:
             raise ArchiveError(
-                f"{settings.db_url}: this database indexes {known.value}, not {settings.storage}"
+                f"{settings.db_url}: this database indexes {known}, not {settings.storage}"
             )
         writes.set_info(session, STORAGE_KEY, str(settings.storage))
     predictor = None
@@ -62,10 +60,10 @@ def scan(settings: ArchiveSettings, progress: Callable[[int, int], None] | None 
 
 def storage_of(sessions: sessionmaker[Session], db_url: str) -> Path:
     with sessions() as session:
-        row = session.get(Info, STORAGE_KEY)
-    if row is None:
+        root = reads.info(session, STORAGE_KEY)
+    if root is None:
         raise ArchiveError(f"{db_url}: not an archive database (no storage recorded)")
-    return Path(row.value)
+    return Path(root)
 
 
 def retag(
@@ -81,23 +79,15 @@ def retag(
     predictor = Predictor(model, batch_size=batch_size)
     version = model_version(model)
     with sessions() as session:
-        rows = session.execute(
-            select(File.id, File.path, File.kind, File.pages)
-            .where(File.status == Status.INDEXED)
-            .order_by(File.id)
-        ).all()
+        rows = reads.indexed_files(session)
     counts = {"retagged": 0, "failed": 0}
     for start in range(0, len(rows), batch_size):
         chunk = rows[start : start + batch_size]
-        outcomes = []
-        for file_id, rel, kind, pages in chunk:
-            outcome = writes.Outcome(Status.INDEXED, Kind(kind), None, fields={"pages": pages})
-            outcomes.append((file_id, root / rel, outcome))
-        image_tags(predictor, version, [(p, o) for _, p, o in outcomes if o.kind is Kind.IMAGE])
-        for _, path, o in outcomes:
-            if o.kind is Kind.VIDEO:
-                video_tag(predictor, version, path, o)
-        tags = [(i, o.tag, o.segments) for i, _, o in outcomes if o.tag is not None]
+        items = [
+            ToClassify(path.absolute(root), kind, pages or 1) for _, path, kind, pages in chunk
+        ]
+        tagged = classify(predictor, version, items)
+        tags = [(row[0], t.tag, t.segments) for row, t in zip(chunk, tagged, strict=True) if t.tag]
         with sessions() as session:
             writes.write_tags(session, tags)
         counts["retagged"] += len(tags)
@@ -113,26 +103,22 @@ def export_corrections(db_url: str, out: Path, copy: bool = False) -> dict:
     sessions = open_database(db_url)
     root = storage_of(sessions, db_url)
     with sessions() as session:
-        rows = session.execute(
-            select(File.id, File.path, File.context)
-            .where(File.corrected.is_(True), File.status != Status.MISSING)
-            .order_by(File.id)
-        ).all()
-        n_corrections = len(session.scalars(select(Correction.id)).all())
+        rows = reads.corrected_files(session)
+        n_corrections = reads.correction_count(session)
     written: dict[str, int] = {}
-    for file_id, rel, context in rows:
-        folder = out / "train" / str(context)
+    for file_id, path, context in rows:
+        folder = out / "train" / context
         folder.mkdir(parents=True, exist_ok=True)
-        source = root / rel
-        target = folder / Path(rel).name
+        source = path.absolute(root)
+        target = folder / path.name
         if _taken(target, source):
-            target = folder / f"{file_id}-{Path(rel).name}"
+            target = folder / f"{file_id}-{path.name}"
         if not (target.exists() or target.is_symlink()):  # exported before: kept as it is
             if copy:
                 shutil.copy2(source, target)
             else:
                 os.symlink(source, target)
-        written[str(context)] = written.get(str(context), 0) + 1
+        written[context] = written.get(context, 0) + 1
     return {
         "files": sum(written.values()),
         "per_class": written,

@@ -3,76 +3,40 @@
 `Indexer.process(ids)` is the one task: a function of the rows' paths and content hashes, so
 running it twice, or again after a crash, writes the same rows (the embedded service calls it
 from its loop; distributed workers will call it with ids from a broker). Files of a batch are
-hashed, read and thumbnailed in a thread pool; their images are classified together (one
-model call per batch, decoding ahead of the model), videos frame by frame.
+prepared in a thread pool (`prepare.py`: detect, hash, the registered extractors); their
+images are classified together (`tagging.py`: one model call per batch, decoding ahead of the
+model), videos frame by frame; then the batch is recorded in one transaction.
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
-import threading
-import time
-from collections import defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from landrec.api import Predictor, detect
-from landrec.archive.db import writes
-from landrec.archive.db.models import File, Kind, Status
-from landrec.archive.extract.hashing import sha256_file
-from landrec.archive.extract.images import image_metadata
-from landrec.archive.extract.metadata import ExtractError
-from landrec.archive.extract.thumbs import make_thumbnail
-from landrec.archive.extract.videos import video_metadata
+from landrec.api import Predictor, RunFolder, sha256_file
+from landrec.archive.db import reads, writes
+from landrec.archive.db.models import Kind, Status
+from landrec.archive.domain import Outcome
+from landrec.archive.extract import EXTRACTORS, Registry
+from landrec.archive.prepare import Prepared, Preparer, StepTimes
 from landrec.archive.settings import ArchiveSettings
-from landrec.archive.tagging import image_tags, video_tag
+from landrec.archive.tagging import ToClassify, classify
 
 log = logging.getLogger(__name__)
 
 
-@dataclass
-class Job:
-    """One pending row, read for processing."""
-
-    id: int
-    path: Path  # absolute
-    size: int
-    mtime: float
-    sha256: str | None
-    model_version: str | None
-    error: str | None
-
-
-@dataclass
-class Prepared:
-    """A file after the work that needs no model: what it is, its hash, metadata, thumbnail."""
-
-    job: Job
-    outcome: writes.Outcome | None = None  # final already (unsupported, failed, unchanged)
-    unchanged: bool = False
-    transient: str | None = None  # an unexpected error: retried up to max_attempts
-
-
 def model_version(model: str | Path) -> str:
-    """`<name>@<sha256[:12]>` of the model file (a run folder's best checkpoint)."""
+    """`<name>@<sha256[:12]>` of the model file; a run folder's is its checkpoint, named by
+    the run (`mobilenet_v2@...`)."""
     path = Path(model)
     if path.is_dir():
-        path = path / "best.safetensors"
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return (
-        f"{path.parent.name if path.name == 'best.safetensors' else path.name}@"
-        + (digest.hexdigest()[:12])
-    )
+        path = RunFolder(path).checkpoint() or RunFolder(path).best  # best, else last
+    name = path.parent.name if RunFolder.is_checkpoint_name(path) else path.name
+    return f"{name}@{sha256_file(path)[:12]}"
 
 
 class Indexer:
@@ -83,34 +47,21 @@ class Indexer:
         settings: ArchiveSettings,
         sessions: sessionmaker[Session],
         predictor: Predictor | None = None,
+        extractors: Registry = EXTRACTORS,
     ) -> None:
         self.settings, self.sessions, self.predictor = settings, sessions, predictor
         self.version = model_version(settings.model) if settings.model and predictor else None
         self.pool = ThreadPoolExecutor(max(2, settings.workers or 2))
-        self.seconds: defaultdict[str, float] = defaultdict(float)  # per step, summed (threads)
-        self._lock = threading.Lock()
-
-    @contextmanager
-    def step(self, name: str) -> Iterator[None]:
-        started = time.perf_counter()
-        try:
-            yield
-        finally:
-            with self._lock:
-                self.seconds[name] += time.perf_counter() - started
+        self.times = StepTimes()
+        self.seconds = self.times.seconds  # per step, summed over threads (benchmarks read it)
+        self.prepare = Preparer(settings, sessions, extractors, self.version, self.times)
 
     def close(self) -> None:
         self.pool.shutdown(wait=True)
 
     def pending_ids(self, after: int = 0, limit: int = 256) -> list[int]:
         with self.sessions() as session:
-            query = (
-                select(File.id)
-                .where(File.status == Status.PENDING, File.id > after)
-                .order_by(File.id)
-                .limit(limit)
-            )
-            return list(session.scalars(query))
+            return reads.pending_ids(session, after, limit)
 
     def process_pending(self, progress: Callable[[int], None] | None = None) -> int:
         """Process every pending row once (rows deferred as still growing stay pending). The
@@ -135,21 +86,43 @@ class Indexer:
         return self._finish([f.result() for f in self._submit(ids, settled)])
 
     def _submit(self, ids: list[int], settled: bool) -> list[Future[Prepared | None]]:
-        return [self.pool.submit(self._prepare, job, settled) for job in self._jobs(ids)]
+        with self.sessions() as session:
+            jobs = reads.jobs(session, ids)
+        return [self.pool.submit(self.prepare, job, settled) for job in jobs]
 
     def _finish(self, prepared: list[Prepared | None]) -> int:
         """Classify what is ready and record the batch."""
         ready = [p for p in prepared if p is not None]
-        with self.step("classify"):
+        with self.times.step("classify"):
             try:
-                results = self._classify(ready)
+                self._classify(ready)
             except Exception as exc:  # the model failed on the batch: retried, then failed
                 log.exception("classifying a batch of %d files", len(ready))
                 for p in ready:
                     if p.outcome is not None and p.outcome.status is Status.INDEXED:
                         p.outcome, p.transient = None, f"{type(exc).__name__}: {exc}"
-                results = [(p.job.id, p.outcome) for p in ready if p.outcome is not None]
-        with self.step("commit"), self.sessions() as session:
+        with self.times.step("commit"):
+            self._record(ready)
+        return len(ready)
+
+    def _classify(self, ready: list[Prepared]) -> None:
+        """The model's tags for the batch's images (one call) and videos, on their outcomes."""
+        if self.predictor is None or self.version is None:
+            return
+        root = self.settings.storage
+        todo: list[tuple[ToClassify, Outcome]] = [
+            (ToClassify(p.job.path.absolute(root), p.outcome.kind, pages(p.outcome)), p.outcome)
+            for p in ready
+            if p.outcome is not None and p.outcome.status is Status.INDEXED
+        ]
+        tags = classify(self.predictor, self.version, [item for item, _ in todo])
+        for (_, outcome), tagged in zip(todo, tags, strict=True):
+            tagged.apply(outcome)
+
+    def _record(self, ready: list[Prepared]) -> None:
+        """One transaction: unchanged files touched, transient errors counted, the rest
+        recorded with their final outcome."""
+        with self.sessions() as session:
             for p in ready:
                 if p.unchanged:
                     writes.touch_unchanged(session, p.job.id, p.job.size, p.job.mtime)
@@ -157,90 +130,10 @@ class Indexer:
                     writes.record_failure(
                         session, p.job.id, p.transient, self.settings.max_attempts
                     )
+            results = [(p.job.id, p.outcome) for p in ready if p.outcome is not None]
             writes.record(session, results)
-        return len(ready)
 
-    def _jobs(self, ids: list[int]) -> list[Job]:
-        root = self.settings.storage
-        with self.sessions() as session:
-            rows = session.scalars(select(File).where(File.id.in_(ids)).order_by(File.id))
-            return [
-                Job(r.id, root / r.path, r.size, r.mtime, r.sha256, r.model_version, r.error)
-                for r in rows
-            ]
 
-    def _prepare(self, job: Job, settled: bool) -> Prepared | None:
-        """None: not ready (vanished, or still being written); else what it is."""
-        try:
-            return self._read(job, settled)
-        except Exception as exc:  # one bad file never stops a batch: retried, then failed
-            log.exception("indexing %s", job.path)
-            return Prepared(job, transient=f"{type(exc).__name__}: {exc}")
-
-    def _read(self, job: Job, settled: bool) -> Prepared | None:
-        try:
-            stat = job.path.stat()
-        except FileNotFoundError:
-            with self.sessions() as session:
-                writes.mark_path_missing(session, self._relative(job.path))
-            return None
-        if not settled and self._growing(job, stat.st_size, stat.st_mtime):
-            return None
-        with self.step("detect"):
-            what = detect(job.path)
-        if what.kind.value not in (Kind.IMAGE.value, Kind.VIDEO.value):
-            if what.kind.value == "unsupported":  # `what` names the format found
-                outcome = writes.Outcome(Status.UNSUPPORTED, Kind.OTHER, what.what)
-            else:  # unreadable: `what` says why
-                outcome = writes.Outcome(Status.FAILED, Kind.OTHER, None)
-            outcome.error = what.error
-            return Prepared(job, outcome)
-        kind = Kind(what.kind.value)
-        with self.step("hash"):
-            sha = sha256_file(job.path)
-        if sha == job.sha256 and job.model_version == self.version and job.error is None:
-            return Prepared(job, unchanged=True)
-        outcome = writes.Outcome(Status.INDEXED, kind, what.what, sha256=sha)
-        try:
-            with self.step("metadata"):
-                read = image_metadata if kind is Kind.IMAGE else video_metadata
-                meta = read(job.path)
-            with self.step("thumbnail"):
-                thumbs = self.settings.thumbs_dir
-                outcome.thumbnail = make_thumbnail(job.path, kind.value, sha, thumbs)
-        except ExtractError as exc:
-            outcome.status, outcome.error = Status.FAILED, str(exc)
-            return Prepared(job, outcome)
-        outcome.fields, outcome.extra = dict(meta.fields), meta.extra
-        return Prepared(job, outcome)
-
-    def _growing(self, job: Job, size: int, mtime: float) -> bool:
-        """A file whose size or mtime moved since it was seen, or changed within `stable_s`,
-        may still be written: its new stat is noted and it waits for the next pass."""
-        if (
-            size == job.size
-            and mtime == job.mtime
-            and time.time() - mtime >= self.settings.stable_s
-        ):
-            return False
-        with self.sessions() as session:
-            rel = self._relative(job.path)
-            writes.register(session, [writes.Seen(rel, size, mtime)])
-        return True
-
-    def _relative(self, path: Path) -> str:
-        return path.relative_to(self.settings.storage).as_posix()
-
-    def _classify(self, ready: list[Prepared]) -> list[tuple[int, writes.Outcome]]:
-        """The model's tags for the batch's images (one call) and videos; final outcomes."""
-        images: list[tuple[Path, writes.Outcome]] = []
-        videos: list[tuple[Path, writes.Outcome]] = []
-        for p in ready:
-            if p.outcome is not None and p.outcome.status is Status.INDEXED:
-                group = images if p.outcome.kind is Kind.IMAGE else videos
-                group.append((p.job.path, p.outcome))
-        if self.predictor is not None and self.version is not None:
-            image_tags(self.predictor, self.version, images)
-            for path, outcome in videos:
-                video_tag(self.predictor, self.version, path, outcome)
-        return [(p.job.id, p.outcome) for p in ready if p.outcome is not None]
+def pages(outcome: Outcome) -> int:
+    """An image's number of pages (1 when unknown); 1 for a video."""
+    return int(outcome.fields.get("pages") or 1) if outcome.kind is Kind.IMAGE else 1

@@ -8,11 +8,11 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from landrec.archive.db import writes
-from landrec.archive.db.models import File, Status
+from landrec.archive.db import reads, writes
+from landrec.archive.db.models import Status
+from landrec.archive.domain import Seen, StoragePath
 from landrec.archive.indexer import Indexer
 
 SETTLE_ROUNDS = 5  # passes a one-off scan waits for files still being written
@@ -23,7 +23,7 @@ def is_hidden(name: str) -> bool:
     return name.startswith(".")
 
 
-def walk(root: Path) -> Iterator[writes.Seen]:
+def walk(root: Path) -> Iterator[Seen]:
     """Every regular file under `root` (not hidden; symbolic links followed only when they
     stay inside `root`), as seen now."""
     stack = [root]
@@ -44,7 +44,7 @@ def walk(root: Path) -> Iterator[writes.Seen]:
                     stack.append(path)
                 elif entry.is_file():
                     st = entry.stat()
-                    yield writes.Seen(path.relative_to(root).as_posix(), st.st_size, st.st_mtime)
+                    yield Seen(StoragePath.of(root, path), st.st_size, st.st_mtime)
             except OSError:
                 continue
 
@@ -67,8 +67,7 @@ def register_storage(sessions: sessionmaker[Session], root: Path) -> tuple[int, 
 
 def status_counts(sessions: sessionmaker[Session]) -> dict[str, int]:
     with sessions() as session:
-        rows = session.execute(select(File.status, func.count()).group_by(File.status)).all()
-    return {str(s): int(n) for s, n in rows}
+        return reads.status_counts(session)
 
 
 def scan(

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from landrec.archive.db import writes
-from landrec.archive.db.models import File
+from landrec.archive.db import reads, writes
+from landrec.archive.domain import Seen, StoragePath
 from landrec.archive.indexer import Indexer
 from landrec.archive.settings import ArchiveSettings
 from landrec.archive.watcher import IndexLoop
@@ -17,16 +15,16 @@ from landrec.archive.watcher import IndexLoop
 log = logging.getLogger(__name__)
 
 
-def index_now(indexer: Indexer, paths: list[Path]) -> None:
+def index_now(indexer: Indexer, paths: list[StoragePath]) -> None:
     """Register and index these files at once (an upload: complete, no settling wait)."""
     root = indexer.settings.storage
     seen = []
     for path in paths:
-        st = path.stat()
-        seen.append(writes.Seen(path.relative_to(root).as_posix(), st.st_size, st.st_mtime))
+        st = path.absolute(root).stat()
+        seen.append(Seen(path, st.st_size, st.st_mtime))
     with indexer.sessions() as session:
         writes.register(session, seen)
-        ids = list(session.scalars(select(File.id).where(File.path.in_([s.path for s in seen]))))
+        ids = reads.ids_of(session, paths)
     indexer.process(ids, settled=True)
 
 

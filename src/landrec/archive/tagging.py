@@ -1,53 +1,107 @@
-"""The model's context for indexed files: Predictions -> tags and detail rows."""
+"""The model's context for files: Predictions -> tags and detail rows. The one classification
+step of indexing and of `retag`: images in one batched call (a multi-page file's pages one by
+one), videos frame by frame."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from landrec.api import Predictor
-from landrec.archive.db.models import Status
-from landrec.archive.db.writes import Outcome, SegmentIn, TagIn
+from landrec.archive.db.models import Kind, Status
+from landrec.archive.domain import Outcome, SegmentIn, TagIn
+
+if TYPE_CHECKING:
+    from landrec.api.types import Prediction
 
 TOP_K = 3
 MAX_PAGES = 100  # pages of a multi-page image classified one by one (beyond: the first 100)
 
 
-def image_tags(predictor: Predictor, version: str, items: list[tuple[Path, Outcome]]) -> None:
-    """Classify the images together (one batched call) and fill in each outcome: its tag, its
-    pages as detail rows for a multi-page file, or `failed` with the decoder's reason."""
+@dataclass(frozen=True)
+class ToClassify:
+    """A file to tag: where it is, its kind and (an image) its number of pages."""
+
+    path: Path  # absolute
+    kind: Kind
+    pages: int = 1
+
+
+@dataclass
+class Tagged:
+    """The model's context for one file, or why there is none."""
+
+    tag: TagIn | None = None
+    segments: list[SegmentIn] = field(default_factory=list)
+    error: str | None = None  # no tag: why; with a tag: where a video stopped being readable
+    extra: dict[str, Any] = field(default_factory=dict)  # a video's context shares and frames
+
+    def apply(self, outcome: Outcome) -> None:
+        """Record this on an indexed file's outcome: its tag, or `failed` with the reason."""
+        if self.tag is None:
+            outcome.status, outcome.error = Status.FAILED, self.error
+            return
+        outcome.tag, outcome.segments = self.tag, self.segments
+        if self.extra:
+            outcome.extra = {**(outcome.extra or {}), **self.extra}
+        if self.error:
+            outcome.error = self.error
+
+
+def classify(predictor: Predictor, version: str, items: list[ToClassify]) -> list[Tagged]:
+    """The tags of `items`, in their order: every image in one model call, then each video."""
+    out = [Tagged(error=f"not an image or a video ({item.kind.value})") for item in items]
+    images = [i for i, item in enumerate(items) if item.kind is Kind.IMAGE]
+    tags = image_tags(predictor, version, [items[i] for i in images])
+    for i, tagged in zip(images, tags, strict=True):
+        out[i] = tagged
+    for i, item in enumerate(items):
+        if item.kind is Kind.VIDEO:
+            out[i] = video_tag(predictor, version, item.path)
+    return out
+
+
+def image_tags(predictor: Predictor, version: str, items: list[ToClassify]) -> list[Tagged]:
+    """Classify the images together (one batched call): each one's tag, its pages as detail
+    rows for a multi-page file, or the decoder's reason."""
     if not items:
-        return
-    predictions = predictor.images([path for path, _ in items], TOP_K)
-    for (path, outcome), p in zip(items, predictions, strict=True):
-        if p.error is not None:
-            outcome.status, outcome.error = Status.FAILED, p.error
-            continue
-        outcome.tag = TagIn(version, p.label, p.confidence, _top_k(p.top_k))
-        pages = int(outcome.fields.get("pages") or 1)
-        if pages > 1:
-            rows = predictor.pages(path, min(pages, MAX_PAGES), TOP_K)
-            outcome.segments = [
-                SegmentIn(i, r.label, r.confidence, page=i + 1)
-                for i, r in enumerate(rows)
-                if r.error is None
-            ]
+        return []
+    predictions = predictor.images([item.path for item in items], TOP_K)
+    return [
+        _image_tag(predictor, version, item, p) for item, p in zip(items, predictions, strict=True)
+    ]
 
 
-def video_tag(predictor: Predictor, version: str, path: Path, outcome: Outcome) -> None:
+def _image_tag(predictor: Predictor, version: str, item: ToClassify, p: Prediction) -> Tagged:
+    if p.error is not None:
+        return Tagged(error=p.error)
+    tagged = Tagged(TagIn(version, p.label, p.confidence, _top_k(p.top_k)))
+    if item.pages > 1:
+        rows = predictor.pages(item.path, min(item.pages, MAX_PAGES), TOP_K)
+        tagged.segments = [
+            SegmentIn(i, r.label, r.confidence, page=i + 1)
+            for i, r in enumerate(rows)
+            if r.error is None
+        ]
+    return tagged
+
+
+def video_tag(predictor: Predictor, version: str, path: Path) -> Tagged:
     """A video's dominant context, its shares (in `extra`) and its segments."""
     v = predictor.video(path)
     if v.label is None:
-        outcome.status, outcome.error = Status.FAILED, v.error or "no frame could be classified"
-        return
+        return Tagged(error=v.error or "no frame could be classified")
     shares = [{"label": c, "probability": s} for c, s in v.shares.items()]
-    outcome.tag = TagIn(version, v.label, v.confidence, shares[:TOP_K])
-    outcome.extra = {**(outcome.extra or {}), "context_shares": v.shares, "frames": v.frames}
-    if v.error:  # read to where it broke: indexed, with the reason kept
-        outcome.error = v.error
-    outcome.segments = [
-        SegmentIn(i, s.label, s.confidence, start_s=s.start, end_s=s.end)
-        for i, s in enumerate(v.segments)
-    ]
+    return Tagged(
+        TagIn(version, v.label, v.confidence, shares[:TOP_K]),
+        [
+            SegmentIn(i, s.label, s.confidence, start_s=s.start, end_s=s.end)
+            for i, s in enumerate(v.segments)
+        ],
+        error=v.error or None,  # read to where it broke: indexed, with the reason kept
+        extra={"context_shares": v.shares, "frames": v.frames},
+    )
 
 
 def _top_k(top: list[tuple[str, float]]) -> list[dict]:

@@ -9,12 +9,11 @@ import threading
 import time
 from pathlib import Path
 
-from sqlalchemy import func, select
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 
-from landrec.archive.db import writes
-from landrec.archive.db.models import File, Status
+from landrec.archive.db import reads, writes
+from landrec.archive.domain import Seen, StoragePath
 from landrec.archive.indexer import Indexer
 from landrec.archive.scanner import is_hidden, register_storage
 
@@ -27,7 +26,8 @@ class IndexLoop:
     def __init__(self, indexer: Indexer) -> None:
         self.indexer = indexer
         self.root = indexer.settings.storage
-        self.dirty: set[Path] = set()
+        self.dirty: set[StoragePath] = set()
+        self.root_changed = False  # the root's own event: rescanned like any folder's
         self.lock = threading.Lock()
         self.wake, self.stopping = threading.Event(), threading.Event()
         self.thread = threading.Thread(target=self._run, name="landrec-index", daemon=True)
@@ -46,11 +46,20 @@ class IndexLoop:
         self.thread.join(timeout=60)
 
     def notify(self, path: Path) -> None:
-        rel = path.relative_to(self.root) if path.is_relative_to(self.root) else None
-        if rel is None or any(is_hidden(part) for part in rel.parts):
+        """Note a file (or folder) the watcher saw change; outside the root or hidden: none."""
+        if path == self.root:
+            with self.lock:
+                self.root_changed = True
+            self.wake.set()
+            return
+        try:
+            where = StoragePath.of(self.root, path)
+        except ValueError:  # outside the root
+            return
+        if any(is_hidden(part) for part in where.posix.split("/")):
             return
         with self.lock:
-            self.dirty.add(path)
+            self.dirty.add(where)
         self.wake.set()
 
     def _run(self) -> None:
@@ -75,29 +84,30 @@ class IndexLoop:
 
     def pending(self) -> int:
         with self.indexer.sessions() as session:
-            query = select(func.count()).select_from(File).where(File.status == Status.PENDING)
-            return int(session.scalar(query) or 0)
+            return reads.pending_count(session)
 
     def _register_dirty(self) -> None:
         with self.lock:
             paths, self.dirty = self.dirty, set()
+            rescan, self.root_changed = self.root_changed, False
+        if rescan:
+            register_storage(self.indexer.sessions, self.root)
         seen, gone = [], []
-        for path in paths:
+        for where in paths:
+            path = where.absolute(self.root)
             try:
                 st = path.stat()
             except FileNotFoundError:
-                gone.append(path.relative_to(self.root).as_posix())
+                gone.append(where)
                 continue
             if path.is_file():
-                seen.append(
-                    writes.Seen(path.relative_to(self.root).as_posix(), st.st_size, st.st_mtime)
-                )
+                seen.append(Seen(where, st.st_size, st.st_mtime))
             elif path.is_dir():  # a folder moved in: its files come with the next rescan
                 register_storage(self.indexer.sessions, self.root)
         with self.indexer.sessions() as session:
             writes.register(session, seen)
-            for rel in gone:
-                writes.mark_path_missing(session, rel)
+            for where in gone:
+                writes.mark_path_missing(session, where)
 
 
 class _Handler(FileSystemEventHandler):

@@ -45,7 +45,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     data = default_data(args.data, "train")
     overrides = config_overrides(args)
-    out = args.out or Path("runs") / (overrides.get("model") or api.TrainConfig.model)
+    out = args.out or Path("runs") / (overrides.get("model") or api.TrainConfig().model)
     tracking = tracking_option(args)
     result = api.train(data, out, args.config, resume=args.resume, tracking=tracking, **overrides)
     output.print_train(result, as_json=args.json)

@@ -4,12 +4,10 @@ MLflow tracking, and the default data folder."""
 from __future__ import annotations
 
 import argparse
-import inspect
 import math
-import re
 import typing
 from collections.abc import Callable
-from dataclasses import fields
+from enum import Enum
 from pathlib import Path
 from typing import Any
 
@@ -33,34 +31,42 @@ def default_data(given: Path | None, command: str) -> Path:
     return Path(data)
 
 
+def _metavar(kind: Any) -> str:
+    """A field's value on the command line, by its type: {a,b} for an enum, INT, FLOAT, TEXT."""
+    base = next((a for a in typing.get_args(kind) if a is not type(None)), kind)
+    if isinstance(base, type) and issubclass(base, Enum):
+        return "{" + ",".join(m.value for m in base) + "}"
+    return {int: "INT", float: "FLOAT"}.get(base, "TEXT")
+
+
 def add_config_options(parser: argparse.ArgumentParser) -> None:
-    """One --option per TrainConfig field, so the CLI and the config never drift apart; an old
-    name (see CONFIG_ALIASES) stays as an alias of its flag."""
-    hints = typing.get_type_hints(TrainConfig)
-    comments = dict(re.findall(r"^\s+(\w+): .*?#\s*(.+)$", inspect.getsource(TrainConfig), re.M))
+    """One --option per TrainConfig field, its help the field's description, so the CLI and the
+    config never drift apart; an old name (see CONFIG_ALIASES) stays as an alias of its flag.
+    The values stay text here: TrainConfig checks them (one rule, one message, for YAML too)."""
     aliases: dict[str, list[str]] = {}
     for old, new in CONFIG_ALIASES.items():
         aliases.setdefault(new, []).append("--" + old.replace("_", "-"))
     group = parser.add_argument_group("training options (override --config; default in brackets)")
-    for f in fields(TrainConfig):
-        flags = ["--" + f.name.replace("_", "-"), *aliases.get(f.name, [])]
-        default = getattr(f.default, "value", f.default)
-        help_text = f"{comments.get(f.name, '')} [{default}]".replace("%", "%%")
-        if hints[f.name] is bool:
+    for name, info in TrainConfig.model_fields.items():
+        flags = ["--" + name.replace("_", "-"), *aliases.get(name, [])]
+        default = getattr(info.default, "value", info.default)
+        help_text = f"{info.description} [{default}]".replace("%", "%%")
+        if info.annotation is bool:
             group.add_argument(
                 *flags,
-                dest=f.name,
+                dest=name,
                 action=argparse.BooleanOptionalAction,
                 default=None,
                 help=help_text,
             )
         else:
-            group.add_argument(*flags, dest=f.name, default=None, metavar="X", help=help_text)
+            metavar = _metavar(info.annotation)
+            group.add_argument(*flags, dest=name, default=None, metavar=metavar, help=help_text)
 
 
 def config_overrides(args: argparse.Namespace) -> dict[str, Any]:
     """The training options given on the command line (None: not given)."""
-    given = {f.name: getattr(args, f.name, None) for f in fields(TrainConfig)}
+    given = {name: getattr(args, name, None) for name in TrainConfig.model_fields}
     return {k: v for k, v in given.items() if v is not None}
 
 

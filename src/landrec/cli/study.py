@@ -69,7 +69,7 @@ def cmd_tune(args: argparse.Namespace) -> int:
     from landrec import api
 
     overrides = config_overrides(args)
-    out = args.out or Path("runs") / f"tune-{overrides.get('model') or api.TrainConfig.model}"
+    out = args.out or Path("runs") / f"tune-{overrides.get('model') or api.TrainConfig().model}"
     result = api.tune(
         default_data(args.data, "tune"),
         out,

@@ -12,16 +12,15 @@ from typing import TYPE_CHECKING, Any
 from landrec.data.atomic import write_atomic
 from landrec.data.errors import UserError
 from landrec.data.preprocess import Preprocessing
+from landrec.engine.runs import RunFolder
 from landrec.models.choices import RANDOM_INIT, ModelConfig
 
 if TYPE_CHECKING:  # torch and the models load where weights do: ONNX prediction needs neither
     from landrec.models.net import BlockClassifier
 
 FORMAT = "landrec-checkpoint-1"
-BEST = "best.safetensors"
-LAST = "last.safetensors"
 CALIBRATION = "calibration"  # key in CheckpointMeta.extra written by `landrec calibrate`
-# What a resume state (state.pt) holds: where training stopped, and how to go on from there.
+# What a resume state (RunFolder.state) holds: where training stopped, and how to go on from there.
 STATE_KEYS = {"stage", "epoch", "bad_epochs", "best_val_loss", "history", "optimizer", "scheduler"}
 
 
@@ -120,10 +119,11 @@ def resolve_checkpoint(path: str | Path) -> Path:
     """A run folder (its best checkpoint) or a checkpoint file."""
     path = Path(path)
     if path.is_dir():
-        for name in (BEST, LAST):
-            if (path / name).is_file():
-                return path / name
-        raise CheckpointError(f"{path}: run folder holds no {BEST} or {LAST}")
+        run = RunFolder(path)
+        found = run.checkpoint()
+        if found is None:
+            raise CheckpointError(f"{path}: run folder holds no {run.best.name} or {run.last.name}")
+        return found
     if not path.is_file():
         raise CheckpointError(f"{path}: no such checkpoint")
     return path

@@ -20,7 +20,9 @@ HISTORY = "history.csv"
 CURVES = "curves.png"
 SKIPPED = "skipped.csv"
 TRACKING = "tracking.json"
-ONNX_SUFFIX = ".fp32.onnx"  # a checkpoint's cached export: `best.safetensors` -> `best.fp32.onnx`
+# A checkpoint's cached export (`best.safetensors` -> `best.fp32.onnx`); not `.onnx`: never the
+# name of a file the user exported (int8, say).
+ONNX_SUFFIX = ".fp32.onnx"
 
 
 @dataclass(frozen=True)

@@ -15,12 +15,14 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, inspect, select
+from sqlalchemy import Engine, inspect, select, text
 from sqlalchemy.orm import Session
 
 from landrec.archive.db.migrate import MIGRATIONS, current_revision, make_config, upgrade
 from landrec.archive.db.models import Base, File
 from landrec.archive.db.session import make_engine
+
+HEAD = "0002"  # the newest migration
 
 
 def schema(engine: Engine) -> dict[str, Any]:
@@ -37,18 +39,18 @@ def schema(engine: Engine) -> dict[str, Any]:
     }
 
 
-def test_the_package_holds_one_line_of_migrations_to_0001() -> None:
+def test_the_package_holds_one_line_of_migrations_0001_to_0002() -> None:
     scripts = ScriptDirectory.from_config(make_config())
     assert (MIGRATIONS / "env.py").exists()
-    assert scripts.get_heads() == ["0001"]
-    assert [s.revision for s in scripts.walk_revisions()][-1] == "0001"
+    assert scripts.get_heads() == [HEAD]
+    assert [s.revision for s in scripts.walk_revisions()] == [HEAD, "0001"]
 
 
 def test_upgrade_creates_exactly_the_models_schema(db_url: str) -> None:
     engine = make_engine(db_url)
     assert current_revision(engine) is None
     upgrade(engine)
-    assert current_revision(engine) == "0001"
+    assert current_revision(engine) == HEAD
     with engine.connect() as connection:
         context = MigrationContext.configure(connection, opts={"compare_type": True})
         assert compare_metadata(context, Base.metadata) == []
@@ -77,7 +79,7 @@ def test_upgrade_twice_is_a_no_op_and_keeps_rows(db_url: str) -> None:
         session.commit()
     upgrade(db_url)  # by URL this time
     assert schema(engine) == before
-    assert current_revision(engine) == "0001"
+    assert current_revision(engine) == HEAD
     with Session(engine) as session:
         assert session.scalars(select(File.path)).all() == ["a.jpg"]
     engine.dispose()
@@ -109,7 +111,7 @@ def test_two_processes_upgrading_at_once_both_succeed(db_url: str) -> None:
     outcomes = [(p.wait(timeout=60), p.communicate()[1]) for p in processes]
     assert [code for code, _ in outcomes] == [0, 0], outcomes
     engine = make_engine(db_url)
-    assert current_revision(engine) == "0001"
+    assert current_revision(engine) == HEAD
     engine.dispose()
 
 
@@ -131,3 +133,20 @@ def test_threads_of_one_process_may_upgrade_at_once(db_url: str, tmp_path: Path)
         thread.join(timeout=60)
     assert not any(thread.is_alive() for thread in threads), "an upgrade hangs"
     assert errors == []
+
+
+def test_0002_adds_an_empty_mime_to_the_rows_of_0001(db_url: str) -> None:
+    engine = make_engine(db_url)
+    upgrade(engine, "0001")
+    columns = "path, size, mtime, kind, status, attempts, first_seen, corrected"
+    values = "'a.jpg', 1, 0, 'image', 'indexed', 0, :t, :c"
+    with engine.begin() as connection:
+        connection.execute(
+            text(f"INSERT INTO files ({columns}) VALUES ({values})"),
+            {"t": datetime(2024, 1, 1, tzinfo=timezone.utc), "c": False},
+        )
+    upgrade(engine)
+    with Session(engine) as session:
+        row = session.scalars(select(File)).one()
+    assert (row.path, row.status, row.mime) == ("a.jpg", "indexed", None)
+    engine.dispose()

@@ -21,6 +21,7 @@ from landrec.archive.db.queries import (
     search,
     stats,
 )
+from landrec.archive.domain import StoragePath
 
 T0 = datetime(2021, 6, 1, 12, 0, tzinfo=timezone.utc)
 UTC = timezone.utc
@@ -174,9 +175,9 @@ def test_invalid_filters_raise_value_error(fields: dict[str, Any], message: str)
 def test_get_file_loads_segments_and_get_by_path_finds_the_row(
     sessions: sessionmaker[Session], session: Session
 ) -> None:
-    pacific = get_by_path(session, "videos/pacific.mp4")
+    pacific = get_by_path(session, StoragePath("videos/pacific.mp4"))
     assert pacific is not None and pacific.context == "coast"
-    assert get_by_path(session, "videos/PACIFIC.mp4") is None  # paths are exact
+    assert get_by_path(session, StoragePath("videos/PACIFIC.mp4")) is None  # paths are exact
     with sessions() as other:
         file = get_file(other, pacific.id)
     assert file is not None

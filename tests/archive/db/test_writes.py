@@ -7,6 +7,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from landrec.archive.db import writes
 from landrec.archive.db.models import File
+from landrec.archive.domain import Seen, StoragePath
 
 
 def test_register_survives_another_writer_registering_the_same_path(
@@ -17,12 +18,12 @@ def test_register_survives_another_writer_registering_the_same_path(
     def other_writer(*_: object) -> None:  # before our first insert: the watcher wins the race
         if not raced:
             with sessions() as other:
-                raced.append(writes.register(other, [writes.Seen("a.jpg", 10, 1.0)]))
+                raced.append(writes.register(other, [Seen(StoragePath("a.jpg"), 10, 1.0)]))
 
     with sessions() as session:
         event.listen(session, "before_flush", other_writer)
         changed = writes.register(
-            session, [writes.Seen("a.jpg", 10, 1.0), writes.Seen("b.jpg", 20, 2.0)]
+            session, [Seen(StoragePath("a.jpg"), 10, 1.0), Seen(StoragePath("b.jpg"), 20, 2.0)]
         )
     assert raced == [1] and changed == 1  # a.jpg is the other writer's row; b.jpg is ours
     with sessions() as session:

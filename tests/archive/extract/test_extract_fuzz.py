@@ -11,6 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from landrec.api import MediaKind
 from landrec.archive.extract import ExtractError, image_metadata, make_thumbnail, video_metadata
 
 from .samples import camera_exif, gradient, write_video
@@ -63,7 +64,11 @@ def test_mutated_camera_jpeg(edits: list[tuple[int, int]]) -> None:
     gradient(32, 24).save(buffer, "JPEG", exif=camera_exif())
     data = _mutated(buffer.getvalue(), edits)
     _check(image_metadata, data, ".jpg")
-    _check(lambda path: make_thumbnail(path, "image", "cd" * 32, path.parent / "t"), data, ".jpg")
+    _check(
+        lambda path: make_thumbnail(path, MediaKind.IMAGE, "cd" * 32, path.parent / "t"),
+        data,
+        ".jpg",
+    )
 
 
 @FUZZ

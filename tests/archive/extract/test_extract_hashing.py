@@ -1,4 +1,5 @@
-"""sha256_file: the same digest as hashlib, for files larger and smaller than a chunk."""
+"""The archive's content hash is landrec's one `sha256_file`: the same digest as hashlib, for
+files larger and smaller than its 1 MiB chunk."""
 
 from __future__ import annotations
 
@@ -8,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from landrec.archive.extract import sha256_file
-from landrec.archive.extract.hashing import CHUNK_BYTES
+from landrec.api import sha256_file
+
+CHUNK_BYTES = 1 << 20
 
 
 @pytest.mark.parametrize("size", [0, 1, CHUNK_BYTES, 2 * CHUNK_BYTES + 7])

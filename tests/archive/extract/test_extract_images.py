@@ -11,6 +11,7 @@ import pytest
 from PIL import Image
 from PIL.TiffImagePlugin import IFDRational
 
+from landrec.api import MediaKind
 from landrec.archive.extract import FIELD_NAMES, Metadata, image_metadata, make_thumbnail
 from landrec.archive.extract.images import enable_heif
 
@@ -130,6 +131,6 @@ def test_heif_and_avif(tmp_path: Path, plugin: str, suffix: str) -> None:
     gradient(64, 48).save(path, plugin, exif=camera_exif(orientation=6).tobytes())
     fields = image_metadata(path).fields
     assert (fields["camera_model"], fields["latitude"]) == ("EOS R5", pytest.approx(-33.86))
-    name = make_thumbnail(path, "image", "ef" * 32, tmp_path / "thumbs")
+    name = make_thumbnail(path, MediaKind.IMAGE, "ef" * 32, tmp_path / "thumbs")
     with Image.open(tmp_path / "thumbs" / name) as thumb:
         assert thumb.size == (48, 64)  # upright, whether the plugin or the thumbnail turned it

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from landrec.api import MediaKind
 from landrec.archive.extract import (
     ExtractError,
     image_metadata,
@@ -50,7 +51,7 @@ def test_unreadable_images(tmp_path: Path, name: str, data: bytes, reason: str) 
         image_metadata(path)
     assert "\n" not in str(caught.value)
     with pytest.raises(ExtractError, match=re.escape(reason)):
-        make_thumbnail(path, "image", SHA, tmp_path / "thumbs")
+        make_thumbnail(path, MediaKind.IMAGE, SHA, tmp_path / "thumbs")
 
 
 @pytest.mark.parametrize("kind", ["jpeg", "png"])
@@ -61,7 +62,7 @@ def test_truncated_image_header_read_pixels_refused(tmp_path: Path, kind: str) -
     fields = image_metadata(path).fields  # the header is intact: its metadata is right
     assert (fields["width"], fields["height"]) == (200, 120)
     with pytest.raises(ExtractError, match="truncated"):
-        make_thumbnail(path, "image", SHA, tmp_path / "thumbs")
+        make_thumbnail(path, MediaKind.IMAGE, SHA, tmp_path / "thumbs")
 
 
 def test_cut_inside_header(tmp_path: Path) -> None:
@@ -85,7 +86,7 @@ def test_corrupt_mp4_after_valid_header(tmp_path: Path, make_video: WriteVideo) 
     with pytest.raises(ExtractError, match="video"):
         video_metadata(path)
     with pytest.raises(ExtractError, match="video"):
-        make_thumbnail(path, "video", SHA, tmp_path / "thumbs")
+        make_thumbnail(path, MediaKind.VIDEO, SHA, tmp_path / "thumbs")
 
 
 def test_truncated_mp4(tmp_path: Path, make_video: WriteVideo) -> None:

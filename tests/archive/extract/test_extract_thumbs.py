@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from landrec.api import MediaKind
 from landrec.archive.extract import ExtractError, make_thumbnail, save_thumbnail, thumbnail_name
 
 from .samples import WriteVideo, camera_exif, gradient, rgb16_png
@@ -16,7 +17,9 @@ from .samples import WriteVideo, camera_exif, gradient, rgb16_png
 SHA = hashlib.sha256(b"content").hexdigest()
 
 
-def thumb(tmp_path: Path, source: Path, kind: str = "image", size: int = 64) -> Image.Image:
+def thumb(
+    tmp_path: Path, source: Path, kind: MediaKind = MediaKind.IMAGE, size: int = 64
+) -> Image.Image:
     name = make_thumbnail(source, kind, SHA, tmp_path / "thumbs", size)
     assert name == f"{SHA[:2]}/{SHA}.webp" == thumbnail_name(SHA)
     with Image.open(tmp_path / "thumbs" / name) as image:
@@ -77,9 +80,9 @@ def test_written_once_per_hash(tmp_path: Path) -> None:
     first, second = tmp_path / "a.png", tmp_path / "b.png"
     Image.new("RGB", (10, 10), "red").save(first)
     Image.new("RGB", (10, 10), "blue").save(second)
-    name = make_thumbnail(first, "image", SHA, tmp_path / "thumbs")
+    name = make_thumbnail(first, MediaKind.IMAGE, SHA, tmp_path / "thumbs")
     written = (tmp_path / "thumbs" / name).read_bytes()
-    assert make_thumbnail(second, "image", SHA, tmp_path / "thumbs") == name
+    assert make_thumbnail(second, MediaKind.IMAGE, SHA, tmp_path / "thumbs") == name
     assert (tmp_path / "thumbs" / name).read_bytes() == written
     assert sorted(p.name for p in (tmp_path / "thumbs" / SHA[:2]).iterdir()) == [f"{SHA}.webp"]
 
@@ -92,12 +95,12 @@ def test_save_thumbnail_from_decoded_image(tmp_path: Path) -> None:
 
 
 def test_video_poster(tmp_path: Path, make_video: WriteVideo) -> None:
-    image = thumb(tmp_path, make_video(size=(96, 64)), kind="video")
+    image = thumb(tmp_path, make_video(size=(96, 64)), kind=MediaKind.VIDEO)
     assert (image.size, image.mode) == ((64, 43), "RGB")
 
 
 def test_rotated_video_poster_is_upright(tmp_path: Path, make_video: WriteVideo) -> None:
-    image = thumb(tmp_path, make_video(size=(96, 64), rotation=-90), kind="video")
+    image = thumb(tmp_path, make_video(size=(96, 64), rotation=-90), kind=MediaKind.VIDEO)
     assert image.size == (43, 64)
     top = image.getpixel((21, 2))
     assert isinstance(top, tuple) and top[0] > 200  # the red left half turned 90° clockwise
@@ -106,15 +109,15 @@ def test_rotated_video_poster_is_upright(tmp_path: Path, make_video: WriteVideo)
 def test_bad_kind_and_hash(tmp_path: Path) -> None:
     source = tmp_path / "a.png"
     Image.new("RGB", (4, 4)).save(source)
-    with pytest.raises(ExtractError, match="kind 'other'"):
-        make_thumbnail(source, "other", SHA, tmp_path)
+    with pytest.raises(ExtractError, match="kind 'unsupported'"):
+        make_thumbnail(source, MediaKind.UNSUPPORTED, SHA, tmp_path)
     with pytest.raises(ValueError, match="SHA-256"):
-        make_thumbnail(source, "image", "../../etc/passwd", tmp_path)
+        make_thumbnail(source, MediaKind.IMAGE, "../../etc/passwd", tmp_path)
 
 
 def test_failed_thumbnail_leaves_nothing(tmp_path: Path) -> None:
     source = tmp_path / "bad.jpg"
     source.write_bytes(b"not a picture")
     with pytest.raises(ExtractError):
-        make_thumbnail(source, "image", SHA, tmp_path / "thumbs")
+        make_thumbnail(source, MediaKind.IMAGE, SHA, tmp_path / "thumbs")
     assert not (tmp_path / "thumbs").exists() or not any((tmp_path / "thumbs").rglob("*"))

@@ -121,13 +121,18 @@ def test_content_if_range(client: TestClient, photo: tuple[File, bytes]) -> None
 
 
 @pytest.mark.parametrize(
-    ("name", "kind", "fmt", "expected"),
+    ("name", "kind", "mime", "expected"),
     [
-        ("clip.mp4", "video", "MP4/QuickTime video", "video/mp4"),
-        ("clip.webm", "video", "Matroska/WebM video", "video/webm"),
-        ("scan.tif", "image", "TIFF image", "image/tiff"),
-        ("odd.xbm", "image", "XBM image", "image/x-xbitmap"),  # not in the table: guessed
-        ("page.html", "other", "HTML document", "application/octet-stream"),  # never text
+        ("clip.mp4", "video", "video/mp4", "video/mp4"),
+        ("clip.webm", "video", "video/x-matroska", "video/webm"),  # WebM: Matroska's subset
+        ("clip.mkv", "video", "video/x-matroska", "video/x-matroska"),
+        ("scan", "image", "image/tiff", "image/tiff"),  # by content, not by name
+        ("photo.png", "image", "image/jpeg", "image/jpeg"),
+        ("odd.xbm", "image", None, "image/x-xbitmap"),  # no media type recorded: guessed
+        ("blob", "image", None, "application/octet-stream"),  # nothing to guess from
+        ("odd.mp4", "image", "video/mp4", "application/octet-stream"),  # not its kind's
+        ("page.html", "other", "text/html", "application/octet-stream"),  # never text
+        ("page.html", "other", None, "application/octet-stream"),
     ],
 )
 def test_content_media_types(
@@ -136,11 +141,11 @@ def test_content_media_types(
     add_file: AddFile,
     name: str,
     kind: str,
-    fmt: str,
+    mime: str | None,
     expected: str,
 ) -> None:
     (settings.storage / name).write_bytes(b"<html>x</html>")
-    row = add_file(name, kind=kind, format=fmt)
+    row = add_file(name, kind=kind, mime=mime)
     response = client.get(f"/api/files/{row.id}/content")
     assert response.headers["content-type"] == expected
 

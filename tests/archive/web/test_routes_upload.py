@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from landrec.archive.db.models import File
+from landrec.archive.domain import StoragePath
 from landrec.archive.settings import ArchiveSettings
 from landrec.archive.web import create_app
 from landrec.archive.web.routes_upload import MAX_NAME_BYTES, safe_name
@@ -27,23 +28,23 @@ def files_in(folder: Path) -> list[str]:
 
 
 @pytest.fixture
-def calls() -> list[list[Path]]:
+def calls() -> list[list[StoragePath]]:
     return []
 
 
 @pytest.fixture
 def indexing(
-    settings: ArchiveSettings, sessions: sessionmaker[Session], calls: list[list[Path]]
+    settings: ArchiveSettings, sessions: sessionmaker[Session], calls: list[list[StoragePath]]
 ) -> Iterator[TestClient]:
     """A client whose app indexes each upload at once (a row inserted through the ORM)."""
 
-    def index(paths: list[Path]) -> None:
+    def index(paths: list[StoragePath]) -> None:
         calls.append(paths)
         with sessions() as session:
             for path in paths:
-                rel = path.relative_to(settings.storage).as_posix()
+                size = path.absolute(settings.storage).stat().st_size
                 now = datetime.now(timezone.utc)
-                session.add(File(path=rel, size=path.stat().st_size, mtime=0.0, first_seen=now,
+                session.add(File(path=path.posix, size=size, mtime=0.0, first_seen=now,
                                  kind="image", status="indexed", context="coast"))  # fmt: skip
             session.commit()
 
@@ -52,14 +53,14 @@ def indexing(
 
 
 def test_upload_indexed(
-    indexing: TestClient, settings: ArchiveSettings, calls: list[list[Path]], jpeg: Jpeg
+    indexing: TestClient, settings: ArchiveSettings, calls: list[list[StoragePath]], jpeg: Jpeg
 ) -> None:
     data = jpeg()
     response = indexing.post("/api/upload", files={"file": ("photo.jpg", data, "image/jpeg")})
     assert response.status_code == 201, response.text
     body = response.json()
     assert (body["path"], body["context"], body["status"]) == ("photo.jpg", "coast", "indexed")
-    assert calls == [[settings.storage / "photo.jpg"]]
+    assert calls == [[StoragePath("photo.jpg")]]
     assert (settings.storage / "photo.jpg").read_bytes() == data
     assert files_in(settings.storage) == ["photo.jpg"]
     assert indexing.get(f"/api/files/{body['id']}").json()["path"] == "photo.jpg"
@@ -107,7 +108,7 @@ def test_upload_without_index_is_accepted(
 def test_upload_index_failure_is_accepted(
     settings: ArchiveSettings, sessions: sessionmaker[Session], jpeg: Jpeg
 ) -> None:
-    def broken(paths: list[Path]) -> None:
+    def broken(paths: list[StoragePath]) -> None:
         raise RuntimeError("model crashed")
 
     client = TestClient(create_app(settings, sessions, index=broken))

@@ -89,6 +89,7 @@ class File(Base):
     sha256: Mapped[str | None] = mapped_column(String(64), index=True)
     kind: Mapped[str] = mapped_column(String(8), default=Kind.OTHER.value, index=True)
     format: Mapped[str | None] = mapped_column(String(64), index=True)  # detected by content
+    mime: Mapped[str | None] = mapped_column(String(128))  # the detected format's media type
     status: Mapped[str] = mapped_column(String(12), default=Status.PENDING.value, index=True)
     error: Mapped[str | None] = mapped_column(Text)
     attempts: Mapped[int] = mapped_column(Integer, default=0)

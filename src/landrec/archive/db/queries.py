@@ -13,6 +13,7 @@ from sqlalchemy import ColumnElement, Row, Select, func, or_, select
 from sqlalchemy.orm import InstrumentedAttribute, Session, selectinload
 
 from landrec.archive.db.models import Correction, File, Status
+from landrec.archive.domain import StoragePath
 
 # sort key -> column; a leading "-" sorts descending. Ties are broken by id, same direction.
 SORT_COLUMNS: dict[str, InstrumentedAttribute[Any]] = {
@@ -161,9 +162,20 @@ def get_file(session: Session, file_id: int) -> File | None:
     return session.scalars(query).first()
 
 
-def get_by_path(session: Session, rel_path: str) -> File | None:
-    """The file at this relative path (POSIX separators); None when there is none."""
-    return session.scalars(select(File).where(File.path == rel_path)).first()
+def file_row(session: Session, file_id: int) -> File | None:
+    """The file with this id, no detail rows loaded; None when there is none."""
+    return session.get(File, file_id)
+
+
+def get_by_path(session: Session, path: StoragePath) -> File | None:
+    """The file at this storage path; None when there is none."""
+    return session.scalars(select(File).where(File.path == path.posix)).first()
+
+
+def file_corrections(session: Session, file_id: int) -> list[Correction]:
+    """The corrections of one file, oldest first."""
+    query = select(Correction).where(Correction.file_id == file_id)
+    return list(session.scalars(query.order_by(Correction.created_at, Correction.id)))
 
 
 def _counts(session: Session, column: InstrumentedAttribute[Any]) -> dict[str, int]:

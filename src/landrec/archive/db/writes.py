@@ -5,64 +5,20 @@ relative path (unique), the content hash and size/mtime decide whether anything 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from landrec.archive.db.models import Correction, File, Info, Kind, Segment, Status, Tag
+from landrec.archive.db.models import Correction, File, Info, Segment, Status, Tag
+from landrec.archive.domain import Outcome, Seen, SegmentIn, StoragePath, TagIn
 
 REGISTER_TRIES = 3  # a path registered by another writer at the same moment: read again
 
 
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
-
-
-@dataclass(frozen=True)
-class Seen:
-    """A file as a scan or the watcher saw it."""
-
-    path: str  # relative to the storage root, POSIX separators
-    size: int
-    mtime: float
-
-
-@dataclass
-class TagIn:
-    model_version: str
-    label: str | None  # "unknown" below the calibrated threshold
-    confidence: float | None
-    top_k: list[dict[str, Any]] = field(default_factory=list)
-
-
-@dataclass
-class SegmentIn:
-    index: int
-    context: str | None
-    confidence: float | None
-    start_s: float | None = None
-    end_s: float | None = None
-    page: int | None = None
-
-
-@dataclass
-class Outcome:
-    """What processing one file found: a final status, metadata and the model's tag."""
-
-    status: Status
-    kind: Kind
-    format: str | None
-    sha256: str | None = None
-    error: str | None = None
-    fields: dict[str, Any] = field(default_factory=dict)  # File columns (width, latitude, ...)
-    extra: dict[str, Any] | None = None
-    thumbnail: str | None = None
-    tag: TagIn | None = None
-    segments: list[SegmentIn] = field(default_factory=list)
 
 
 def register(session: Session, seen: Iterable[Seen]) -> int:
@@ -83,14 +39,14 @@ def register(session: Session, seen: Iterable[Seen]) -> int:
 def _register(session: Session, seen: list[Seen]) -> int:
     known = {
         row.path: row
-        for chunk in _chunks([s.path for s in seen], 500)
+        for chunk in _chunks([s.path.posix for s in seen], 500)
         for row in session.scalars(select(File).where(File.path.in_(chunk)))
     }
     now, changed = utcnow(), 0
     for s in seen:
-        row = known.get(s.path)
+        row = known.get(s.path.posix)
         if row is None:
-            session.add(File(path=s.path, size=s.size, mtime=s.mtime, first_seen=now))
+            session.add(File(path=s.path.posix, size=s.size, mtime=s.mtime, first_seen=now))
             changed += 1
         elif row.size != s.size or row.mtime != s.mtime or row.status == Status.MISSING:
             row.size, row.mtime = s.size, s.mtime
@@ -100,18 +56,21 @@ def _register(session: Session, seen: list[Seen]) -> int:
     return changed
 
 
-def mark_missing(session: Session, present: set[str]) -> int:
-    """Rows whose path is not in `present` (the whole storage's relative paths) -> missing."""
+def mark_missing(session: Session, present: set[StoragePath]) -> int:
+    """Rows whose path is not in `present` (the whole storage's files) -> missing."""
+    paths = {p.posix for p in present}
     rows = session.execute(select(File.id, File.path).where(File.status != Status.MISSING)).all()
-    gone = [i for i, path in rows if path not in present]
+    gone = [i for i, path in rows if path not in paths]
     for chunk in _chunks(gone, 500):
         session.execute(update(File).where(File.id.in_(chunk)).values(status=Status.MISSING.value))
     session.commit()
     return len(gone)
 
 
-def mark_path_missing(session: Session, path: str) -> None:
-    session.execute(update(File).where(File.path == path).values(status=Status.MISSING.value))
+def mark_path_missing(session: Session, path: StoragePath) -> None:
+    """The row of this path (if any) -> missing: its file is gone."""
+    query = update(File).where(File.path == path.posix)
+    session.execute(query.values(status=Status.MISSING.value))
     session.commit()
 
 
@@ -160,6 +119,7 @@ def _clear_details(session: Session, ids: list[int], version: str | None) -> Non
 
 def _apply(session: Session, row: File, outcome: Outcome, now: datetime) -> None:
     row.status, row.kind, row.format = outcome.status.value, outcome.kind.value, outcome.format
+    row.mime = outcome.mime
     row.sha256, row.error, row.last_processed = outcome.sha256, outcome.error, now
     row.thumbnail, row.extra = outcome.thumbnail, outcome.extra
     for name, value in outcome.fields.items():

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from PIL import ExifTags, Image, UnidentifiedImageError
 
-from landrec.api import enable_heif
+from landrec.api import MediaKind, enable_heif
 from landrec.archive.extract.metadata import (
     COLUMN_CHARS,
     ExtractError,
@@ -23,6 +23,7 @@ from landrec.archive.extract.metadata import (
     to_int,
     valid_position,
 )
+from landrec.archive.extract.registry import Source
 
 Base, GPS = ExifTags.Base, ExifTags.GPS
 # Bits per channel of the modes that are not 8 bits.
@@ -97,6 +98,16 @@ def image_metadata(path: Path) -> Metadata:
         fields.update(_gps_fields(_ifd(exif, ExifTags.IFD.GPSInfo)))
         extra = _extra(image, exif, exif_ifd)
     return Metadata(fields, extra)
+
+
+class ImageMetadata:
+    """The extractor of an image's size, mode, pages and EXIF (`image_metadata`)."""
+
+    name = "metadata"
+    kinds = frozenset({MediaKind.IMAGE})
+
+    def extract(self, source: Source) -> Metadata:
+        return image_metadata(source.path)
 
 
 def bit_depth(image: Image.Image) -> int:

@@ -61,10 +61,18 @@ FIELD_NAMES = (
 
 @dataclass
 class Metadata:
-    """Fields keyed by File column names (None where unknown), and JSON-safe extras."""
+    """Fields keyed by File column names (None where unknown), JSON-safe extras, and the
+    thumbnail's name in the thumbs folder (an extractor that makes one)."""
 
     fields: dict[str, object] = field(default_factory=dict)
     extra: dict[str, object] = field(default_factory=dict)
+    thumbnail: str | None = None
+
+    def merge(self, other: Metadata) -> None:
+        """Add what another extractor found; where both give a value, `other`'s wins."""
+        self.fields.update(other.fields)
+        self.extra.update(other.extra)
+        self.thumbnail = other.thumbnail or self.thumbnail
 
 
 def empty_fields() -> dict[str, object]:

@@ -11,8 +11,10 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from landrec.api import MediaKind
 from landrec.archive.extract.images import enable_heif, read_exif, reading_image
-from landrec.archive.extract.metadata import ExtractError, to_int
+from landrec.archive.extract.metadata import ExtractError, Metadata, to_int
+from landrec.archive.extract.registry import Source
 from landrec.archive.extract.videos import poster_frame
 
 WEBP_QUALITY = 80
@@ -44,21 +46,34 @@ def thumbnail_name(sha256: str) -> str:
     return f"{sha256[:2]}/{sha256}.webp"
 
 
-def make_thumbnail(path: Path, kind: str, sha256: str, thumbs_dir: Path, size: int = 256) -> str:
+def make_thumbnail(
+    path: Path, kind: MediaKind, sha256: str, thumbs_dir: Path, size: int = 256
+) -> str:
     """Write an image's or video's thumbnail once per content hash; return its name."""
     # WebP, longest side `size`, upright, RGB; the name is relative to `thumbs_dir`.
     name = thumbnail_name(sha256)
     target = thumbs_dir / name
     if target.exists():
         return name
-    if kind == "image":
+    if kind is MediaKind.IMAGE:
         picture = _image_thumbnail(Path(path), size)
-    elif kind == "video":
+    elif kind is MediaKind.VIDEO:
         picture = _shrink(poster_frame(Path(path), POSTER_AT), size)
     else:
-        raise ExtractError(f"no thumbnail for a file of kind {kind!r}")
+        raise ExtractError(f"no thumbnail for a file of kind {kind.value!r}")
     _write_atomically(picture, target)
     return name
+
+
+class Thumbnail:
+    """The extractor of an image's or video's thumbnail, named by its content hash."""
+
+    name = "thumbnail"
+    kinds = frozenset({MediaKind.IMAGE, MediaKind.VIDEO})
+
+    def extract(self, source: Source) -> Metadata:
+        kind, thumbs_dir = source.format.kind, source.thumbs_dir
+        return Metadata(thumbnail=make_thumbnail(source.path, kind, source.sha256, thumbs_dir))
 
 
 def save_thumbnail(image: Image.Image, sha256: str, thumbs_dir: Path, size: int = 256) -> str:

@@ -14,6 +14,7 @@ from av.video.frame import VideoFrame
 from av.video.stream import VideoStream
 from PIL import Image
 
+from landrec.api import MediaKind
 from landrec.archive.extract.metadata import (
     COLUMN_CHARS,
     ExtractError,
@@ -25,6 +26,7 @@ from landrec.archive.extract.metadata import (
     to_float,
     valid_position,
 )
+from landrec.archive.extract.registry import Source
 
 MAX_PACKETS = 500  # packets read looking for the first decodable frame before giving up
 _ISO6709 = re.compile(r"([+-]\d+(?:\.\d*)?)([+-]\d+(?:\.\d*)?)([+-]\d+(?:\.\d*)?)?")
@@ -163,6 +165,16 @@ def video_metadata(path: Path) -> Metadata:
             fields.update(valid_position(*position))
         extra = _extra(container, stream, frame)
     return Metadata(fields, extra)
+
+
+class VideoMetadata:
+    """The extractor of a video's container, codec, duration, time and place."""
+
+    name = "metadata"
+    kinds = frozenset({MediaKind.VIDEO})
+
+    def extract(self, source: Source) -> Metadata:
+        return video_metadata(source.path)
 
 
 def _rotation(frame: VideoFrame, stream: VideoStream) -> int:

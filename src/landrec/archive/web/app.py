@@ -5,16 +5,16 @@ from __future__ import annotations
 import os
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from pathlib import Path
 
 import anyio.to_thread
 from fastapi import FastAPI
 from sqlalchemy.orm import Session, sessionmaker
 
+from landrec.archive.domain import StoragePath
 from landrec.archive.settings import ArchiveSettings
 from landrec.archive.web import errors, routes_files, routes_gui, routes_upload
 
-Index = Callable[[list[Path]], None]  # index these absolute paths now (synchronously)
+Index = Callable[[list[StoragePath]], None]  # index these files now (synchronously)
 
 
 @asynccontextmanager

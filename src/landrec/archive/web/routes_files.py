@@ -13,10 +13,10 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Query, Response
 from fastapi.responses import StreamingResponse
-from sqlalchemy import Row, select
+from sqlalchemy import Row
 
 from landrec.archive.db import queries, writes
-from landrec.archive.db.models import Correction, File
+from landrec.archive.db.models import File, Kind
 from landrec.archive.web import ranges
 from landrec.archive.web.deps import ClassesDep, SessionDep, SettingsDep
 from landrec.archive.web.errors import error
@@ -42,26 +42,8 @@ MAX_PAGE = 1_000_000  # keeps the OFFSET inside a 64-bit integer
 CLASS_NAME = re.compile(r"^[A-Za-z0-9_ -]{1,64}$")
 UNKNOWN = "unknown"
 THUMB_CACHE = "public, max-age=86400"
-# The detected format (`landrec.api_media.detect`'s "what") -> media type.
-MEDIA_TYPES = {
-    "JPEG image": "image/jpeg",
-    "MPO image": "image/jpeg",
-    "PNG image": "image/png",
-    "GIF image": "image/gif",
-    "WEBP image": "image/webp",
-    "TIFF image": "image/tiff",
-    "BMP image": "image/bmp",
-    "HEIF/AVIF image": "image/heif",
-    "MP4/QuickTime video": "video/mp4",
-    "QuickTime video": "video/quicktime",
-    "Matroska/WebM video": "video/x-matroska",
-    "AVI video": "video/x-msvideo",
-    "MPEG transport stream video": "video/mp2t",
-    "MPEG program stream video": "video/mpeg",
-    "MPEG video": "video/mpeg",
-    "FLV video": "video/x-flv",
-    "ASF/WMV video": "video/x-ms-wmv",
-}
+MKV = "video/x-matroska"  # Matroska's type; a WebM file (its subset) is served as WebM
+OCTET = "application/octet-stream"  # unknown, or not an image or video: downloaded, not shown
 
 
 def not_found(what: str) -> HTTPException:
@@ -161,9 +143,8 @@ def file_detail(file_id: int, session: SessionDep) -> FileDetail:
         raise not_found("file")
     out = FileDetail.model_validate(row, from_attributes=True)
     out.thumbnail_url = item(row).thumbnail_url
-    history = select(Correction).where(Correction.file_id == file_id)
-    history = history.order_by(Correction.created_at, Correction.id)
-    out.corrections = [CorrectionOut.model_validate(c) for c in session.scalars(history)]
+    history = queries.file_corrections(session, file_id)
+    out.corrections = [CorrectionOut.model_validate(c) for c in history]
     return out
 
 
@@ -184,7 +165,7 @@ def thumbnail(
     if_none_match: Annotated[str | None, Header()] = None,
 ) -> Response:
     """The file's WebP thumbnail; 304 when the client's copy (ETag: content hash) is current."""
-    row = session.get(File, file_id)
+    row = queries.file_row(session, file_id)
     if row is None or not row.thumbnail:
         raise not_found("thumbnail")
     etag = f'"{row.sha256 or row.thumbnail}"'
@@ -199,15 +180,14 @@ def thumbnail(
 
 
 def media_type(row: File) -> str:
-    """The content type of a stored file, from its detected format; never guessed as text."""
-    if row.format in MEDIA_TYPES:
-        if row.format == "Matroska/WebM video" and row.path.lower().endswith(".webm"):
-            return "video/webm"
-        return MEDIA_TYPES[row.format]
-    guessed, _ = mimetypes.guess_type(row.path)
-    if guessed and row.kind in ("image", "video") and guessed.startswith(row.kind + "/"):
-        return guessed
-    return "application/octet-stream"
+    """The content type of a stored file: its detected media type (a row indexed before it
+    was stored: guessed from the name), only an image's or a video's; never text."""
+    if row.kind not in (Kind.IMAGE, Kind.VIDEO):
+        return OCTET
+    mime = row.mime or mimetypes.guess_type(row.path)[0]
+    if mime == MKV and row.path.lower().endswith(".webm"):
+        return "video/webm"
+    return mime if mime and mime.startswith(row.kind + "/") else OCTET
 
 
 @router.get("/files/{file_id}/content", response_class=StreamingResponse)
@@ -219,7 +199,7 @@ def content(
     if_range: Annotated[str | None, Header()] = None,
 ) -> Response:
     """The original file, whole (200) or one byte range of it (206); 416 beyond its end."""
-    row = session.get(File, file_id)
+    row = queries.file_row(session, file_id)
     if row is None:
         raise not_found("file")
     try:

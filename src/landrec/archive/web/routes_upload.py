@@ -19,8 +19,9 @@ from python_multipart.multipart import MultipartParser, parse_options_header
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.requests import ClientDisconnect
 
-from landrec.api import detect
+from landrec.api import MediaKind, detect
 from landrec.archive.db import queries
+from landrec.archive.domain import StoragePath
 from landrec.archive.web.routes_files import item
 from landrec.archive.web.schemas import FileItem, UploadAccepted
 
@@ -38,6 +39,7 @@ CALLBACKS = [  # the parser's, all but on_end
     "on_header_end", "on_headers_finished",
 ]  # fmt: skip
 ABSOLUTE = re.compile(r"^([\\/]|[A-Za-z]:)")  # POSIX root, Windows root or drive
+MEDIA = (MediaKind.IMAGE, MediaKind.VIDEO)  # what an upload may be
 
 
 class UploadError(Exception):
@@ -196,23 +198,23 @@ async def receive(request: Request, receiver: Receiver, boundary: bytes, limit: 
     parser.finalize()
 
 
-def store(receiver: Receiver) -> str:
-    """Check the received file and give it its final name; its path relative to the root."""
+def store(receiver: Receiver) -> StoragePath:
+    """Check the received file and give it its final name; its place in the storage."""
     if receiver.temp is None or receiver.out is None or not receiver.out.closed:
         raise UploadError(422, "no file: send it in the multipart field 'file'")
     target_folder(receiver.root, receiver.folder, create=False)  # 400 before 415
     name = safe_name(receiver.filename)
     found = detect(receiver.temp)
-    if found.kind.value not in ("image", "video"):
+    if found.kind not in MEDIA:
         raise UploadError(415, f"not an image or a video: {found.what}")
     final = place(receiver.temp, target_folder(receiver.root, receiver.folder), name)
     receiver.temp = None
-    return final.relative_to(receiver.root).as_posix()
+    return StoragePath.of(receiver.root, final)
 
 
-def stored_row(sessions: sessionmaker[Session], rel: str) -> FileItem | None:
+def stored_row(sessions: sessionmaker[Session], path: StoragePath) -> FileItem | None:
     with sessions() as session:
-        row = queries.get_by_path(session, rel)
+        row = queries.get_by_path(session, path)
         return None if row is None else item(row)
 
 
@@ -235,25 +237,25 @@ async def upload(request: Request, response: Response) -> FileItem | UploadAccep
     receiver = Receiver(root, limit)
     try:
         await receive(request, receiver, params[b"boundary"], limit + OVERHEAD)
-        rel = await to_thread.run_sync(store, receiver)
+        path = await to_thread.run_sync(store, receiver)
     except UploadError as exc:
         raise HTTPException(exc.status, exc.detail) from None
     except (FormParserError, ClientDisconnect) as exc:
         raise HTTPException(400, f"malformed upload: {exc}") from None
     finally:
         await to_thread.run_sync(receiver.discard)
-    return await indexed(state, response, rel)
+    return await indexed(state, response, path)
 
 
-async def indexed(state: Any, response: Response, rel: str) -> FileItem | UploadAccepted:
+async def indexed(state: Any, response: Response, path: StoragePath) -> FileItem | UploadAccepted:
     """The stored file's row once `state.index` has indexed it; 202 when it has not."""
     if state.index is not None:
         try:
-            await to_thread.run_sync(state.index, [state.settings.storage.resolve() / rel])
-            row = await to_thread.run_sync(stored_row, state.sessions, rel)
+            await to_thread.run_sync(state.index, [path])
+            row = await to_thread.run_sync(stored_row, state.sessions, path)
             if row is not None:
                 return row
         except Exception:  # the file is stored: the watcher retries; the client learns 202
-            log.exception("indexing the upload %s", rel)
+            log.exception("indexing the upload %s", path)
     response.status_code = 202
-    return UploadAccepted(path=rel)
+    return UploadAccepted(path=path.posix)

@@ -18,6 +18,7 @@ from landrec.engine.checkpoint import CheckpointMeta
 from landrec.engine.loop import PipelineSource, predict_logits
 from landrec.engine.plots import plot_confusion
 from landrec.engine.probability import softmax
+from landrec.engine.runs import ReportFiles
 from landrec.engine.selective import UNKNOWN, selective_summary
 from landrec.models.factory import count_parameters
 from landrec.models.net import BlockClassifier
@@ -221,17 +222,17 @@ def _reliability_lines(result: EvalResult) -> list[str]:
 def write_report(result: EvalResult, out_dir: Path, prefix: str = "") -> EvalResult:
     """metrics JSON, Markdown report and confusion-matrix PNG into `out_dir`."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    name = f"{prefix}{result.split}"
+    files = ReportFiles(out_dir, f"{prefix}{result.split}")
     png = plot_confusion(
         np.asarray(result.confusion_matrix),
         result.classes,
-        out_dir / f"{name}_confusion.png",
+        files.confusion,
         f"{result.model} — {result.split} (accuracy {result.accuracy:.3f})",
     )
     result.files = {
         "confusion_png": str(png),
-        "json": str(out_dir / f"{name}_metrics.json"),
-        "markdown": str(out_dir / f"{name}_report.md"),
+        "json": str(files.metrics),
+        "markdown": str(files.markdown),
     }
     Path(result.files["json"]).write_text(json.dumps(result.to_dict(), indent=2))
     Path(result.files["markdown"]).write_text(to_markdown(result))

@@ -21,8 +21,9 @@ from landrec.data.dataset import FailureLog
 from landrec.data.layout import DatasetSplits, Split, SplitData, load_splits
 from landrec.data.transforms import Preprocessing
 from landrec.engine import checkpoint as ckpt
-from landrec.engine.config import CONFIG_FILE, TrainConfig, config_to_dict, save_config
+from landrec.engine.config import TrainConfig, config_to_dict, save_config
 from landrec.engine.evaluation.evaluate import compute_metrics
+from landrec.engine.runs import RunFolder
 from landrec.engine.training.features import Extractor, FeatureSet, ViewSpec
 from landrec.engine.training.prepare import make_extractor, pick_device, preprocessing_for
 from landrec.models.choices import HeadKind
@@ -95,8 +96,10 @@ def fold_into_head(
 
 
 def linear_probe(data_root: str | Path, run_dir: str | Path, config: TrainConfig) -> ProbeResult:
-    """Fit the probe on train features, pick C on val, save it as `run_dir`/best.safetensors."""
+    """Fit the probe on train features, pick C on val, save it as the best checkpoint of
+    `run_dir`."""
     started, run_dir = time.perf_counter(), Path(run_dir)
+    run = RunFolder(run_dir)
     data = load_splits(data_root, config.val_fraction, config.seed)
     frozen = frozen_backbone(config, data)
     model, model_config, weights = frozen.model, frozen.model_config, frozen.weights
@@ -115,7 +118,7 @@ def linear_probe(data_root: str | Path, run_dir: str | Path, config: TrainConfig
     linear = [m for m in model.head.modules() if isinstance(m, torch.nn.Linear)][-1]
     fold_into_head(linear, scaler, fits[best_c], len(data.classes))
     run_dir.mkdir(parents=True, exist_ok=True)
-    save_config(config, run_dir / CONFIG_FILE)
+    save_config(config, run.config)
     meta = ckpt.CheckpointMeta(
         data.classes,
         model_config,
@@ -125,9 +128,9 @@ def linear_probe(data_root: str | Path, run_dir: str | Path, config: TrainConfig
         config_to_dict(config),
     )
     meta.extra.update({"probe_c": best_c, "val_accuracy": scores[best_c]})
-    ckpt.save_checkpoint(run_dir / ckpt.BEST, model.cpu(), meta)
+    ckpt.save_checkpoint(run.best, model.cpu(), meta)
     result = ProbeResult(
-        run_dir / ckpt.BEST,
+        run.best,
         best_c,
         scores[best_c],
         val_metrics["macro_f1"],

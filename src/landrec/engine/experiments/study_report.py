@@ -1,15 +1,74 @@
-"""The study's report: report.md (images linked) and a self-contained report.html (images
-embedded as base64 data URIs; plain HTML and CSS)."""
+"""What a study reports: one row per experiment (`ExperimentResult`, saved as
+runs/<name>/result.json) and the comparison of the rows, report.md (images linked) and a
+self-contained report.html (images embedded as base64 data URIs; plain HTML and CSS)."""
 
 from __future__ import annotations
 
 import base64
 import html
 import json
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
+from typing import Any
 
-from landrec.engine.experiments.study_runs import ExperimentResult
+from landrec.engine.runs import RunFolder
+from landrec.models.weights import RANDOM_INIT
 
+
+@dataclass
+class ExperimentResult:
+    """One row of the study's table (saved as runs/<name>/result.json)."""
+
+    name: str
+    kind: str
+    model: str
+    weights: str = ""  # where the backbone's weights came from, for people
+    random_init: bool = False  # the backbone started without pretrained weights
+    stages: str = ""
+    optimizer: str = ""
+    head: str = ""
+    augment: str = ""
+    weight_decay: float | None = None
+    scheduler: str = ""
+    epochs: int = 0
+    best_val_accuracy: float | None = None
+    test_accuracy: float | None = None
+    macro_f1: float | None = None  # on test
+    train_seconds: float | None = None
+    wall_seconds: float | None = None  # the whole experiment: features, training, evaluations
+    images_per_second: float | None = None  # decode + preprocess + eager model, sampled images
+    parameters: int | None = None
+    finalist: bool = False
+    init_from: str | None = None
+    error: str | None = None
+    fingerprint: str = ""  # what was run (kind, resolved config, init_from's fingerprint)
+    notes: list[str] = field(default_factory=list)
+    config: dict[str, Any] = field(default_factory=dict)  # the resolved TrainConfig
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+    def metrics(self) -> dict[str, float | None]:
+        keys = ("best_val_accuracy", "test_accuracy", "macro_f1", "train_seconds", "wall_seconds")
+        return {k: getattr(self, k) for k in (*keys, "images_per_second")}
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def save(self, path: Path) -> None:
+        path.write_text(json.dumps(self.to_dict(), indent=2, default=str))
+
+    @classmethod
+    def load(cls, path: Path) -> ExperimentResult:
+        known = {f.name for f in fields(cls)}
+        saved = json.loads(path.read_text())
+        # rows written before the key existed said so in `weights` alone
+        saved.setdefault("random_init", saved.get("weights") == RANDOM_INIT)
+        return cls(**{k: v for k, v in saved.items() if k in known})
+
+
+BEST_CONFIG = "best_config.yaml"  # in the study's folder: the best trained experiment's config
 FLAG = "⚠ RANDOM INIT"
 COLUMNS = (
     "experiment",
@@ -72,7 +131,7 @@ def table_row(r: ExperimentResult) -> list[str]:
 
 
 def _per_class(run_dir: Path) -> dict[str, dict] | None:
-    path = run_dir / "test_metrics.json"
+    path = RunFolder(run_dir).test_report.metrics
     return json.loads(path.read_text())["per_class"] if path.is_file() else None
 
 
@@ -106,12 +165,12 @@ def _md_table(header: list[str], rows: list[list[str]]) -> list[str]:
 
 
 def _best_text(best: ExperimentResult | None, out: Path) -> tuple[str, str]:
-    config = out / "best_config.yaml"
+    config = out / BEST_CONFIG
     if best is None or not config.is_file():
         return "No trained experiment finished: no best configuration.", ""
     summary = (
         f"Best by validation accuracy: **{best.name}** ({_num(best.best_val_accuracy)}), "
-        f"written to `best_config.yaml`"
+        f"written to `{BEST_CONFIG}`"
         + (" — **random init**: no pretrained weights" if best.random_init else "")
         + "."
     )
@@ -130,18 +189,19 @@ def to_markdown(
         lines += ["```yaml", config.rstrip(), "```", ""]
     lines += ["## Finalists on test", ""]
     for r in (r for r in results if r.finalist):
-        run = Path("runs") / r.name
-        per_class = _per_class(out / run)
+        run = RunFolder(Path("runs") / r.name)  # relative: the report links its images
+        per_class = _per_class(out / run.root)
         lines += [f"### {r.name}" + (f" ({FLAG})" if r.random_init else ""), ""]
         if per_class is None:
             lines += ["No test evaluation.", ""]
             continue
-        lines += [f"![confusion matrix of {r.name}]({run / 'test_confusion.png'})", ""]
+        lines += [f"![confusion matrix of {r.name}]({run.test_report.confusion})", ""]
         lines += [*_md_table(PER_CLASS_HEADER, _per_class_rows(per_class)), ""]
     lines += ["## Learning curves", ""]
     for r in results:
-        if (out / "runs" / r.name / "curves.png").is_file():
-            lines += [f"### {r.name}", "", f"![curves of {r.name}](runs/{r.name}/curves.png)", ""]
+        curves = RunFolder(Path("runs") / r.name).curves
+        if (out / curves).is_file():
+            lines += [f"### {r.name}", "", f"![curves of {r.name}]({curves.as_posix()})", ""]
     return "\n".join(lines) + "\n"
 
 
@@ -190,12 +250,13 @@ def to_html(
         if per_class is None:
             parts.append("<p>No test evaluation.</p>")
             continue
-        if (run_dir / "test_confusion.png").is_file():
-            parts.append(_img(run_dir / "test_confusion.png", f"confusion matrix of {r.name}"))
+        confusion = RunFolder(run_dir).test_report.confusion
+        if confusion.is_file():
+            parts.append(_img(confusion, f"confusion matrix of {r.name}"))
         parts.append(_html_table(PER_CLASS_HEADER, _per_class_rows(per_class)))
     parts.append("<h2>Learning curves</h2>")
     for r in results:
-        curves = out / "runs" / r.name / "curves.png"
+        curves = RunFolder(out / "runs" / r.name).curves
         if curves.is_file():
             parts += [f"<h3>{html.escape(r.name)}</h3>", _img(curves, f"curves of {r.name}")]
     body = "\n".join(parts)

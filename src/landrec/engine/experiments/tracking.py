@@ -28,11 +28,11 @@ from pathlib import Path
 from typing import Any
 
 from landrec.data.atomic import write_text_atomic
+from landrec.engine.runs import RunFolder
 
 TrackingOption = bool | str
 DB_FILE = "mlflow.db"
 ARTIFACTS = "mlartifacts"
-RECORD_FILE = "tracking.json"  # in a run folder: its MLflow run (see `RunRecord`)
 EPOCH_METRICS = ("train_loss", "train_accuracy", "val_loss", "val_accuracy", "lr")
 ENV_DEFAULT = "LANDREC_TRACKING"  # "0": the CLI's default is off (the test suite sets it)
 
@@ -155,12 +155,10 @@ def _client_run(
     """The run to log to: with `resume`, the one recorded in `run_dir` (when its store is `uri`
     and no live process holds it), else a new one; a recorded run left RUNNING by a dead
     process is first marked KILLED. The choice is recorded in `run_dir`."""
-    from landrec.engine.training.train import HISTORY
-
     client = _client(uri)
     if client is None:
         return None
-    history = run_dir / HISTORY if run_dir is not None else None
+    history = RunFolder(run_dir).history if run_dir is not None else None
     run = _recorded_run(client, uri, read_record(run_dir)) if run_dir is not None else None
     if run is not None and resume:
         client.update_run(run.info.run_id, status="RUNNING")
@@ -177,7 +175,7 @@ def _client_run(
 
 @dataclass
 class RunRecord:
-    """Which MLflow run a run folder logs to (RUN/tracking.json), and the process logging."""
+    """Which MLflow run a run folder logs to (`RunFolder.tracking`), and the process logging."""
 
     tracking_uri: str
     experiment_id: str
@@ -186,17 +184,18 @@ class RunRecord:
 
 
 def read_record(run_dir: Path) -> RunRecord | None:
-    """The run folder's tracking.json; None when absent or unreadable."""
+    """The run folder's record of its MLflow run; None when absent or unreadable."""
     try:
-        return RunRecord(**json.loads((run_dir / RECORD_FILE).read_text()))
+        return RunRecord(**json.loads(RunFolder(run_dir).tracking.read_text()))
     except (OSError, ValueError, TypeError):
         return None
 
 
 def write_record(run_dir: Path, record: RunRecord) -> None:
-    """Write tracking.json atomically (temp file, then rename)."""
+    """Write the run folder's record atomically (temp file, then rename)."""
     run_dir.mkdir(parents=True, exist_ok=True)
-    write_text_atomic(run_dir / RECORD_FILE, json.dumps(dataclasses.asdict(record), indent=2))
+    text = json.dumps(dataclasses.asdict(record), indent=2)
+    write_text_atomic(RunFolder(run_dir).tracking, text)
 
 
 def _recorded_run(client: Any, uri: str, record: RunRecord | None) -> Any:
@@ -271,9 +270,7 @@ def open_tracker(
 
 def log_run_folder(tracker: Tracker, run_dir: Path, metrics: dict[str, Any]) -> None:
     """A finished run's summary metrics and its files: config, curves, test confusion/metrics."""
-    from landrec.engine.config import CONFIG_FILE
-    from landrec.engine.training.train import CURVES
-
+    run = RunFolder(run_dir)
+    test = run.test_report
     tracker.log_metrics(metrics)
-    names = (CONFIG_FILE, CURVES, "test_confusion.png", "test_metrics.json")
-    tracker.log_artifacts(run_dir / name for name in names)
+    tracker.log_artifacts((run.config, run.curves, test.confusion, test.metrics))

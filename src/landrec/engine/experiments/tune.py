@@ -9,7 +9,6 @@ One process per study: trials left running by an interrupted call are marked fai
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +17,7 @@ from typing import Any
 import yaml
 
 from landrec.data.errors import UserError
-from landrec.engine.config import TrainConfig, config_to_dict
+from landrec.engine.config import TrainConfig, apply_overrides, config_to_dict
 from landrec.engine.experiments.tracking import TrackingOption, log_run_folder, open_tracker
 from landrec.engine.training.train import train
 
@@ -45,13 +44,15 @@ class TuneResult:
 
 def suggest(trial: Any, base: TrainConfig) -> TrainConfig:
     """The search space (head stage only)."""
-    return dataclasses.replace(
+    return apply_overrides(
         base,
-        head_lr=trial.suggest_float("head_lr", 1e-4, 1e-1, log=True),
-        weight_decay=trial.suggest_float("weight_decay", 1e-6, 1e-2, log=True),
-        dropout=trial.suggest_float("dropout", 0.0, 0.6),
-        batch_size=trial.suggest_categorical("batch_size", BATCH_SIZES),
-        finetune_epochs=0,
+        {
+            "head_lr": trial.suggest_float("head_lr", 1e-4, 1e-1, log=True),
+            "weight_decay": trial.suggest_float("weight_decay", 1e-6, 1e-2, log=True),
+            "dropout": trial.suggest_float("dropout", 0.0, 0.6),
+            "batch_size": trial.suggest_categorical("batch_size", BATCH_SIZES),
+            "finetune_epochs": 0,
+        },
     )
 
 
@@ -130,7 +131,7 @@ def tune(
     storage = storage or f"sqlite:///{(out / 'tune.db').resolve()}"
     name = study_name or f"tune-{base.model}"
     study, finished = _open_study(optuna, name, storage, base.seed)
-    cached = dataclasses.replace(base, cache_dir=base.cache_dir or str(out / "cache"))
+    cached = apply_overrides(base, {"cache_dir": base.cache_dir or str(out / "cache")})
     todo = max(0, trials - finished)
     if todo:
         study.optimize(_objective(optuna, data, out, cached, tracking, name), n_trials=todo)

@@ -24,6 +24,7 @@ from landrec.engine.config import Backend
 from landrec.engine.inference import onnx_cache
 from landrec.engine.onnx import parse_meta, session_options
 from landrec.engine.probability import softmax
+from landrec.engine.runs import onnx_cache_path
 from landrec.engine.selective import effective_threshold
 from landrec.engine.tta import flip_tta
 
@@ -84,7 +85,7 @@ def checkpoint_onnx_classifier(model: str | Path, threads: int | None = None) ->
     the export cached beside the checkpoint; when it is missing or out of date, it is made
     (with PyTorch) at the first batch, so a run that classifies nothing writes nothing."""
     checkpoint = resolve_checkpoint(model)
-    cached = onnx_cache.cache_path(checkpoint)
+    cached = onnx_cache_path(checkpoint)
     if cached.is_file():
         try:
             session = _session(cached, threads)

@@ -1,5 +1,5 @@
-"""A checkpoint's fp32 ONNX export, cached beside it (`best.safetensors` -> `best.fp32.onnx`),
-so `predict --backend onnx` takes a run folder; rebuilt when the checkpoint changes.
+"""A checkpoint's fp32 ONNX export, cached beside it (where: `runs.onnx_cache_path`), so
+`predict --backend onnx` takes a run folder; rebuilt when the checkpoint changes.
 
 The export's metadata holds the checkpoint's name, size and mtime_ns when it was exported:
 checkpoints are replaced by rename (`data.atomic`), so any new checkpoint changes them.
@@ -15,16 +15,11 @@ from pathlib import Path
 
 from landrec.data.atomic import write_atomic
 from landrec.engine.onnx import set_props
+from landrec.engine.runs import onnx_cache_path
 
 log = logging.getLogger(__name__)
 
 SOURCE_KEY = "landrec_source"  # metadata_props key: the checkpoint the file was exported from
-SUFFIX = ".fp32.onnx"  # not `.onnx`: never the name of a file the user exported (int8, say)
-
-
-def cache_path(checkpoint: Path) -> Path:
-    """Where the export of `checkpoint` is cached: beside it, `<stem>.fp32.onnx`."""
-    return checkpoint.with_name(checkpoint.stem + SUFFIX)
 
 
 def stamp(checkpoint: Path) -> str:
@@ -49,7 +44,7 @@ def build(checkpoint: Path) -> Path | bytes:
         export_onnx(checkpoint, tmp)
         set_props(tmp, {SOURCE_KEY: version})
 
-    target = cache_path(checkpoint)
+    target = onnx_cache_path(checkpoint)
     try:
         write_atomic(target, write)
     except PermissionError as exc:  # a read-only run folder: export, use, do not keep

@@ -22,11 +22,12 @@ from tqdm import tqdm
 
 from landrec.data.layout import DatasetSplits, Split
 from landrec.engine.checkpoint import CheckpointError
-from landrec.engine.config import CONFIG_FILE, ConfigError, TrainConfig, load_yaml
+from landrec.engine.config import ConfigError, TrainConfig, load_yaml
 from landrec.engine.inference.classifier import Classifier, load_classifier
 from landrec.engine.inference.ensemble import model_list
 from landrec.engine.pipeline import image_batches
 from landrec.engine.probability import softmax
+from landrec.engine.runs import RunFolder
 from landrec.engine.training.exclude import listed_files
 
 BATCH = 64
@@ -45,9 +46,9 @@ def _load(run: Path) -> Classifier:
 
 
 def held_out(run: Path, data_root: str | Path) -> set[Path]:
-    """The files a teacher run was trained without: the `exclude` list of its config.yaml
+    """The files a teacher run was trained without: the `exclude` list of its saved config
     (resolved against `data_root`); none for an exported model or a run without a list."""
-    config = (run if run.is_dir() else run.parent) / CONFIG_FILE
+    config = RunFolder(run if run.is_dir() else run.parent).config
     listed = load_yaml(config).get("exclude") if config.is_file() else None
     if not listed:
         return set()

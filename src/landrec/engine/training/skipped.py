@@ -1,4 +1,5 @@
-"""RUN/skipped.csv: the training run's unreadable files, with their split and the reason."""
+"""A run's list of skipped files (`RunFolder.skipped`): the unreadable files of a training run,
+with their split and the reason."""
 
 from __future__ import annotations
 
@@ -9,8 +10,8 @@ from pathlib import Path
 from landrec.data.atomic import write_text_atomic
 from landrec.data.dataset import FailureLog
 from landrec.data.layout import DatasetSplits
+from landrec.engine.runs import RunFolder
 
-SKIPPED_CSV = "skipped.csv"
 FIELDS = ("path", "split", "reason")
 Rows = list[dict[str, str]]
 
@@ -27,11 +28,12 @@ def skipped_rows(failures: FailureLog, data: DatasetSplits) -> Rows:
 def record_skipped(
     failures: FailureLog, data: DatasetSplits, run_dir: Path
 ) -> list[dict[str, str]]:
-    """Write RUN/skipped.csv (a header only when every file was read) and return its rows."""
+    """Write the run's list of skipped files (a header only when every file was read) and
+    return its rows."""
     rows = skipped_rows(failures, data)
     text = io.StringIO()
     writer = csv.DictWriter(text, fieldnames=FIELDS, lineterminator="\n")
     writer.writeheader()
     writer.writerows(rows)
-    write_text_atomic(run_dir / SKIPPED_CSV, text.getvalue())
+    write_text_atomic(RunFolder(run_dir).skipped, text.getvalue())
     return rows

@@ -3,6 +3,8 @@ deepest layer groups; both from cached frozen-prefix features unless caching is 
 
 from __future__ import annotations
 
+import csv
+import io
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -12,14 +14,13 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
+from landrec.data.atomic import write_text_atomic
 from landrec.data.dataset import FailureLog, item_seed
 from landrec.data.layout import DatasetSplits, Split, load_splits
 from landrec.data.transforms import AugPreset, train_transform
 from landrec.engine import checkpoint as ckpt
 from landrec.engine.config import (
-    CONFIG_FILE,
     TrainConfig,
-    check_config,
     check_init_weights,
     config_to_dict,
     save_config,
@@ -33,6 +34,7 @@ from landrec.engine.loop import (
     train_one_epoch,
 )
 from landrec.engine.plots import plot_curves
+from landrec.engine.runs import RunFolder
 from landrec.engine.training.distill import distill_targets
 from landrec.engine.training.exclude import Exclusion, apply_exclusions
 from landrec.engine.training.features import FeatureSet, ViewSpec, run_frozen
@@ -50,13 +52,11 @@ from landrec.engine.training.prepare import (
     pick_device,
     preprocessing_for,
 )
-from landrec.engine.training.run_folder import HISTORY, STATE, resume_state, write_history
+from landrec.engine.training.resume import resume_state
 from landrec.engine.training.skipped import record_skipped
 from landrec.models.factory import ModelConfig
 from landrec.models.freeze import freeze
 from landrec.models.net import BlockClassifier
-
-CURVES = "curves.png"
 
 
 @dataclass
@@ -91,6 +91,10 @@ class Trainer:
     exclusion: Exclusion = field(default_factory=Exclusion)  # what --exclude took out
     _cached: dict[str, FeatureSet] = field(default_factory=dict)
     _targets: torch.Tensor | None = None  # the teachers' soft targets for the cached train rows
+
+    @property
+    def folder(self) -> RunFolder:
+        return RunFolder(self.run_dir)
 
     # ---- batch sources ----------------------------------------------------------------
     def sources(self, plan: StagePlan) -> tuple[Source, Source, int]:
@@ -180,10 +184,10 @@ class Trainer:
             bad_epochs = 0 if improved else bad_epochs + 1
             if improved:
                 self.best_val_loss = va.loss
-                self._save(ckpt.BEST, plan, epoch, va.accuracy)
-                ckpt.save_same(self.run_dir / ckpt.BEST, self.run_dir / ckpt.LAST)
+                self._save(self.folder.best, plan, epoch, va.accuracy)
+                ckpt.save_same(self.folder.best, self.folder.last)
             else:
-                self._save(ckpt.LAST, plan, epoch, va.accuracy)
+                self._save(self.folder.last, plan, epoch, va.accuracy)
             stop = bool(c.early_stopping) and bad_epochs >= c.early_stopping
             done = epoch + 1 == plan.epochs or stop
             self._save_state(
@@ -198,16 +202,16 @@ class Trainer:
             if stop:
                 break
 
-    def _save(self, name: str, plan: StagePlan, epoch: int, val_accuracy: float) -> None:
+    def _save(self, path: Path, plan: StagePlan, epoch: int, val_accuracy: float) -> None:
         self.meta.extra.update(
             {"stage": plan.name, "epoch": epoch + 1, "val_accuracy": val_accuracy}
         )
-        ckpt.save_checkpoint(self.run_dir / name, self.model, self.meta)
+        ckpt.save_checkpoint(path, self.model, self.meta)
 
     def _save_state(
         self, stage: int, epoch: int, bad: int, optimizer: object, scheduler: object
     ) -> None:
-        write_history(self.history, self.run_dir / HISTORY)
+        write_history(self.history, self.folder.history)
         state = {
             "stage": stage,
             "epoch": epoch,
@@ -217,7 +221,18 @@ class Trainer:
             "optimizer": optimizer.state_dict() if optimizer is not None else {},  # type: ignore[attr-defined]
             "scheduler": scheduler.state_dict() if scheduler is not None else {},  # type: ignore[attr-defined]
         }
-        ckpt.save_state(self.run_dir / STATE, state)
+        ckpt.save_state(self.folder.state, state)
+
+
+def write_history(history: list[dict], path: Path) -> None:
+    """The history as CSV, written atomically (a crash never leaves half a file)."""
+    if not history:
+        return
+    text = io.StringIO(newline="")
+    writer = csv.DictWriter(text, fieldnames=list(history[0]))
+    writer.writeheader()
+    writer.writerows(history)
+    write_text_atomic(path, text.getvalue())
 
 
 def build_trainer(config: TrainConfig, data_root: Path, run_dir: Path) -> Trainer:
@@ -250,33 +265,32 @@ def train(
 ) -> TrainResult:
     """Train per `config` into `run_dir`; with `resume`, continue where a run stopped;
     `on_epoch` is called with each history row (what it raises propagates)."""
-    config = check_config(config or TrainConfig())  # one built in Python meets the bounds too
+    config = config or TrainConfig()  # a TrainConfig is checked when it is made
     run_dir = Path(run_dir)
+    run = RunFolder(run_dir)
     started = time.perf_counter()
     state = resume_state(run_dir, config) if resume else None  # reads, so checked before writes
     trainer = build_trainer(config, Path(data_root), run_dir)  # bad data fails before any write
     trainer.on_epoch = on_epoch
     run_dir.mkdir(parents=True, exist_ok=True)
-    if state is None:  # a resumed run keeps the config.yaml it was checked against
-        save_config(config, run_dir / CONFIG_FILE)
+    if state is None:  # a resumed run keeps the saved config it was checked against
+        save_config(config, run.config)
     plans = plan_stages(config, trainer.model)
     if state is not None:
         trainer.history, trainer.best_val_loss = list(state["history"]), state["best_val_loss"]
-        ckpt.load_weights_into(trainer.model, run_dir / ckpt.LAST)
+        ckpt.load_weights_into(trainer.model, run.last)
     for index in range(len(plans)):
         if state is not None and index < state["stage"]:
             continue
         mid_stage = state is not None and index == state["stage"] and state["epoch"] > 0
         if index > 0 and not mid_stage:
-            ckpt.load_weights_into(trainer.model, run_dir / ckpt.BEST)  # from the best head
+            ckpt.load_weights_into(trainer.model, run.best)  # from the best head
         trainer.run_stage(index, plans, state if mid_stage else None)
-    plot_curves(
-        trainer.history, run_dir / CURVES, f"{config.model} ({trainer.meta.weights_source})"
-    )
+    plot_curves(trainer.history, run.curves, f"{config.model} ({trainer.meta.weights_source})")
     notes = [n for n in (trainer.data.val_note, trainer.exclusion.note()) if n]
     return TrainResult(
         run_dir,
-        run_dir / ckpt.BEST,
+        run.best,
         trainer.history,
         time.perf_counter() - started,
         trainer.meta.weights_source,

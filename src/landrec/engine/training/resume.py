@@ -1,41 +1,26 @@
-"""A run folder that a failed or mistaken call cannot poison: its history written whole, and a
-resume that checks the folder (the options it was trained with, its state, its last checkpoint)
-before anything is written into it."""
+"""Whether a run may start or resume, decided before anything is written into its folder: the
+data set, the model, the weights and teachers (`preflight`), and on `--resume` the folder itself
+(the options it was trained with, its state, its last checkpoint), so that a failed or mistaken
+call cannot poison a run folder."""
 
 from __future__ import annotations
 
-import csv
-import io
 from pathlib import Path
 from typing import Any
 
-from landrec.data.atomic import write_text_atomic
 from landrec.data.layout import load_splits
 from landrec.engine.config import (
-    CONFIG_FILE,
     ConfigError,
     TrainConfig,
     check_init_weights,
     config_to_dict,
     resolve_config,
 )
+from landrec.engine.runs import RunFolder
 from landrec.models.registry import get_spec
 
-STATE = "state.pt"
-HISTORY = "history.csv"
 # Options that may change when a run resumes: where and how fast it runs, not what it learns.
 RUNTIME_FIELDS = frozenset({"workers", "device", "cache_dir"})
-
-
-def write_history(history: list[dict], path: Path) -> None:
-    """The history as CSV, written atomically (a crash never leaves half a file)."""
-    if not history:
-        return
-    text = io.StringIO(newline="")
-    writer = csv.DictWriter(text, fieldnames=list(history[0]))
-    writer.writeheader()
-    writer.writerows(history)
-    write_text_atomic(path, text.getvalue())
 
 
 def _recovery(run_dir: Path) -> str:
@@ -43,17 +28,18 @@ def _recovery(run_dir: Path) -> str:
     from landrec.engine import checkpoint as ckpt  # torch: only on this error path
 
     fresh = "start a fresh run in another --out"
+    last = RunFolder(run_dir).last
     try:
-        ckpt.read_meta(run_dir / ckpt.LAST)
+        ckpt.read_meta(last)
     except ckpt.CheckpointError:
         return fresh
-    return f"{fresh}, or start from its weights with --init-checkpoint {run_dir / ckpt.LAST}"
+    return f"{fresh}, or start from its weights with --init-checkpoint {last}"
 
 
 def check_same_config(run_dir: Path, config: TrainConfig) -> None:
-    """Raise ConfigError, listing the options, when `config` differs from the config.yaml that
+    """Raise ConfigError, listing the options, when `config` differs from the configuration that
     `run_dir` was trained with (RUNTIME_FIELDS aside)."""
-    saved_path = run_dir / CONFIG_FILE
+    saved_path = RunFolder(run_dir).config
     if not run_dir.is_dir():
         raise ConfigError(f"--resume: {run_dir}: no such run folder (drop --resume to start one)")
     if not saved_path.is_file():
@@ -75,12 +61,12 @@ def resume_state(run_dir: Path, config: TrainConfig) -> dict[str, Any]:
     from landrec.engine import checkpoint as ckpt
 
     check_same_config(run_dir, config)
-    path = run_dir / STATE
+    run = RunFolder(run_dir)
     try:
-        if not path.is_file():
-            raise ckpt.CheckpointError(f"{path}: missing (no epoch has finished)")
-        state = ckpt.load_state(path)
-        ckpt.read_meta(run_dir / ckpt.LAST)  # saved before every state
+        if not run.state.is_file():
+            raise ckpt.CheckpointError(f"{run.state}: missing (no epoch has finished)")
+        state = ckpt.load_state(run.state)
+        ckpt.read_meta(run.last)  # saved before every state
     except ckpt.CheckpointError as exc:
         raise ckpt.CheckpointError(f"--resume: {exc}: {_recovery(run_dir)}") from exc
     return state

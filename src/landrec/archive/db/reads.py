@@ -1,0 +1,75 @@
+"""The reads of the indexing side: the queue (pending rows), the rows to process, what the
+commands list, and the archive's recorded facts. The API's reads are in `queries`."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from landrec.archive.db.models import Correction, File, Info, Kind, Status
+from landrec.archive.domain import Job, StoragePath
+
+
+def pending_ids(session: Session, after: int = 0, limit: int = 256) -> list[int]:
+    """Ids of pending rows after `after`, in id order (the queue's next `limit`)."""
+    query = (
+        select(File.id)
+        .where(File.status == Status.PENDING, File.id > after)
+        .order_by(File.id)
+        .limit(limit)
+    )
+    return list(session.scalars(query))
+
+
+def pending_count(session: Session) -> int:
+    """How many rows wait to be processed."""
+    query = select(func.count()).select_from(File).where(File.status == Status.PENDING)
+    return int(session.scalar(query) or 0)
+
+
+def status_counts(session: Session) -> dict[str, int]:
+    """{status: number of rows}."""
+    rows = session.execute(select(File.status, func.count()).group_by(File.status)).all()
+    return {str(s): int(n) for s, n in rows}
+
+
+def jobs(session: Session, ids: list[int]) -> list[Job]:
+    """These rows (those that still exist), in id order, as the indexer processes them."""
+    rows = session.scalars(select(File).where(File.id.in_(ids)).order_by(File.id))
+    return [
+        Job(r.id, StoragePath(r.path), r.size, r.mtime, r.sha256, r.model_version, r.error)
+        for r in rows
+    ]
+
+
+def ids_of(session: Session, paths: list[StoragePath]) -> list[int]:
+    """The ids of the rows at these paths (paths without a row are left out)."""
+    query = select(File.id).where(File.path.in_([p.posix for p in paths]))
+    return list(session.scalars(query))
+
+
+def info(session: Session, key: str) -> str | None:
+    """A recorded fact about the archive (e.g. its storage root); None when never recorded."""
+    row = session.get(Info, key)
+    return None if row is None else row.value
+
+
+def indexed_files(session: Session) -> list[tuple[int, StoragePath, Kind, int | None]]:
+    """Every indexed file, by id: (id, path, kind, pages), what a retag classifies."""
+    query = select(File.id, File.path, File.kind, File.pages).where(File.status == Status.INDEXED)
+    rows = session.execute(query.order_by(File.id)).all()
+    return [(i, StoragePath(path), Kind(kind), pages) for i, path, kind, pages in rows]
+
+
+def corrected_files(session: Session) -> list[tuple[int, StoragePath, str]]:
+    """Every corrected file still in the storage, by id: (id, path, context)."""
+    query = select(File.id, File.path, File.context).where(
+        File.corrected.is_(True), File.status != Status.MISSING
+    )
+    rows = session.execute(query.order_by(File.id)).all()
+    return [(i, StoragePath(path), str(context)) for i, path, context in rows]
+
+
+def correction_count(session: Session) -> int:
+    """How many corrections users have made (a file corrected twice counts twice)."""
+    return int(session.scalar(select(func.count()).select_from(Correction)) or 0)

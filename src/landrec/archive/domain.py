@@ -1,0 +1,102 @@
+"""The archive's own types, shared by the watcher, the scanner, the indexer and the database's
+reads and writes: where a file is (`StoragePath`), how it was seen, and what indexing found."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from landrec.api import MediaKind
+from landrec.archive.db.models import Kind, Status
+
+
+@dataclass(frozen=True, order=True)
+class StoragePath:
+    """A file's place in the storage: its POSIX path relative to the storage root, as the
+    `files.path` column holds it (never absolute, never `..`)."""
+
+    posix: str
+
+    def __post_init__(self) -> None:
+        parts = self.posix.split("/")
+        if self.posix.startswith("/") or any(p in ("", ".", "..") for p in parts):
+            raise ValueError(f"not a path inside the storage: {self.posix!r}")
+
+    @classmethod
+    def of(cls, root: Path, path: Path) -> StoragePath:
+        """The storage path of `path`, an absolute path under `root` (ValueError if not)."""
+        return cls(path.relative_to(root).as_posix())
+
+    def absolute(self, root: Path) -> Path:
+        """Where the file is on this machine, under the storage `root`."""
+        return root.joinpath(*self.posix.split("/"))
+
+    @property
+    def name(self) -> str:
+        return self.posix.rsplit("/", 1)[-1]
+
+    def __str__(self) -> str:
+        return self.posix
+
+
+def kind_of(media: MediaKind) -> Kind:
+    """The row's kind of a detected file: image, video, or other for everything else."""
+    return {MediaKind.IMAGE: Kind.IMAGE, MediaKind.VIDEO: Kind.VIDEO}.get(media, Kind.OTHER)
+
+
+@dataclass(frozen=True)
+class Seen:
+    """A file as a scan, the watcher or an upload saw it."""
+
+    path: StoragePath
+    size: int
+    mtime: float
+
+
+@dataclass(frozen=True)
+class Job:
+    """One pending row, read for processing."""
+
+    id: int
+    path: StoragePath
+    size: int
+    mtime: float
+    sha256: str | None
+    model_version: str | None
+    error: str | None
+
+
+@dataclass
+class TagIn:
+    model_version: str
+    label: str | None  # "unknown" below the calibrated threshold
+    confidence: float | None
+    top_k: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass
+class SegmentIn:
+    index: int
+    context: str | None
+    confidence: float | None
+    start_s: float | None = None
+    end_s: float | None = None
+    page: int | None = None
+
+
+@dataclass
+class Outcome:
+    """What processing one file found: a final status, metadata and the model's tag."""
+
+    status: Status
+    kind: Kind
+    format: str | None
+    sha256: str | None = None
+    error: str | None = None
+    mime: str | None = None  # the detected media type, served as the content's type
+    fields: dict[str, Any] = field(default_factory=dict)  # File columns (width, latitude, ...)
+    extra: dict[str, Any] | None = None
+    thumbnail: str | None = None
+    tag: TagIn | None = None
+    segments: list[SegmentIn] = field(default_factory=list)

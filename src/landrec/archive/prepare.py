@@ -1,0 +1,134 @@
+"""A file's work before the model: is it complete, what is it (by content), its hash, and the
+registered extractors of its kind (metadata, thumbnail, ...). Runs in the indexer's pool."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from os import stat_result
+from pathlib import Path
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from landrec.api import Detected, Format, MediaKind, detect, sha256_file
+from landrec.archive.db import writes
+from landrec.archive.db.models import Kind, Status
+from landrec.archive.domain import Job, Outcome, Seen, kind_of
+from landrec.archive.extract import ExtractError, Metadata, Registry, Source
+from landrec.archive.settings import ArchiveSettings
+
+log = logging.getLogger(__name__)
+MEDIA = frozenset({MediaKind.IMAGE, MediaKind.VIDEO})  # the kinds that are hashed and read
+
+
+class StepTimes:
+    """Seconds spent per named step, summed over the threads that ran it."""
+
+    def __init__(self) -> None:
+        self.seconds: defaultdict[str, float] = defaultdict(float)
+        self._lock = threading.Lock()
+
+    @contextmanager
+    def step(self, name: str) -> Iterator[None]:
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            with self._lock:
+                self.seconds[name] += time.perf_counter() - started
+
+
+@dataclass
+class Prepared:
+    """A file after the work that needs no model: what it is, its hash, metadata, thumbnail."""
+
+    job: Job
+    outcome: Outcome | None = None  # final already (unsupported, failed) or to classify
+    unchanged: bool = False
+    transient: str | None = None  # an unexpected error: retried up to max_attempts
+
+
+@dataclass
+class Preparer:
+    """Prepares one pending row at a time (thread-safe: each call has its own session)."""
+
+    settings: ArchiveSettings
+    sessions: sessionmaker[Session]
+    extractors: Registry
+    version: str | None  # the model's: a file tagged by it with the same hash is unchanged
+    times: StepTimes
+
+    def __call__(self, job: Job, settled: bool) -> Prepared | None:
+        """None: not ready (vanished, or still being written); else what it is."""
+        try:
+            return self._read(job, settled)
+        except Exception as exc:  # one bad file never stops a batch: retried, then failed
+            log.exception("indexing %s", job.path)
+            return Prepared(job, transient=f"{type(exc).__name__}: {exc}")
+
+    def _read(self, job: Job, settled: bool) -> Prepared | None:
+        path = job.path.absolute(self.settings.storage)
+        try:
+            stat = path.stat()
+        except FileNotFoundError:
+            with self.sessions() as session:
+                writes.mark_path_missing(session, job.path)
+            return None
+        if not settled and self._growing(job, stat):
+            return None
+        with self.times.step("detect"):
+            detected = detect(path)
+        if detected.kind not in MEDIA:
+            return Prepared(job, not_media(detected))
+        with self.times.step("hash"):
+            sha = sha256_file(path)
+        if sha == job.sha256 and job.model_version == self.version and job.error is None:
+            return Prepared(job, unchanged=True)
+        return Prepared(job, self._extract(path, detected.format, sha))
+
+    def _extract(self, path: Path, format: Format, sha: str) -> Outcome:
+        """Every extractor of the file's kind, each timed under its name; the first
+        `ExtractError` makes the file `failed` with its reason, and nothing found is kept."""
+        outcome = Outcome(Status.INDEXED, kind_of(format.kind), format.name, sha, mime=format.mime)
+        source, found = Source(path, sha, format, self.settings.thumbs_dir), Metadata()
+        try:
+            for extractor in self.extractors.for_kind(format.kind):
+                with self.times.step(extractor.name):
+                    found.merge(extractor.extract(source))
+        except ExtractError as exc:
+            outcome.status, outcome.error = Status.FAILED, str(exc)
+            return outcome
+        outcome.fields, outcome.extra, outcome.thumbnail = (
+            found.fields,
+            found.extra,
+            found.thumbnail,
+        )
+        return outcome
+
+    def _growing(self, job: Job, stat: stat_result) -> bool:
+        """A file whose size or mtime moved since it was seen, or changed within `stable_s`,
+        may still be written: its new stat is noted and it waits for the next pass."""
+        size, mtime = stat.st_size, stat.st_mtime
+        if (
+            size == job.size
+            and mtime == job.mtime
+            and time.time() - mtime >= self.settings.stable_s
+        ):
+            return False
+        with self.sessions() as session:
+            writes.register(session, [Seen(job.path, size, mtime)])
+        return True
+
+
+def not_media(detected: Detected) -> Outcome:
+    """The final outcome of a file that is no image or video: `unsupported` with the format
+    found, or `failed` (unreadable, vanished) with the reason."""
+    if detected.kind is MediaKind.UNSUPPORTED:
+        format, mime = detected.what, detected.mime
+        return Outcome(Status.UNSUPPORTED, Kind.OTHER, format, error=detected.error, mime=mime)
+    return Outcome(Status.FAILED, Kind.OTHER, None, error=detected.error)
