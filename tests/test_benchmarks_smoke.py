@@ -83,3 +83,20 @@ def test_quick_predict_and_startup_report(
     text = md.read_text()
     assert "## Prediction end to end" in text and "## Startup" in text
     assert "int8 end to end:" in text and "bench_predict.py --run" in text
+
+
+@pytest.mark.slow
+@pytest.mark.real_data
+def test_bench_revisions_runs_one_benchmark_on_two_trees(
+    real_data: Path, red_blue_checkpoint: Path, tmp_path: Path
+) -> None:
+    """HEAD against the work tree: both sides run, each figure gets both medians and a ratio."""
+    figures = ["rows.landrec --help.seconds", "rows.landrec --help.exit"]
+    run("bench_revisions.py", "--base", "HEAD", "--rounds", "1", "--out-dir", tmp_path,
+        *(a for f in figures for a in ("--figure", f)), "--", "bench_startup.py", "--run",
+        red_blue_checkpoint, "--data", real_data, "--repeats", "1")  # fmt: skip
+    record = json.loads((tmp_path / "bench_revisions_bench_startup.json").read_text())
+    seconds = record["results"][figures[0]]
+    assert seconds["base"] > 0 and seconds["work"] > 0
+    assert seconds["work_over_base"] == pytest.approx(seconds["work"] / seconds["base"])
+    assert record["results"][figures[1]]["runs"] == {"base": [0.0], "work": [0.0]}

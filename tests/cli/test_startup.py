@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from conftest import write_image
 from landrec import api
 
 PROBE = """
@@ -52,6 +53,17 @@ def test_these_commands_import_no_heavy_library(argvs: list[list[str]]) -> None:
     heavy, stderr = _heavy_modules_after(argvs)
     assert heavy == "", stderr
     assert "Traceback" not in stderr
+
+
+def test_predict_on_onnx_runtime_imports_no_torch(
+    red_blue_checkpoint: Path, tmp_path: Path
+) -> None:
+    """`landrec predict RUN IMAGE` with the run's ONNX export cached: the CLI, the API and the
+    options it builds (VideoOptions) stay off torch, which would cost seconds and ~1 GB."""
+    image = write_image(tmp_path / "red.png", (200, 30, 30), seed=0)
+    api.predict(red_blue_checkpoint, [image], backend="onnx")  # exports once (with torch)
+    heavy, stderr = _heavy_modules_after([["predict", str(red_blue_checkpoint), str(image)]])
+    assert "exit 0" in stderr and "torch" not in heavy.split(","), stderr
 
 
 def test_the_probe_sees_torch_when_a_command_needs_it(tmp_path: Path) -> None:

@@ -73,7 +73,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
     """Images and videos in one pass over the inputs (each file's kind is sniffed once); the
     image rows print as before, videos add their summaries."""
     from landrec import api
-    from landrec.api.types import VideoOptions
+    from landrec.api.options import VideoOptions
 
     options = VideoOptions(args.every, args.scene_change, args.frames)
     result = api.predict_media(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import overload
 
 # The file names, in one place (`RunFolder` below is how code reaches them).
 CONFIG = "config.yaml"
@@ -46,6 +47,20 @@ class ReportFiles:
         return self.folder / f"{self.name}_confusion.png"
 
 
+class RunFile:
+    """A file of the run folder, by its name: `RunFolder(run).best` is `run/best.safetensors`."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    @overload
+    def __get__(self, folder: None, owner: type) -> RunFile: ...
+    @overload
+    def __get__(self, folder: RunFolder, owner: type) -> Path: ...
+    def __get__(self, folder: RunFolder | None, owner: type) -> Path | RunFile:
+        return self if folder is None else folder.root / self.name
+
+
 @dataclass(frozen=True)
 class RunFolder:
     """Where each file of a run lives (nothing is read or written here)."""
@@ -55,37 +70,14 @@ class RunFolder:
     def __init__(self, root: str | Path) -> None:
         object.__setattr__(self, "root", Path(root))
 
-    @property
-    def config(self) -> Path:
-        return self.root / CONFIG
-
-    @property
-    def best(self) -> Path:
-        return self.root / BEST
-
-    @property
-    def last(self) -> Path:
-        return self.root / LAST
-
-    @property
-    def state(self) -> Path:
-        return self.root / STATE
-
-    @property
-    def history(self) -> Path:
-        return self.root / HISTORY
-
-    @property
-    def curves(self) -> Path:
-        return self.root / CURVES
-
-    @property
-    def skipped(self) -> Path:
-        return self.root / SKIPPED
-
-    @property
-    def tracking(self) -> Path:
-        return self.root / TRACKING
+    config = RunFile(CONFIG)  # the resolved TrainConfig (YAML)
+    best = RunFile(BEST)  # the checkpoint of the lowest validation loss
+    last = RunFile(LAST)  # the checkpoint of the last epoch
+    state = RunFile(STATE)  # what --resume needs (tensors and plain values only)
+    history = RunFile(HISTORY)  # one row per epoch
+    curves = RunFile(CURVES)  # loss and accuracy per epoch
+    skipped = RunFile(SKIPPED)  # the training files that could not be read, and why
+    tracking = RunFile(TRACKING)  # the run's MLflow record
 
     @property
     def test_report(self) -> ReportFiles:
