@@ -4,8 +4,14 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
 
 from conftest import write_image
+from landrec.archive.db import writes
+from landrec.archive.db.session import open_database
 from landrec.cli.main import main
 
 
@@ -49,3 +55,54 @@ def test_clear_errors(tmp_path: Path, red_blue_checkpoint: Path, capsys, monkeyp
         == 2
     )
     assert "not an archive database" in capsys.readouterr().err
+
+
+def test_serve_takes_the_upload_limits(tmp_path: Path, monkeypatch) -> None:
+    from landrec.archive import commands, service
+
+    served: list[Any] = []
+    monkeypatch.setattr(commands, "open_indexer", lambda settings: SimpleNamespace(sessions=None))
+    monkeypatch.setattr(service, "serve", lambda settings, *_: served.append(settings))
+    (tmp_path / "storage").mkdir()
+    (tmp_path / "model.onnx").write_bytes(b"")  # not loaded: the indexer is a stand-in
+    args = ["archive", "serve", "--storage", str(tmp_path / "storage"), "--port", "8765"]
+    args += ["--model", str(tmp_path / "model.onnx")]
+    assert main([*args, "--max-upload-bytes", "1000", "--max-parallel-uploads", "2"]) == 0
+    assert main(args) == 0
+    limits = [(s.max_upload_bytes, s.max_parallel_uploads) for s in served]
+    assert limits == [(1000, 2), (2 * 1024**3, 4)]
+    with pytest.raises(SystemExit, match="2"):
+        main([*args, "--max-upload-bytes", "0"])
+
+
+def test_retag_and_export_never_read_a_link_out_of_the_storage(
+    tmp_path: Path, red_blue_checkpoint: Path, capsys
+) -> None:
+    """An indexed, corrected photo replaced by a link to a file outside the storage: retag
+    counts it failed and export-corrections leaves it out; neither reads the outside file."""
+    storage, outside = tmp_path / "storage", tmp_path / "secret.jpg"
+    for i in range(2):
+        write_image(storage / f"{i}.jpg", (200, 30, 30), seed=i)
+    write_image(outside, (30, 30, 200), seed=9)
+    scan = ["archive", "scan", "--storage", str(storage), "--model", str(red_blue_checkpoint)]
+    assert main(scan) == 0
+    db = f"sqlite:///{tmp_path / '.landrec-archive-storage' / 'archive.sqlite3'}"
+    with open_database(db)() as session:
+        for file_id in (1, 2):
+            writes.correct_context(session, file_id, "blue")
+    (storage / "0.jpg").unlink()
+    (storage / "0.jpg").symlink_to(outside)
+    capsys.readouterr()
+    assert (
+        main(["archive", "retag", "--db", db, "--model", str(red_blue_checkpoint), "--json"]) == 0
+    )
+    assert json.loads(capsys.readouterr().out) | {"model_version": None} == {
+        "model_version": None,
+        "retagged": 1,
+        "failed": 1,
+    }
+    out = tmp_path / "export"
+    assert main(["archive", "export-corrections", "--db", db, "--out", str(out), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["files"] == 1
+    exported = [p.resolve() for p in (out / "train" / "blue").iterdir()]
+    assert exported == [(storage / "1.jpg").resolve()]

@@ -13,7 +13,7 @@ from landrec.archive.db.models import File, Status
 from landrec.archive.db.session import open_database
 from landrec.archive.extract import EXTRACTORS, ExtractError, Metadata, Registry, Source
 from landrec.archive.indexer import Indexer
-from landrec.archive.scanner import scan
+from landrec.archive.scanner import register_storage, scan
 from landrec.archive.settings import make_settings
 
 
@@ -87,3 +87,23 @@ def test_for_kind_keeps_registration_order() -> None:
     assert [e.name for e in EXTRACTORS.for_kind(MediaKind.VIDEO)] == ["metadata", "thumbnail"]
     assert list(EXTRACTORS.for_kind(MediaKind.UNSUPPORTED)) == []
     assert kinds["thumbnail"] == {MediaKind.IMAGE, MediaKind.VIDEO}
+
+
+def test_a_file_replaced_by_a_link_out_of_the_storage_is_not_read(tmp_path: Path) -> None:
+    root = tmp_path / "storage"
+    write_image(root / "a.jpg", (200, 40, 40), seed=1)
+    secret = write_image(tmp_path / "outside" / "secret.jpg", (10, 200, 10), seed=2)
+    settings = make_settings(root, stable_s=0.0)
+    indexer = Indexer(settings, open_database(settings.db_url))
+    try:
+        register_storage(indexer.sessions, root)  # registered as a file, then replaced
+        (root / "a.jpg").unlink()
+        (root / "a.jpg").symlink_to(secret)
+        indexer.process_pending()  # the link's stat differs: noted, read on the next pass
+        indexer.process_pending()
+    finally:
+        indexer.close()
+    with indexer.sessions() as session:
+        row = session.scalars(select(File)).one()
+    assert row.status == Status.MISSING and row.sha256 is None and row.thumbnail is None
+    assert row.width is None and not list(settings.thumbs_dir.rglob("*.webp"))

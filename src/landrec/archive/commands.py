@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import shutil
+import socket
 from collections.abc import Callable
 from pathlib import Path
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from landrec.api import Predictor
-from landrec.archive.db import reads, writes
-from landrec.archive.db.session import open_database
+from landrec.archive.auth import CLI
+from landrec.archive.db import auth_writes, reads, writes
+from landrec.archive.db.models import Action
+from landrec.archive.db.session import open_archive, open_database
 from landrec.archive.indexer import Indexer, model_version
 from landrec.archive.scanner import scan as scan_storage
 from landrec.archive.settings import ArchiveError, ArchiveSettings
@@ -29,6 +33,27 @@ def resolve_model(model: str | Path | None) -> str:
         how = "train one with `landrec train DATA` (it writes runs/mobilenet_v2) or pass --model"
         raise ArchiveError(f"{path}: no trained model there; {how} RUN_OR_CHECKPOINT")
     return str(path)
+
+
+def check_port(host: str, port: int) -> None:
+    """An `ArchiveError` when `host:port` cannot be listened on (in use, not an address of
+    this machine): checked by binding it, before anything is opened or indexed."""
+    try:
+        found = socket.getaddrinfo(host or None, port, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError) as exc:
+        raise ArchiveError(f"{host}: cannot listen there ({exc})") from None
+    family, kind, proto, _, address = found[0]
+    with socket.socket(family, kind, proto) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+        try:
+            sock.bind(address)
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise ArchiveError(
+                    f"port {port} is in use on {host}: stop what listens there or pass another"
+                    " --port"
+                ) from None
+            raise ArchiveError(f"{host}:{port}: cannot listen there ({exc.strerror})") from None
 
 
 def open_indexer(settings: ArchiveSettings) -> Indexer:
@@ -74,7 +99,7 @@ def retag(
 ) -> dict:
     """Re-classify every indexed file with `model`; each file's new tag is written beside its
     old ones and made current in the same transaction."""
-    sessions = open_database(db_url)
+    sessions = open_archive(db_url)
     root = storage_of(sessions, db_url)
     predictor = Predictor(model, batch_size=batch_size)
     version = model_version(model)
@@ -83,24 +108,29 @@ def retag(
     counts = {"retagged": 0, "failed": 0}
     for start in range(0, len(rows), batch_size):
         chunk = rows[start : start + batch_size]
-        items = [
-            ToClassify(path.absolute(root), kind, pages or 1) for _, path, kind, pages in chunk
-        ]
+        # A file replaced by a link out of the storage is not read: it counts as failed.
+        found = [(row, file) for row in chunk if (file := row[1].resolve_in(root)) is not None]
+        items = [ToClassify(file, row[2], row[3] or 1) for row, file in found]
         tagged = classify(predictor, version, items)
-        tags = [(row[0], t.tag, t.segments) for row, t in zip(chunk, tagged, strict=True) if t.tag]
+        tags = [
+            (row[0], t.tag, t.segments) for (row, _), t in zip(found, tagged, strict=True) if t.tag
+        ]
         with sessions() as session:
             writes.write_tags(session, tags)
         counts["retagged"] += len(tags)
         counts["failed"] += len(chunk) - len(tags)
         if progress is not None:
             progress(len(chunk), len(rows))
+    with sessions() as session:
+        detail = f"{counts['retagged']} retagged, {counts['failed']} failed"
+        auth_writes.audit(session, CLI, Action.RETAG, version, detail)
     return {"model_version": version, **counts}
 
 
 def export_corrections(db_url: str, out: Path, copy: bool = False) -> dict:
     """The corrected files as an image-folder data set, `out/train/<class>/<name>`, linked
     (or copied) from the storage; a name met twice gets its id as a prefix."""
-    sessions = open_database(db_url)
+    sessions = open_archive(db_url)
     root = storage_of(sessions, db_url)
     with sessions() as session:
         rows = reads.corrected_files(session)
@@ -109,7 +139,9 @@ def export_corrections(db_url: str, out: Path, copy: bool = False) -> dict:
     for file_id, path, context in rows:
         folder = out / "train" / context
         folder.mkdir(parents=True, exist_ok=True)
-        source = path.absolute(root)
+        source = path.resolve_in(root)
+        if source is None:  # replaced by a link out of the storage: never exported
+            continue
         target = folder / path.name
         if _taken(target, source):
             target = folder / f"{file_id}-{path.name}"

@@ -10,6 +10,8 @@ from typing import Any
 from landrec.api import MediaKind
 from landrec.archive.db.models import Kind, Status
 
+UPLOAD_TEMP_PREFIX = ".upload-"  # an upload being received: a dot-file, skipped by every reader
+
 
 @dataclass(frozen=True, order=True)
 class StoragePath:
@@ -32,12 +34,33 @@ class StoragePath:
         """Where the file is on this machine, under the storage `root`."""
         return root.joinpath(*self.posix.split("/"))
 
+    def resolve_in(self, root: Path) -> Path | None:
+        """The file to read for this path: `absolute(root)` with its symbolic links resolved,
+        or None when they lead out of `root` (see `inside_storage`)."""
+        path = self.absolute(root)
+        return path.resolve() if inside_storage(root, path) else None
+
+    def is_file_in(self, root: Path) -> bool:
+        """Whether a regular file of the storage `root` is at this path now."""
+        path = self.resolve_in(root)
+        return path is not None and path.is_file()
+
     @property
     def name(self) -> str:
         return self.posix.rsplit("/", 1)[-1]
 
     def __str__(self) -> str:
         return self.posix
+
+
+def inside_storage(root: Path, path: Path) -> bool:
+    """Whether `path`, its symbolic links resolved, is within the storage `root`. The one rule
+    of every reader of the storage (scanner, watcher, upload, indexer, API): a link that leads
+    out of the storage is never followed, so nothing outside gets a row or is served."""
+    try:
+        return path.resolve().is_relative_to(root.resolve())
+    except (OSError, RuntimeError):  # a loop of links, an unreadable folder
+        return False
 
 
 def kind_of(media: MediaKind) -> Kind:

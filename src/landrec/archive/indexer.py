@@ -109,11 +109,10 @@ class Indexer:
         """The model's tags for the batch's images (one call) and videos, on their outcomes."""
         if self.predictor is None or self.version is None:
             return
-        root = self.settings.storage
         todo: list[tuple[ToClassify, Outcome]] = [
-            (ToClassify(p.job.path.absolute(root), p.outcome.kind, pages(p.outcome)), p.outcome)
+            (ToClassify(p.source, p.outcome.kind, pages(p.outcome)), p.outcome)
             for p in ready
-            if p.outcome is not None and p.outcome.status is Status.INDEXED
+            if p.outcome is not None and p.outcome.status is Status.INDEXED and p.source
         ]
         tags = classify(self.predictor, self.version, [item for item, _ in todo])
         for (_, outcome), tagged in zip(todo, tags, strict=True):
@@ -131,7 +130,8 @@ class Indexer:
                         session, p.job.id, p.transient, self.settings.max_attempts
                     )
             results = [(p.job.id, p.outcome) for p in ready if p.outcome is not None]
-            writes.record(session, results)
+            root = self.settings.storage
+            writes.record(session, results, gone=lambda path: not path.is_file_in(root))
 
 
 def pages(outcome: Outcome) -> int:

@@ -51,6 +51,7 @@ class Prepared:
     outcome: Outcome | None = None  # final already (unsupported, failed) or to classify
     unchanged: bool = False
     transient: str | None = None  # an unexpected error: retried up to max_attempts
+    source: Path | None = None  # the file read (links resolved, inside the storage)
 
 
 @dataclass
@@ -72,8 +73,10 @@ class Preparer:
             return Prepared(job, transient=f"{type(exc).__name__}: {exc}")
 
     def _read(self, job: Job, settled: bool) -> Prepared | None:
-        path = job.path.absolute(self.settings.storage)
+        path = job.path.resolve_in(self.settings.storage)
         try:
+            if path is None:  # replaced by a link out of the storage: not a file of it
+                raise FileNotFoundError(job.path.posix)
             stat = path.stat()
         except FileNotFoundError:
             with self.sessions() as session:
@@ -89,7 +92,7 @@ class Preparer:
             sha = sha256_file(path)
         if sha == job.sha256 and job.model_version == self.version and job.error is None:
             return Prepared(job, unchanged=True)
-        return Prepared(job, self._extract(path, detected.format, sha))
+        return Prepared(job, self._extract(path, detected.format, sha), source=path)
 
     def _extract(self, path: Path, format: Format, sha: str) -> Outcome:
         """Every extractor of the file's kind, each timed under its name; the first

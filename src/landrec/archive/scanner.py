@@ -3,7 +3,9 @@ file is gone become `missing`, then the pending rows are indexed."""
 
 from __future__ import annotations
 
+import logging
 import os
+import re
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -12,10 +14,14 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from landrec.archive.db import reads, writes
 from landrec.archive.db.models import Status
-from landrec.archive.domain import Seen, StoragePath
+from landrec.archive.domain import UPLOAD_TEMP_PREFIX, Seen, StoragePath, inside_storage
 from landrec.archive.indexer import Indexer
+from landrec.archive.settings import ArchiveError
 
+log = logging.getLogger(__name__)
 SETTLE_ROUNDS = 5  # passes a one-off scan waits for files still being written
+STALE_UPLOAD_S = 300  # an upload's temp file untouched this long: its upload was killed
+UPLOAD_TEMP = re.compile(re.escape(UPLOAD_TEMP_PREFIX) + r"[0-9a-f]{16}")  # ours, nothing else
 
 
 def is_hidden(name: str) -> bool:
@@ -23,21 +29,30 @@ def is_hidden(name: str) -> bool:
     return name.startswith(".")
 
 
-def walk(root: Path) -> Iterator[Seen]:
+def walk(root: Path, unreadable: list[StoragePath] | None = None) -> Iterator[Seen]:
     """Every regular file under `root` (not hidden; symbolic links followed only when they
-    stay inside `root`), as seen now."""
+    stay inside `root`), as seen now. A folder that cannot be listed is logged and added to
+    `unreadable`; the root itself: an `ArchiveError` (gone, not a folder, not readable)."""
     stack = [root]
     while stack:
         folder = stack.pop()
         try:
             entries = list(os.scandir(folder))
-        except OSError:
-            continue  # unreadable folder: its files keep their rows until it is readable
+        except OSError as exc:
+            reason = exc.strerror or str(exc)
+            if folder == root:
+                raise ArchiveError(f"{root}: cannot read the storage folder ({reason})") from None
+            log.warning(
+                "%s: cannot read this folder (%s); its files keep their rows", folder, reason
+            )
+            if unreadable is not None:
+                unreadable.append(StoragePath.of(root, folder))
+            continue
         for entry in entries:
             if is_hidden(entry.name):
                 continue
             path = Path(entry.path)
-            if entry.is_symlink() and not _inside(path, root):
+            if entry.is_symlink() and not inside_storage(root, path):
                 continue
             try:
                 if entry.is_dir():
@@ -49,19 +64,39 @@ def walk(root: Path) -> Iterator[Seen]:
                 continue
 
 
-def _inside(path: Path, root: Path) -> bool:
-    try:
-        return path.resolve().is_relative_to(root.resolve())
-    except OSError:
-        return False
+def remove_stale_uploads(root: Path, older_than_s: float = STALE_UPLOAD_S) -> int:
+    """Delete the temp files of uploads killed mid-way (`kill -9`: no `finally` ran), named
+    as the upload route names them and not written to for `older_than_s` (one still being
+    received is written to all along); returns how many, and says so in the log."""
+    removed, now = 0, time.time()
+    for folder, folders, names in os.walk(root):  # links not followed: nothing outside
+        folders[:] = [f for f in folders if not is_hidden(f)]
+        for name in names:
+            path = Path(folder, name)
+            try:
+                if UPLOAD_TEMP.fullmatch(name) and now - path.lstat().st_mtime >= older_than_s:
+                    path.unlink()
+                    removed += 1
+            except OSError:  # gone meanwhile, or not ours to remove
+                continue
+    if removed:
+        log.info("removed %d stale upload temp files (uploads killed mid-way)", removed)
+    return removed
 
 
 def register_storage(sessions: sessionmaker[Session], root: Path) -> tuple[int, int]:
     """Rows for every file now in `root`; returns (files seen, rows marked missing)."""
-    seen = list(walk(root))
+    unreadable: list[StoragePath] = []
+    seen = list(walk(root, unreadable))  # before any write: an unreadable root changes nothing
+    folders = tuple(f"{folder.posix}/" for folder in unreadable)
+
+    def gone(path: StoragePath) -> bool:  # a file in a folder not listed is not known gone
+        return not path.posix.startswith(folders) and not path.is_file_in(root)
+
     with sessions() as session:
         writes.register(session, seen)
-        missing = writes.mark_missing(session, {s.path for s in seen})
+        present = {s.path for s in seen}
+        missing = writes.mark_missing(session, present, gone)
     return len(seen), missing
 
 
@@ -78,6 +113,7 @@ def scan(
     """One pass: register, mark missing, index what is pending; files still being written
     are waited for (a few rounds of `stable_s`). Returns the row counts by status."""
     settings = indexer.settings
+    remove_stale_uploads(settings.storage)
     seen, _ = register_storage(indexer.sessions, settings.storage)
     wait = settings.stable_s if settle_s is None else settle_s
     total = status_counts(indexer.sessions).get(Status.PENDING.value, 0)

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from landrec.archive.db import reads, writes
 from landrec.archive.domain import Seen, StoragePath
 from landrec.archive.indexer import Indexer
+from landrec.archive.scanner import remove_stale_uploads
 from landrec.archive.settings import ArchiveSettings
 from landrec.archive.watcher import IndexLoop
 
@@ -20,12 +22,27 @@ def index_now(indexer: Indexer, paths: list[StoragePath]) -> None:
     root = indexer.settings.storage
     seen = []
     for path in paths:
-        st = path.absolute(root).stat()
-        seen.append(Seen(path, st.st_size, st.st_mtime))
+        real = path.resolve_in(root)
+        if real is not None:  # a link out of the storage is never followed
+            st = real.stat()
+            seen.append(Seen(path, st.st_size, st.st_mtime))
     with indexer.sessions() as session:
         writes.register(session, seen)
-        ids = reads.ids_of(session, paths)
+        ids = reads.ids_of(session, [s.path for s in seen])
     indexer.process(ids, settled=True)
+
+
+def server_options(settings: ArchiveSettings, host: str, port: int) -> dict[str, Any]:
+    """uvicorn's options: X-Forwarded-Proto/For trusted only with `proxy_headers`, and only from
+    `forwarded_allow_ips` (uvicorn's own default trusts them from 127.0.0.1); no Server header."""
+    return {
+        "host": host,
+        "port": port,
+        "log_level": "warning",
+        "proxy_headers": settings.proxy_headers,
+        "forwarded_allow_ips": list(settings.forwarded_allow_ips),
+        "server_header": False,
+    }
 
 
 def serve(
@@ -42,11 +59,12 @@ def serve(
 
     classes = indexer.predictor.classes if indexer.predictor is not None else None
     app = create_app(settings, sessions, lambda paths: index_now(indexer, paths), classes)
+    remove_stale_uploads(settings.storage)  # before anything is received
     loop = IndexLoop(indexer)
     loop.start()
     log.info("archive: watching %s, database %s", settings.storage, settings.db_url)
     try:
-        uvicorn.run(app, host=host, port=port, log_level="warning")
+        uvicorn.run(app, **server_options(settings, host, port))
     finally:
         loop.stop()
         indexer.close()

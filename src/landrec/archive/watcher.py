@@ -16,6 +16,7 @@ from landrec.archive.db import reads, writes
 from landrec.archive.domain import Seen, StoragePath
 from landrec.archive.indexer import Indexer
 from landrec.archive.scanner import is_hidden, register_storage
+from landrec.archive.settings import ArchiveError
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +72,9 @@ class IndexLoop:
                     last_scan = time.monotonic()
                 self._register_dirty()
                 self.indexer.process_pending()
+            except ArchiveError as exc:  # the storage unreadable: no row touched; next rescan
+                last_scan = time.monotonic()
+                log.warning("%s; its rows are kept until the next rescan", exc)
             except Exception:  # the loop must outlive a bad pass (database busy, disk error)
                 log.exception("indexing pass failed; retrying")
             self.wake.wait(self._timeout(last_scan))
@@ -94,8 +98,10 @@ class IndexLoop:
             register_storage(self.indexer.sessions, self.root)
         seen, gone = [], []
         for where in paths:
-            path = where.absolute(self.root)
+            path = where.resolve_in(self.root)
             try:
+                if path is None:  # a link out of the storage: no file of it
+                    raise FileNotFoundError(where.posix)
                 st = path.stat()
             except FileNotFoundError:
                 gone.append(where)

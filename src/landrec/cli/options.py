@@ -121,6 +121,21 @@ def at_least(low: int) -> Callable[[str], int]:
     return integer
 
 
+def between(low: int, high: int) -> Callable[[str], int]:
+    """An argparse type: an integer from `low` to `high`."""
+
+    def integer(text: str) -> int:
+        try:
+            value: int | None = int(text)
+        except ValueError:
+            value = None
+        if value is None or not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"must be an integer {low}-{high}, got {text}")
+        return value
+
+    return integer
+
+
 def add_video_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("video files (mp4, mov, avi, mkv, webm, ts, ...)")
     group.add_argument(

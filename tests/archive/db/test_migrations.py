@@ -19,10 +19,10 @@ from sqlalchemy import Engine, inspect, select, text
 from sqlalchemy.orm import Session
 
 from landrec.archive.db.migrate import MIGRATIONS, current_revision, make_config, upgrade
-from landrec.archive.db.models import Base, File
+from landrec.archive.db.models import Audit, Base, File, User
 from landrec.archive.db.session import make_engine
 
-HEAD = "0002"  # the newest migration
+HEAD = "0003"  # the newest migration
 
 
 def schema(engine: Engine) -> dict[str, Any]:
@@ -39,11 +39,11 @@ def schema(engine: Engine) -> dict[str, Any]:
     }
 
 
-def test_the_package_holds_one_line_of_migrations_0001_to_0002() -> None:
+def test_the_package_holds_one_line_of_migrations_0001_to_0003() -> None:
     scripts = ScriptDirectory.from_config(make_config())
     assert (MIGRATIONS / "env.py").exists()
     assert scripts.get_heads() == [HEAD]
-    assert [s.revision for s in scripts.walk_revisions()] == [HEAD, "0001"]
+    assert [s.revision for s in scripts.walk_revisions()] == [HEAD, "0002", "0001"]
 
 
 def test_upgrade_creates_exactly_the_models_schema(db_url: str) -> None:
@@ -91,7 +91,7 @@ def test_downgrade_to_base_drops_everything_and_upgrade_restores_it(db_url: str)
     command.downgrade(make_config(db_url), "base")  # env.py's own connection, from the URL
     assert inspect(engine).get_table_names() == ["alembic_version"]
     upgrade(engine)
-    assert {"files", "tags", "segments", "corrections", "archive_info"} <= set(
+    assert {"files", "tags", "segments", "corrections", "archive_info", "users", "audit"} <= set(
         inspect(engine).get_table_names()
     )
     engine.dispose()
@@ -149,4 +149,22 @@ def test_0002_adds_an_empty_mime_to_the_rows_of_0001(db_url: str) -> None:
     with Session(engine) as session:
         row = session.scalars(select(File)).one()
     assert (row.path, row.status, row.mime) == ("a.jpg", "indexed", None)
+    engine.dispose()
+
+
+def test_0003_adds_empty_auth_tables_and_keeps_the_rows_of_0002(db_url: str) -> None:
+    engine = make_engine(db_url)
+    upgrade(engine, "0002")
+    with Session(engine) as session:
+        session.add(File(path="a.jpg", size=1, mtime=0.0, first_seen=datetime.now(timezone.utc)))
+        session.commit()
+    upgrade(engine)
+    tables = set(inspect(engine).get_table_names())
+    assert {"users", "tokens", "sessions", "audit"} <= tables
+    with Session(engine) as session:
+        assert session.scalars(select(File.path)).all() == ["a.jpg"]
+        assert session.scalars(select(User)).all() == []
+        session.add(Audit(at=datetime.now(timezone.utc), actor="cli", action="retag"))
+        session.commit()
+        assert session.scalars(select(Audit.actor)).all() == ["cli"]
     engine.dispose()

@@ -6,8 +6,8 @@ from sqlalchemy import event, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from landrec.archive.db import writes
-from landrec.archive.db.models import File
-from landrec.archive.domain import Seen, StoragePath
+from landrec.archive.db.models import File, Kind, Status
+from landrec.archive.domain import Outcome, Seen, StoragePath
 
 
 def test_register_survives_another_writer_registering_the_same_path(
@@ -28,3 +28,65 @@ def test_register_survives_another_writer_registering_the_same_path(
     assert raced == [1] and changed == 1  # a.jpg is the other writer's row; b.jpg is ours
     with sessions() as session:
         assert sorted(session.scalars(select(File.path))) == ["a.jpg", "b.jpg"]
+
+
+def add_rows(sessions: sessionmaker[Session], *rows: tuple[str, Status, str | None]) -> list[int]:
+    """Rows (path, status, sha256); their ids."""
+    with sessions() as session:
+        files = [
+            File(path=p, size=1, mtime=1.0, first_seen=writes.utcnow(), status=st, sha256=sha)
+            for p, st, sha in rows
+        ]
+        session.add_all(files)
+        session.commit()
+        return [f.id for f in files]
+
+
+def indexed(sha: str) -> Outcome:
+    return Outcome(Status.INDEXED, Kind.IMAGE, "JPEG image", sha, mime="image/jpeg")
+
+
+def all_rows(sessions: sessionmaker[Session]) -> list[tuple[int, str, str]]:
+    with sessions() as session:
+        return [(f.id, f.path, f.status) for f in session.scalars(select(File).order_by(File.id))]
+
+
+SHA = "ab" * 32
+
+
+def test_a_missing_row_whose_file_is_on_disk_is_not_adopted(
+    sessions: sessionmaker[Session],
+) -> None:
+    # a.jpg was marked missing by mistake (its file is there): b.jpg, the same bytes, keeps
+    # its own row and a.jpg keeps its id, tags and corrections.
+    old, new = add_rows(sessions, ("a.jpg", Status.MISSING, SHA), ("b.jpg", Status.PENDING, None))
+    with sessions() as session:
+        writes.record(session, [(new, indexed(SHA))], gone=lambda path: path.posix != "a.jpg")
+    assert all_rows(sessions) == [(old, "a.jpg", "missing"), (new, "b.jpg", "indexed")]
+
+
+def test_a_missing_row_whose_file_is_gone_is_adopted(sessions: sessionmaker[Session]) -> None:
+    old, new = add_rows(sessions, ("a.jpg", Status.MISSING, SHA), ("b.jpg", Status.PENDING, None))
+    with sessions() as session:
+        writes.record(session, [(new, indexed(SHA))], gone=lambda path: True)
+    assert all_rows(sessions) == [(old, "b.jpg", "indexed")]
+
+
+def test_record_survives_another_writer_adopting_its_row_meanwhile(
+    sessions: sessionmaker[Session],
+) -> None:
+    # The loop and an upload index b.jpg together: the other writer moves a.jpg's missing row
+    # onto b.jpg (deleting b.jpg's new row) between our read of the rows and our write.
+    old, new = add_rows(sessions, ("a.jpg", Status.MISSING, SHA), ("b.jpg", Status.PENDING, None))
+    queries: list[object] = []
+
+    def other_writer(*_: object) -> None:
+        queries.append(None)
+        if len(queries) == 2:  # our rows are read; the missing ones not yet
+            with sessions() as other:
+                writes.record(other, [(new, indexed(SHA))], gone=lambda path: True)
+
+    with sessions() as session:
+        event.listen(session, "do_orm_execute", other_writer)
+        writes.record(session, [(new, indexed(SHA))], gone=lambda path: True)
+    assert all_rows(sessions) == [(old, "b.jpg", "indexed")]

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import hashlib
+import zlib
 from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image
+from PIL import Image, ImageFile
 
 from landrec.api import MediaKind
 from landrec.archive.extract import ExtractError, make_thumbnail, save_thumbnail, thumbnail_name
@@ -121,3 +122,37 @@ def test_failed_thumbnail_leaves_nothing(tmp_path: Path) -> None:
     with pytest.raises(ExtractError):
         make_thumbnail(source, MediaKind.IMAGE, SHA, tmp_path / "thumbs")
     assert not (tmp_path / "thumbs").exists() or not any((tmp_path / "thumbs").rglob("*"))
+
+
+def huge_png(path: Path, side: int) -> Path:
+    """A black 1-bit PNG of `side` x `side` pixels, written row by row: a few KB on disk."""
+    pack = zlib.compressobj(9)
+    data = b"".join(pack.compress(b"\0" * (1 + (side + 7) // 8)) for _ in range(side))
+    data += pack.flush()
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        crc = zlib.crc32(kind + body).to_bytes(4, "big")
+        return len(body).to_bytes(4, "big") + kind + body + crc
+
+    header = side.to_bytes(4, "big") * 2 + bytes([1, 0, 0, 0, 0])  # 1 bit, grey
+    body = chunk(b"IHDR", header) + chunk(b"IDAT", data) + chunk(b"IEND", b"")
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + body)
+    return path
+
+
+@pytest.mark.filterwarnings("ignore::PIL.Image.DecompressionBombWarning")
+def test_an_image_over_the_pixel_limit_is_refused_before_it_is_decoded(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source = huge_png(tmp_path / "huge.png", 12_000)  # 144 Mpx in ~20 KB
+    assert source.stat().st_size < 500_000
+    with Image.open(source) as image:
+        assert image.size == (12_000, 12_000)
+
+    def decode(self: ImageFile.ImageFile) -> None:
+        raise AssertionError(f"decoded {self.size}")
+
+    monkeypatch.setattr(ImageFile.ImageFile, "load", decode)
+    with pytest.raises(ExtractError, match="too large: 12000x12000"):
+        make_thumbnail(source, MediaKind.IMAGE, SHA, tmp_path / "thumbs")
+    assert not (tmp_path / "thumbs" / thumbnail_name(SHA)).exists()

@@ -104,7 +104,11 @@ def browser() -> Iterator:
 @pytest.fixture
 def page(browser, archive: Archive) -> Iterator:
     """A new page in a fresh context; JavaScript errors fail the test."""
-    context = browser.new_context(viewport={"width": 1280, "height": 800}, base_url=archive.url)
+    # bypass_csp: Playwright's wait_for_function(text) evals in the page, which the archive's
+    # policy forbids; test_csp.py loads every view under the policy.
+    context = browser.new_context(
+        viewport={"width": 1280, "height": 800}, base_url=archive.url, bypass_csp=True
+    )
     context.set_default_timeout(10_000)
     tab = context.new_page()
     errors: list[str] = []

@@ -16,10 +16,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from landrec.archive.db.models import Base, File
 from landrec.archive.db.session import make_engine, make_sessionmaker
-from landrec.archive.settings import ArchiveSettings, make_settings
+from landrec.archive.settings import LOCAL_HOSTS, ArchiveSettings, make_settings
 from landrec.archive.web import create_app
 
 MAX_UPLOAD = 64 * 1024  # small, so that the 413 tests send little
+TEST_HOST = "testserver"  # the Host header of Starlette's TestClient
 
 AddFile = Callable[..., File]
 
@@ -42,7 +43,10 @@ def jpeg() -> Callable[..., bytes]:
 def settings(tmp_path: Path) -> ArchiveSettings:
     (tmp_path / "storage").mkdir()
     return make_settings(
-        tmp_path / "storage", state_dir=tmp_path / "state", max_upload_bytes=MAX_UPLOAD
+        tmp_path / "storage",
+        state_dir=tmp_path / "state",
+        max_upload_bytes=MAX_UPLOAD,
+        allowed_hosts=(*LOCAL_HOSTS, TEST_HOST),
     )
 
 

@@ -188,3 +188,34 @@ def test_parse_range(header: str | None, size: int, expected: tuple[int, int] | 
 def test_parse_range_unsatisfiable(header: str, size: int) -> None:
     with pytest.raises(Unsatisfiable):
         parse_range(header, size)
+
+
+@pytest.mark.parametrize(
+    "name, mime, served",
+    [
+        ("x.svg", None, "application/octet-stream"),  # an ICO indexed before 0002: by name
+        ("x.svg", "image/x-icon", "image/x-icon"),  # its detected type
+        ("x.svg", "image/svg+xml", "application/octet-stream"),  # never inline
+        ("x.html", None, "application/octet-stream"),
+        ("x.xhtml", None, "application/octet-stream"),
+        ("x.js", None, "application/octet-stream"),
+        ("x.xml", None, "application/octet-stream"),
+        ("x.jpg", None, "image/jpeg"),
+    ],
+)
+def test_an_active_type_is_never_served(
+    client: TestClient,
+    settings: ArchiveSettings,
+    add_file: AddFile,
+    name: str,
+    mime: str | None,
+    served: str,
+) -> None:
+    buffer = io.BytesIO()
+    Image.new("RGB", (16, 16), (1, 2, 3)).save(buffer, "ICO")
+    (settings.storage / name).write_bytes(buffer.getvalue())
+    row = add_file(name, size=len(buffer.getvalue()), format="ICO image", mime=mime)
+    response = client.get(f"/api/files/{row.id}/content")
+    assert response.status_code == 200
+    assert response.headers["content-type"] == served
+    assert response.headers["x-content-type-options"] == "nosniff"

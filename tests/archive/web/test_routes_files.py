@@ -200,3 +200,24 @@ def test_correct_context_errors(client: TestClient, corpus: dict[str, File]) -> 
     assert missing.status_code == 404
     assert client.put(f"/api/files/{corpus['a'].id}/context", json={}).status_code == 422
     assert client.put(f"/api/files/{corpus['a'].id}/context", content=b"{").status_code == 422
+
+
+@pytest.mark.parametrize(
+    "file_id", ["9223372036854775808", "99999999999999999999999", "-9223372036854775809"]
+)
+@pytest.mark.parametrize(
+    "method, url",
+    [
+        ("GET", "/api/files/{}"),
+        ("GET", "/api/files/{}/thumbnail"),
+        ("GET", "/api/files/{}/content"),
+        ("PUT", "/api/files/{}/context"),
+    ],
+)
+def test_an_id_beyond_64_bits_is_422(
+    settings: ArchiveSettings, sessions: sessionmaker[Session], method: str, url: str, file_id: str
+) -> None:
+    with TestClient(create_app(settings, sessions), raise_server_exceptions=False) as client:
+        response = client.request(method, url.format(file_id), json={"context": "coast"})
+    assert response.status_code == 422, response.text
+    assert response.json()["detail"][0]["loc"] == ["path", "file_id"]

@@ -3,18 +3,22 @@ and nothing left behind."""
 
 from __future__ import annotations
 
+import asyncio
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
 
+import httpx
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from landrec.archive.db.models import File
 from landrec.archive.domain import StoragePath
-from landrec.archive.settings import ArchiveSettings
+from landrec.archive.settings import ArchiveSettings, make_settings
 from landrec.archive.web import create_app
 from landrec.archive.web.routes_upload import MAX_NAME_BYTES, safe_name
 
@@ -244,13 +248,12 @@ def test_upload_bad_requests(client: TestClient, settings: ArchiveSettings, jpeg
     ("raw", "expected"),
     [
         ("photo.jpg", "photo.jpg"),
-        ("  .hidden photo.jpg ", "hidden photo.jpg"),
-        ("a\x00b\x1f.jpg", "ab.jpg"),
+        ("  .hidden photo.jpg", "hidden photo.jpg"),
+        ("cafe\u0301.jpg", "caf\u00e9.jpg"),  # NFC; refused names: test_upload_names.py
         ("dir/sub/name.png", "name.png"),
         ("...", "upload"),
         ("", "upload"),
         (None, "upload"),
-        ("trailing.", "trailing"),
     ],
 )
 def test_safe_name(raw: str | None, expected: str) -> None:
@@ -260,3 +263,93 @@ def test_safe_name(raw: str | None, expected: str) -> None:
 def test_safe_name_limits_length() -> None:
     name = safe_name("é" * 300 + ".jpeg")
     assert name.endswith(".jpeg") and len(name.encode()) <= MAX_NAME_BYTES
+
+
+MULTIPART = {"Content-Type": "multipart/form-data; boundary=b0und"}
+CHUNK = 8192
+
+
+async def post_streamed(app: FastAPI, body: AsyncIterator[bytes]) -> httpx.Response:
+    """POST /api/upload with a body read only as the server asks for it (no Content-Length)."""
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        return await client.post("/api/upload", content=body, headers=MULTIPART)
+
+
+def test_a_chunked_upload_over_the_limit_is_refused_without_reading_on(
+    settings: ArchiveSettings, sessions: sessionmaker[Session], jpeg: Jpeg
+) -> None:
+    body = multipart([("file", "big.jpg", padded(jpeg, 4 * 1024 * 1024))])
+    sent = [0]
+
+    async def chunks() -> AsyncIterator[bytes]:
+        for i in range(0, len(body), CHUNK):
+            sent[0] += len(body[i : i + CHUNK])
+            yield body[i : i + CHUNK]
+
+    response = asyncio.run(post_streamed(create_app(settings, sessions), chunks()))
+    assert response.status_code == 413, response.text
+    assert sent[0] <= LIMIT + CHUNK + 1024  # the limit, one chunk, the part's headers
+    assert response.headers["connection"] == "close"  # the server reads no more of it
+    assert files_in(settings.storage) == []
+
+
+def test_uploads_over_the_parallel_cap_get_503_with_retry_after(
+    settings: ArchiveSettings, sessions: sessionmaker[Session], jpeg: Jpeg
+) -> None:
+    app = create_app(replace(settings, max_parallel_uploads=2), sessions)
+    bodies = [multipart([("file", f"{i}.jpg", jpeg((i, 0, 0)))]) for i in range(4)]
+
+    async def uploads() -> list[httpx.Response]:
+        reading, release = asyncio.Event(), asyncio.Event()
+        readers: list[int] = []
+
+        async def held(body: bytes) -> AsyncIterator[bytes]:  # read up to `release`
+            readers.append(1)
+            if len(readers) == 2:
+                reading.set()
+            yield body[:100]
+            await release.wait()
+            yield body[100:]
+
+        async def whole(body: bytes) -> AsyncIterator[bytes]:
+            yield body
+
+        first = [asyncio.create_task(post_streamed(app, held(b))) for b in bodies[:2]]
+        await asyncio.wait_for(reading.wait(), 60)  # both are being received
+        over = await post_streamed(app, whole(bodies[2]))
+        release.set()
+        done = await asyncio.gather(*first)
+        return [over, *done, await post_streamed(app, whole(bodies[3]))]
+
+    over, *done, after = asyncio.run(uploads())
+    assert over.status_code == 503 and int(over.headers["retry-after"]) > 0
+    assert "uploads" in over.json()["detail"]
+    assert [r.status_code for r in done] == [202, 202] and after.status_code == 202
+    assert files_in(settings.storage) == ["0.jpg", "1.jpg", "3.jpg"]
+
+
+@pytest.mark.parametrize("folder", ["a" * 300, "é" * 130, "ok/" + "b" * 256])
+def test_upload_refuses_a_folder_name_too_long_for_the_file_system(
+    client: TestClient, settings: ArchiveSettings, jpeg: Jpeg, folder: str
+) -> None:
+    files = {"file": ("x.jpg", jpeg(), "image/jpeg")}
+    response = client.post("/api/upload", data={"folder": folder}, files=files)
+    assert response.status_code == 400, response.text
+    assert "bytes" in response.json()["detail"]
+    assert files_in(settings.storage) == []
+
+
+def test_upload_refuses_a_path_too_long_for_the_file_system(
+    tmp_path: Path, sessions: sessionmaker[Session], jpeg: Jpeg
+) -> None:
+    deep = tmp_path.joinpath(*["d" * 200] * 16)  # a storage root 3,200 bytes deep
+    deep.mkdir(parents=True)
+    settings = make_settings(deep, state_dir=tmp_path / "state", allowed_hosts=("testserver",))
+    folder = "/".join(["f" * 190] * 5)  # within the field's 1,024 bytes; the whole path is not
+    client = TestClient(create_app(settings, sessions))
+    response = client.post(
+        "/api/upload", data={"folder": folder}, files={"file": ("x.jpg", jpeg())}
+    )
+    assert response.status_code == 400, response.text
+    assert "path" in response.json()["detail"] and list(deep.iterdir()) == []

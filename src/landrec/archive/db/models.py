@@ -196,3 +196,85 @@ class Info(Base):
 
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[str] = mapped_column(Text)
+
+
+class Role(str, enum.Enum):
+    """What a user or a token may do; each role can do everything the ones before it can."""
+
+    VIEWER = "viewer"  # search, view, download
+    EDITOR = "editor"  # + upload, correct
+    ADMIN = "admin"  # + users, tokens, retag, the audit log
+
+    @property
+    def rank(self) -> int:
+        return list(Role).index(self)
+
+    def allows(self, needed: Role) -> bool:
+        """True when this role may do what `needed` may."""
+        return self.rank >= needed.rank
+
+
+class Action(str, enum.Enum):
+    """What an audit row records."""
+
+    UPLOAD = "upload"
+    CORRECT = "correct"
+    RETAG = "retag"
+    TOKEN_CREATE = "token-create"
+    TOKEN_REVOKE = "token-revoke"
+    USER_ADD = "user-add"
+    LOGIN = "login"
+    LOGIN_FAILED = "login-failed"
+    LOGOUT = "logout"
+
+
+class User(Base):
+    """A person who logs in to the GUI: a name, an argon2 hash of the password, a role."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(256))
+    role: Mapped[str] = mapped_column(String(8))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class Token(Base):
+    """An API token for scripts (`Authorization: Bearer ...`): only its SHA-256 is kept."""
+
+    __tablename__ = "tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    role: Mapped[str] = mapped_column(String(8))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    last_used: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+class LoginSession(Base):
+    """A GUI login: the cookie's SHA-256, its user, its CSRF token and when it expires."""
+
+    __tablename__ = "sessions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    csrf: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class Audit(Base):
+    """The audit log, append-only: who (a user's or token's name, `cli`) did what, when."""
+
+    __tablename__ = "audit"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(UtcDateTime())
+    actor: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(16), index=True)
+    target: Mapped[str | None] = mapped_column(String(1024))
+    detail: Mapped[str | None] = mapped_column(Text)

@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Row, Select, func, or_, select
 from sqlalchemy.orm import InstrumentedAttribute, Session, selectinload
 
-from landrec.archive.db.models import Correction, File, Status
+from landrec.archive.db.models import Audit, Correction, File, LoginSession, Status, Token, User
 from landrec.archive.domain import StoragePath
 
 # sort key -> column; a leading "-" sorts descending. Ties are broken by id, same direction.
@@ -227,3 +227,41 @@ def corrections(session: Session) -> list[tuple[File, Correction]]:
         .order_by(File.id)
     )
     return [(file, correction) for file, correction in session.execute(query)]
+
+
+def user_by_name(session: Session, name: str) -> User | None:
+    return session.scalars(select(User).where(User.name == name)).one_or_none()
+
+
+def live_token(session: Session, token_hash: str) -> Token | None:
+    """The token whose secret has this SHA-256, unless revoked."""
+    query = select(Token).where(Token.token_hash == token_hash, Token.revoked_at.is_(None))
+    return session.scalars(query).one_or_none()
+
+
+def live_session(
+    session: Session, token_hash: str, now: datetime
+) -> tuple[LoginSession, User] | None:
+    """The login session whose cookie has this SHA-256, and its user, unless expired."""
+    query = (
+        select(LoginSession, User)
+        .join(User, User.id == LoginSession.user_id)
+        .where(LoginSession.token_hash == token_hash, LoginSession.expires_at > now)
+    )
+    row = session.execute(query).one_or_none()
+    return None if row is None else (row[0], row[1])
+
+
+def audit_page(session: Session, page: int, page_size: int) -> tuple[int, list[Audit]]:
+    """The audit log's rows, newest first: how many in all, and one page."""
+    total = int(session.scalar(select(func.count()).select_from(Audit)) or 0)
+    query = select(Audit).order_by(Audit.id.desc()).offset((page - 1) * page_size)
+    return total, list(session.scalars(query.limit(page_size)))
+
+
+def users(session: Session) -> list[User]:
+    return list(session.scalars(select(User).order_by(User.id)))
+
+
+def tokens(session: Session) -> list[Token]:
+    return list(session.scalars(select(Token).order_by(Token.id)))

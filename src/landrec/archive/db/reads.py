@@ -3,10 +3,10 @@ commands list, and the archive's recorded facts. The API's reads are in `queries
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from landrec.archive.db.models import Correction, File, Info, Kind, Status
+from landrec.archive.db.models import Correction, File, Info, Kind, Status, Token, User
 from landrec.archive.domain import Job, StoragePath
 
 
@@ -73,3 +73,9 @@ def corrected_files(session: Session) -> list[tuple[int, StoragePath, str]]:
 def correction_count(session: Session) -> int:
     """How many corrections users have made (a file corrected twice counts twice)."""
     return int(session.scalar(select(func.count()).select_from(Correction)) or 0)
+
+
+def has_credentials(session: Session) -> bool:
+    """True once a user or a token exists (a revoked token too): the archive is then secured."""
+    query = select(or_(select(User.id).exists(), select(Token.id).exists()))
+    return bool(session.scalar(query))

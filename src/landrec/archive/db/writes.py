@@ -4,17 +4,20 @@ relative path (unique), the content hash and size/mtime decide whether anything 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime, timezone
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
 
 from landrec.archive.db.models import Correction, File, Info, Segment, Status, Tag
 from landrec.archive.domain import Outcome, Seen, SegmentIn, StoragePath, TagIn
 
 REGISTER_TRIES = 3  # a path registered by another writer at the same moment: read again
+RECORD_TRIES = 3  # a row recorded (or moved) by another writer at the same moment: likewise
+Gone = Callable[[StoragePath], bool]  # whether this path's file is not in the storage now
 
 
 def utcnow() -> datetime:
@@ -56,15 +59,18 @@ def _register(session: Session, seen: list[Seen]) -> int:
     return changed
 
 
-def mark_missing(session: Session, present: set[StoragePath]) -> int:
-    """Rows whose path is not in `present` (the whole storage's files) -> missing."""
+def mark_missing(session: Session, present: set[StoragePath], gone: Gone) -> int:
+    """Rows whose path is not in `present` (the storage's files when its listing started)
+    -> missing, if `gone` confirms their file is not there now. A file that appeared after
+    the listing (an upload meanwhile) is registered before this read, found on disk after it:
+    its row is never marked missing."""
     paths = {p.posix for p in present}
     rows = session.execute(select(File.id, File.path).where(File.status != Status.MISSING)).all()
-    gone = [i for i, path in rows if path not in paths]
-    for chunk in _chunks(gone, 500):
+    gone_ids = [i for i, path in rows if path not in paths and gone(StoragePath(path))]
+    for chunk in _chunks(gone_ids, 500):
         session.execute(update(File).where(File.id.in_(chunk)).values(status=Status.MISSING.value))
     session.commit()
-    return len(gone)
+    return len(gone_ids)
 
 
 def mark_path_missing(session: Session, path: StoragePath) -> None:
@@ -80,14 +86,29 @@ def _adopt(session: Session, row: File, old: File) -> File:
     path, size, mtime = row.path, row.size, row.mtime
     session.delete(row)
     session.flush()  # the path is unique: free it before the old row takes it
-    old.path, old.size, old.mtime = path, size, mtime
+    claim = update(File).where(File.id == old.id, File.status == Status.MISSING.value)
+    claimed = session.execute(claim.values(path=path, size=size, mtime=mtime))
+    if claimed.rowcount != 1:  # type: ignore[attr-defined]  # another writer took it: retry
+        raise StaleDataError(f"row {old.id} was taken over by another writer")
     _clear_details(session, [old.id], old.model_version)
     return old
 
 
-def record(session: Session, results: list[tuple[int, Outcome]]) -> None:
+def record(session: Session, results: list[tuple[int, Outcome]], gone: Gone) -> None:
     """Write a batch of processed files in one transaction (a few statements per batch, not
-    per file: this runs for every file of the archive)."""
+    per file: this runs for every file of the archive). A `missing` row of the same content
+    whose file `gone` confirms is not on disk is taken over (a move). Another writer may
+    record one of these rows meanwhile (an upload and the loop index the same file; its row
+    moved onto a missing one): the batch is read again and retried."""
+    for _ in range(RECORD_TRIES - 1):
+        try:
+            return _record(session, results, gone)
+        except StaleDataError:
+            session.rollback()
+    return _record(session, results, gone)
+
+
+def _record(session: Session, results: list[tuple[int, Outcome]], gone: Gone) -> None:
     now = utcnow()
     ids = [file_id for file_id, _ in results]
     rows = {r.id: r for r in session.scalars(select(File).where(File.id.in_(ids)))}
@@ -96,7 +117,8 @@ def record(session: Session, results: list[tuple[int, Outcome]]) -> None:
     if shas:  # a file moved while the service was down: its old row is `missing`
         query = select(File).where(File.status == Status.MISSING, File.sha256.in_(shas))
         for old in session.scalars(query.order_by(File.id)):
-            moved.setdefault(str(old.sha256), old)
+            if gone(StoragePath(old.path)):  # its file may be back (missing by mistake)
+                moved.setdefault(str(old.sha256), old)
     for version in {o.tag.model_version for _, o in results if o.tag is not None}:
         tagged = [i for i, o in results if o.tag is not None and o.tag.model_version == version]
         _clear_details(session, tagged, version)

@@ -21,6 +21,9 @@ WEBP_QUALITY = 80
 # 0 (fastest) .. 6 (smallest). At 256 px encoding dominates a thumbnail's cost: method 0 takes
 # ~3 ms, 2 ~4.5 ms and 4 ~10 ms for ~15% and ~20% fewer bytes; ingest speed wins.
 WEBP_METHOD = 0
+# An image's pixels decoded for its thumbnail at most (landrec's decoder's limit): refused from
+# its header, before any decoding (a 20 KB PNG can hold 144 Mpx: 6 s and 1.5 GB to decode).
+MAX_PIXELS = 120_000_000
 POSTER_AT = 0.1  # the video poster comes from about 10% into the video
 # Modes wider than 8 bits, and the value that maps to white (as landrec's decoder does).
 _WIDE = {"I;16": 65535.0, "I;16L": 65535.0, "I;16B": 65535.0, "I;16N": 65535.0, "I": 65535.0}
@@ -89,6 +92,11 @@ def _image_thumbnail(path: Path, size: int) -> Image.Image:
     enable_heif()
     with reading_image(path), Image.open(path) as image:
         image.draft("RGB", (size, size))  # JPEG: decode at 1/2, 1/4 or 1/8 scale, far faster
+        width, height = image.size  # from the header (after the draft's reduction): no pixels yet
+        if width * height > MAX_PIXELS:
+            raise ExtractError(
+                f"too large: {width}x{height} pixels (limit {MAX_PIXELS:,}; not decoded)"
+            )
         orientation = to_int(read_exif(image).get(0x0112))  # Orientation
         picture = _shrink(image, size)
         turn = _UPRIGHT.get(orientation or 1)

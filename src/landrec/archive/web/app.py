@@ -8,11 +8,21 @@ from contextlib import asynccontextmanager
 
 import anyio.to_thread
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 from sqlalchemy.orm import Session, sessionmaker
+from starlette.types import ASGIApp
 
 from landrec.archive.domain import StoragePath
 from landrec.archive.settings import ArchiveSettings
-from landrec.archive.web import errors, routes_files, routes_gui, routes_upload
+from landrec.archive.web import (
+    errors,
+    routes_auth,
+    routes_docs,
+    routes_files,
+    routes_gui,
+    routes_upload,
+    security,
+)
 
 Index = Callable[[list[StoragePath]], None]  # index these files now (synchronously)
 
@@ -26,6 +36,20 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     yield
 
 
+class ArchiveApp(FastAPI):
+    """FastAPI with the HTTP hardening outermost: around Starlette's error handler too, so that
+    a 500 gets the security headers like any answer."""
+
+    def build_middleware_stack(self) -> ASGIApp:
+        settings: ArchiveSettings = self.state.settings
+        return security.Security(
+            super().build_middleware_stack(),
+            settings.allowed_hosts,
+            settings.cors_origins,
+            list(routes_docs.DOCS),
+        )
+
+
 def create_app(
     settings: ArchiveSettings,
     sessions: sessionmaker[Session],
@@ -34,18 +58,39 @@ def create_app(
 ) -> FastAPI:
     """The API app: `index` is called on each upload once stored (None: the watcher will find
     it, the upload answers 202); `classes` are the allowed corrections (None: any name)."""
-    app = FastAPI(
+    app = ArchiveApp(
         title="landrec archive",
         summary="Search the archive's images and videos by landscape context and metadata.",
         version="1",
         lifespan=_lifespan,
+        responses=errors.responses(*errors.EVERY_ROUTE),
+        openapi_url=None,  # served by routes_docs, behind the viewer role
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.sessions = sessions
     app.state.index = index
     app.state.classes = None if classes is None else list(classes)
+    app.state.upload_slots = routes_upload.UploadSlots(settings.max_parallel_uploads)
     errors.install(app)
+    if settings.cors_origins:  # off unless configured: the GUI is served from the same origin
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=list(settings.cors_origins),
+            allow_methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"],
+            allow_headers=[
+                "Authorization",
+                "Content-Type",
+                "X-CSRF-Token",
+                "Range",
+                "If-None-Match",
+            ],
+            expose_headers=["Content-Range", "Accept-Ranges", "ETag", "Retry-After"],
+        )
     app.include_router(routes_files.router)
     app.include_router(routes_upload.router)
     app.include_router(routes_gui.router)
+    app.include_router(routes_auth.router)
+    app.include_router(routes_docs.router)
     return app

@@ -15,11 +15,19 @@ from fastapi import APIRouter, Depends, Header, HTTPException, Query, Response
 from fastapi.responses import StreamingResponse
 from sqlalchemy import Row
 
-from landrec.archive.db import queries, writes
-from landrec.archive.db.models import File, Kind
+from landrec.archive.db import auth_writes, queries, writes
+from landrec.archive.db.models import Action, File, Kind
+from landrec.archive.domain import inside_storage
 from landrec.archive.web import ranges
-from landrec.archive.web.deps import ClassesDep, SessionDep, SettingsDep
-from landrec.archive.web.errors import error
+from landrec.archive.web.deps import (
+    ClassesDep,
+    EditorDep,
+    RowId,
+    SessionDep,
+    SettingsDep,
+    ViewerDep,
+)
+from landrec.archive.web.errors import error, invalid, responses
 from landrec.archive.web.schemas import (
     ContextIn,
     CorrectionOut,
@@ -43,6 +51,7 @@ CLASS_NAME = re.compile(r"^[A-Za-z0-9_ -]{1,64}$")
 UNKNOWN = "unknown"
 THUMB_CACHE = "public, max-age=86400"
 MKV = "video/x-matroska"  # Matroska's type; a WebM file (its subset) is served as WebM
+ACTIVE = re.compile(r"svg|html|xml|javascript|ecmascript", re.IGNORECASE)  # a browser runs it
 OCTET = "application/octet-stream"  # unknown, or not an image or video: downloaded, not shown
 
 
@@ -68,7 +77,7 @@ def moment(text: str | None, name: str, end: bool = False) -> datetime | None:
             return datetime.combine(day, time.max if end else time.min, timezone.utc)
         return datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
-        raise HTTPException(422, f"{name}: not an ISO date or date-time: {text!r}") from None
+        raise invalid("query", name, f"not an ISO date or date-time: {text!r}") from None
 
 
 def parse_bbox(text: str | None) -> queries.BBox | None:
@@ -80,12 +89,12 @@ def parse_bbox(text: str | None) -> queries.BBox | None:
     except ValueError:
         values = []
     if len(values) != 4 or not all(math.isfinite(v) for v in values):
-        raise HTTPException(422, "bbox: give four numbers: minlon,minlat,maxlon,maxlat")
+        raise invalid("query", "bbox", "give four numbers: minlon,minlat,maxlon,maxlat")
     min_lon, min_lat, max_lon, max_lat = values
     if not (-180 <= min_lon <= 180 and -180 <= max_lon <= 180):
-        raise HTTPException(422, "bbox: longitudes must be within -180..180")
+        raise invalid("query", "bbox", "longitudes must be within -180..180")
     if not (-90 <= min_lat <= max_lat <= 90):
-        raise HTTPException(422, "bbox: latitudes must be within -90..90, min <= max")
+        raise invalid("query", "bbox", "latitudes must be within -90..90, min <= max")
     return min_lon, min_lat, max_lon, max_lat
 
 
@@ -113,8 +122,8 @@ def file_filter(
             moment(taken_to, "to", end=True), parse_bbox(bbox), status, corrected, q, unknown,
             sort, page, page_size,
         )  # fmt: skip
-    except ValueError as exc:
-        raise HTTPException(422, str(exc)) from None
+    except ValueError as exc:  # the checks FileFilter makes itself (bbox, sort, page)
+        raise invalid("query", "filter", str(exc)) from None
 
 
 @router.get("/health")
@@ -125,7 +134,7 @@ def health(session: SessionDep) -> Health:
 
 @router.get("/files", response_model=FileList)
 def list_files(
-    session: SessionDep, f: Annotated[queries.FileFilter, Depends(file_filter)]
+    _: ViewerDep, session: SessionDep, f: Annotated[queries.FileFilter, Depends(file_filter)]
 ) -> Response:
     """A page of the files matching every filter given, and how many match in all."""
     total, rows = queries.search(session, f)
@@ -135,8 +144,8 @@ def list_files(
     return Response(page.model_dump_json(), media_type="application/json")
 
 
-@router.get("/files/{file_id}")
-def file_detail(file_id: int, session: SessionDep) -> FileDetail:
+@router.get("/files/{file_id}", responses=responses(404))
+def file_detail(file_id: RowId, _: ViewerDep, session: SessionDep) -> FileDetail:
     """Every column of one file, its segments and the history of its corrections."""
     row = queries.get_file(session, file_id)
     if row is None:
@@ -150,16 +159,24 @@ def file_detail(file_id: int, session: SessionDep) -> FileDetail:
 
 def inside(root: Path, relative: str) -> Path:
     """`root / relative`, symlinks resolved, if that is a file within `root`; else 404."""
-    base = root.resolve()
-    path = (base / relative).resolve()
-    if not path.is_relative_to(base) or not path.is_file():
+    path = root / relative
+    if not inside_storage(root, path) or not path.is_file():
         raise not_found("file content")
-    return path
+    return path.resolve()
 
 
-@router.get("/files/{file_id}/thumbnail", response_class=Response)
+@router.get(
+    "/files/{file_id}/thumbnail",
+    response_class=Response,
+    responses={
+        200: {"content": {"image/webp": {}}, "description": "The WebP thumbnail"},
+        304: {"description": "Not modified: the client's copy is current"},
+        **responses(404),
+    },
+)
 def thumbnail(
-    file_id: int,
+    file_id: RowId,
+    _: ViewerDep,
     session: SessionDep,
     settings: SettingsDep,
     if_none_match: Annotated[str | None, Header()] = None,
@@ -181,18 +198,30 @@ def thumbnail(
 
 def media_type(row: File) -> str:
     """The content type of a stored file: its detected media type (a row indexed before it
-    was stored: guessed from the name), only an image's or a video's; never text."""
+    was stored: guessed from the name), only an image's or a video's; never text, never a
+    type a browser runs (SVG, HTML, XML, scripts), whatever the name or the row says."""
     if row.kind not in (Kind.IMAGE, Kind.VIDEO):
         return OCTET
     mime = row.mime or mimetypes.guess_type(row.path)[0]
     if mime == MKV and row.path.lower().endswith(".webm"):
         return "video/webm"
-    return mime if mime and mime.startswith(row.kind + "/") else OCTET
+    if not mime or not mime.startswith(row.kind + "/") or ACTIVE.search(mime):
+        return OCTET
+    return mime
 
 
-@router.get("/files/{file_id}/content", response_class=StreamingResponse)
+@router.get(
+    "/files/{file_id}/content",
+    response_class=StreamingResponse,
+    responses={
+        200: {"content": {"*/*": {}}, "description": "The whole file"},
+        206: {"content": {"*/*": {}}, "description": "The byte range asked for"},
+        **responses(404, 416),
+    },
+)
 def content(
-    file_id: int,
+    file_id: RowId,
+    _: ViewerDep,
     session: SessionDep,
     settings: SettingsDep,
     range_: Annotated[str | None, Header(alias="range")] = None,
@@ -230,7 +259,7 @@ def content(
 
 
 @router.get("/stats")
-def stats(session: SessionDep) -> Stats:
+def stats(_: ViewerDep, session: SessionDep) -> Stats:
     """Counts of files per context, kind, status and format; the total and the pending."""
     return Stats.model_validate(queries.stats(session))
 
@@ -239,16 +268,22 @@ def check_context(name: str, classes: list[str] | None) -> str:
     """The corrected context if allowed: one of the model's classes, never "unknown"."""
     name = name.strip()
     if name == UNKNOWN or not CLASS_NAME.match(name):
-        raise HTTPException(422, f"invalid context {name!r}: a class name, not {UNKNOWN!r}")
+        raise invalid("body", "context", f"invalid context {name!r}: a class, not {UNKNOWN!r}")
     if classes is not None and name not in classes:
-        raise HTTPException(422, f"invalid context {name!r}: use one of {', '.join(classes)}")
+        raise invalid(
+            "body", "context", f"invalid context {name!r}: use one of {', '.join(classes)}"
+        )
     return name
 
 
-@router.put("/files/{file_id}/context")
-def correct(file_id: int, body: ContextIn, session: SessionDep, classes: ClassesDep) -> FileItem:
+@router.put("/files/{file_id}/context", responses=responses(404))
+def correct(
+    file_id: RowId, body: ContextIn, who: EditorDep, session: SessionDep, classes: ClassesDep
+) -> FileItem:
     """Correct a file's context; the model's label stays beside it and the change is kept."""
     row = writes.correct_context(session, file_id, check_context(body.context, classes))
     if row is None:
         raise not_found("file")
+    detail = f"file {file_id}: {row.model_context} -> {row.context}"
+    auth_writes.audit(session, who.name, Action.CORRECT, row.path, detail)
     return item(row)

@@ -9,11 +9,11 @@ from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query
-from fastapi.responses import FileResponse, HTMLResponse
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
 from pydantic import BaseModel, ConfigDict
 
 from landrec.archive.db import queries
-from landrec.archive.web.deps import ClassesDep, SessionDep
+from landrec.archive.web.deps import ClassesDep, MaybePrincipalDep, SessionDep, ViewerDep
 from landrec.archive.web.schemas import UtcDatetime
 
 STATIC = Path(__file__).parent / "static"
@@ -53,12 +53,19 @@ def asset_version() -> str:
     return digest.hexdigest()[:12]
 
 
-@router.get("/", include_in_schema=False)
-def index() -> HTMLResponse:
-    """The single page; never cached, so it always names the current assets' version."""
-    html = (STATIC / "index.html").read_text(encoding="utf-8")
+def page(name: str) -> HTMLResponse:
+    """An HTML page of the GUI, never cached, so it always names the current assets' version."""
+    html = (STATIC / name).read_text(encoding="utf-8")
     html = html.replace(VERSION_MARK, asset_version())
     return HTMLResponse(html, headers={"Cache-Control": "no-cache"})
+
+
+@router.get("/", include_in_schema=False, response_model=None)
+def index(who: MaybePrincipalDep) -> HTMLResponse | RedirectResponse:
+    """The single page; without a credential (in a secured archive), the login page instead."""
+    if who is None:
+        return RedirectResponse("/login", status_code=303)
+    return page("index.html")
 
 
 @router.get("/static/{version}/{name:path}", include_in_schema=False)
@@ -74,7 +81,7 @@ def asset(version: str, name: str) -> FileResponse:
 
 
 @router.get("/api/classes")
-def classes(session: SessionDep, model_classes: ClassesDep) -> list[str]:
+def classes(_: ViewerDep, session: SessionDep, model_classes: ClassesDep) -> list[str]:
     """The contexts a file can be corrected to: the model's classes (or, with no model, the
     contexts in the archive), "unknown" excluded."""
     names = model_classes if model_classes is not None else queries.stats(session)["context"]
@@ -83,7 +90,7 @@ def classes(session: SessionDep, model_classes: ClassesDep) -> list[str]:
 
 @router.get("/api/failures")
 def failures(
-    session: SessionDep, limit: Annotated[int, Query(ge=1, le=1000)] = 100
+    _: ViewerDep, session: SessionDep, limit: Annotated[int, Query(ge=1, le=1000)] = 100
 ) -> list[Failure]:
     """The files that failed, the most recently tried first, with their reasons."""
     return [Failure.model_validate(row) for row in queries.failures(session, limit)]

@@ -122,3 +122,74 @@ class UploadAccepted(BaseModel):
     """An upload stored, not indexed yet: the watcher will find it."""
 
     path: str
+
+
+class ErrorOut(BaseModel):
+    """A refused or failed request (every 4xx but 422, and 5xx): why, in one line."""
+
+    detail: str
+
+
+class ValidationIssue(BaseModel):
+    loc: list[str | int]  # where: ("query", "bbox"), ("body", "context"), ...
+    msg: str
+    type: str
+
+
+class ValidationErrorOut(BaseModel):
+    """A 422: what is wrong with the request, one issue per parameter or field."""
+
+    detail: list[ValidationIssue]
+
+
+class LoginIn(BaseModel):
+    name: str = Field(min_length=1, max_length=64)
+    password: str = Field(min_length=1, max_length=1024)
+
+
+class Me(BaseModel):
+    """Who the request acts as; `csrf`: what a cookie-authenticated client sends back in the
+    `X-CSRF-Token` header of every state-changing request."""
+
+    name: str
+    role: str  # viewer, editor or admin
+    via: str  # open (no credential exists yet), token or session
+    csrf: str | None = None
+
+
+class AuditItem(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    at: UtcDatetime
+    actor: str
+    action: str
+    target: str | None
+    detail: str | None
+
+
+class AuditPage(BaseModel):
+    total: int
+    page: int
+    page_size: int
+    items: list[AuditItem]
+
+
+class UserOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    name: str
+    role: str
+    created_at: UtcDatetime
+
+
+class TokenOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    name: str
+    role: str
+    created_at: UtcDatetime
+    last_used: UtcDatetime | None
+    revoked_at: UtcDatetime | None

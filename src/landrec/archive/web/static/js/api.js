@@ -8,20 +8,39 @@ export class ApiError extends Error {
   }
 }
 
+// Who the page acts as (GET /api/me), asked once: its `csrf` goes with every state-changing
+// request made with the login cookie (a Bearer token or an open archive needs none).
+let meOnce = null;
+export function me() {
+  meOnce ??= request("GET", "/api/me");
+  return meOnce;
+}
+
+/** Off to the login page, coming back here afterwards. */
+export function toLogin() {
+  location.assign(`/login?next=${encodeURIComponent(location.pathname + location.hash)}`);
+}
+
 async function request(method, path, body) {
   const init = { method, headers: { Accept: "application/json" } };
   if (body !== undefined) {
     init.headers["Content-Type"] = "application/json";
     init.body = JSON.stringify(body);
   }
+  if (method !== "GET") {
+    const { csrf } = await me();
+    if (csrf) init.headers["X-CSRF-Token"] = csrf;
+  }
   const response = await fetch(path, init);
   const data = await response.json().catch(() => ({}));
+  if (response.status === 401) toLogin();
   if (!response.ok) throw new ApiError(response.status, data.detail ?? response.statusText);
   return data;
 }
 
 export const get = (path) => request("GET", path);
 export const put = (path, body) => request("PUT", path, body);
+export const post = (path, body) => request("POST", path, body);
 
 /** A page of files matching `params` (a URLSearchParams of the list's filters). */
 export const files = (params) => get(`/api/files?${params}`);

@@ -50,6 +50,18 @@ async function healthLine() {
   }
 }
 
+/** Who is logged in, and a button to log out (nothing in an open archive or with a token). */
+async function userLine() {
+  const who = await api.me().catch(() => null);
+  if (who?.via !== "session") return;
+  const logout = el("button", { type: "button", id: "logout" }, "Log out");
+  logout.addEventListener("click", async () => {
+    await api.post("/api/logout").catch(() => {});
+    api.toLogin();
+  });
+  show(document.getElementById("user"), el("span", {}, `${who.name} (${who.role}) `), logout);
+}
+
 function keys(event) {
   if (event.key !== "Escape") return;
   const { view: name, params } = current();
@@ -64,6 +76,7 @@ document.addEventListener("keydown", keys);
 filters.bind();
 filters.loadChoices().catch(() => {});
 healthLine();
+userLine();
 setInterval(() => {
   if (!document.hidden) healthLine();
 }, 5000);
