@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 from PIL import Image, features
 
-from landrec.data.sniff import NOT_FOUND, MediaKind, detect, detect_all
+from landrec.data.formats import NOT_FOUND, MediaKind
+from landrec.data.sniff import detect, detect_all
 
 PIXELS = np.random.default_rng(0).integers(0, 255, (24, 24, 3), dtype=np.uint8)
 # Formats Pillow writes (and reads) that landrec's old extension list left out.

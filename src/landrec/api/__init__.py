@@ -35,8 +35,8 @@ from landrec.api.training import (
     tune,
 )
 from landrec.data.errors import InputNotFoundError, UserError
+from landrec.data.formats import NOT_FOUND, Detected, Format, MediaKind
 from landrec.data.hashing import sha256_file
-from landrec.data.sniff import NOT_FOUND, Detected, Format, MediaKind
 from landrec.engine.config import CONFIG_ALIASES, TrainConfig
 from landrec.engine.experiments.tracking import cli_default as tracking_default
 from landrec.engine.runs import RunFolder

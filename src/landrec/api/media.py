@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from landrec.engine.config import Backend
 
 if TYPE_CHECKING:
-    from landrec.data.sniff import Detected
+    from landrec.data.formats import Detected
     from landrec.engine.inference.classifier import Classifier
     from landrec.engine.inference.predict import ImageRef, Prediction
     from landrec.engine.inference.video import VideoOptions, VideoPrediction
@@ -64,7 +64,8 @@ class MediaPredictions:
 
 def has_videos(paths: Iterable[str | Path]) -> bool:
     """Whether any of the files, or any file in the folders, is a video (by its content)."""
-    from landrec.data.sniff import MediaKind, detect_all
+    from landrec.data.formats import MediaKind
+    from landrec.data.sniff import detect_all
 
     return any(d.kind is MediaKind.VIDEO for d in detect_all(paths))
 
@@ -86,7 +87,8 @@ def predict_media(
     """Classify images (as `predict` does) and videos (sampled frames, summarised) with one
     loaded model; files and folders, recursively; inputs that are neither are rows of `images`
     with their error. Options as for `predict`."""
-    from landrec.data.sniff import MediaKind, detect_all
+    from landrec.data.formats import MediaKind
+    from landrec.data.sniff import detect_all
     from landrec.engine.inference.predict import predict_inputs
     from landrec.engine.inference.video import VideoOptions, predict_videos
 

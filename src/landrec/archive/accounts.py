@@ -13,7 +13,13 @@ from landrec.archive import auth
 from landrec.archive.db import auth_writes, reads
 from landrec.archive.db.models import Role, Token
 from landrec.archive.db.session import cannot_open, make_engine, open_database
-from landrec.archive.settings import ArchiveError, default_db_url, default_state_dir, parse_db_url
+from landrec.archive.settings import (
+    ArchiveError,
+    default_db_url,
+    default_state_dir,
+    parse_db_url,
+    sqlite_file,
+)
 
 
 class NameTaken(ArchiveError):
@@ -78,7 +84,7 @@ def user_add(db_url: str, name: str, role: Role, password: str) -> None:
 def has_credentials(db_url: str) -> bool:
     """True when the database has a user or a token; read without creating or migrating it."""
     url = parse_db_url(db_url)  # a bad URL or a missing driver: one line
-    if url.get_backend_name() == "sqlite" and not _sqlite_file_exists(url.database):
+    if url.get_backend_name() == "sqlite" and not ((file := sqlite_file(url)) and file.is_file()):
         return False
     engine = make_engine(db_url)
     try:
@@ -90,10 +96,6 @@ def has_credentials(db_url: str) -> bool:
         raise cannot_open(url, exc) from None  # one line, the password hidden
     finally:
         engine.dispose()
-
-
-def _sqlite_file_exists(database: str | None) -> bool:
-    return bool(database) and database != ":memory:" and Path(str(database)).is_file()
 
 
 def check_binding(host: str, db_url: str | None, storage: Path) -> bool:

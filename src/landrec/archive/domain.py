@@ -37,8 +37,7 @@ class StoragePath:
     def resolve_in(self, root: Path) -> Path | None:
         """The file to read for this path: `absolute(root)` with its symbolic links resolved,
         or None when they lead out of `root` (see `inside_storage`)."""
-        path = self.absolute(root)
-        return path.resolve() if inside_storage(root, path) else None
+        return resolved_inside(root, self.absolute(root))
 
     def is_file_in(self, root: Path) -> bool:
         """Whether a regular file of the storage `root` is at this path now."""
@@ -53,14 +52,21 @@ class StoragePath:
         return self.posix
 
 
-def inside_storage(root: Path, path: Path) -> bool:
-    """Whether `path`, its symbolic links resolved, is within the storage `root`. The one rule
-    of every reader of the storage (scanner, watcher, upload, indexer, API): a link that leads
-    out of the storage is never followed, so nothing outside gets a row or is served."""
+def resolved_inside(root: Path, path: Path) -> Path | None:
+    """`path` with its symbolic links resolved, or None when that is outside the storage
+    `root`. The one rule of every reader of the storage (scanner, watcher, upload, indexer,
+    API): a link that leads out of the storage is never followed, so nothing outside gets a row
+    or is served."""
     try:
-        return path.resolve().is_relative_to(root.resolve())
+        real = path.resolve()
+        return real if real.is_relative_to(root.resolve()) else None
     except (OSError, RuntimeError):  # a loop of links, an unreadable folder
-        return False
+        return None
+
+
+def inside_storage(root: Path, path: Path) -> bool:
+    """Whether `path`, its symbolic links resolved, is within the storage `root`."""
+    return resolved_inside(root, path) is not None
 
 
 def kind_of(media: MediaKind) -> Kind:

@@ -34,7 +34,8 @@ def model_version(model: str | Path) -> str:
     the run (`mobilenet_v2@...`)."""
     path = Path(model)
     if path.is_dir():
-        path = RunFolder(path).checkpoint() or RunFolder(path).best  # best, else last
+        run = RunFolder(path)
+        path = run.checkpoint() or run.best  # best, else last
     name = path.parent.name if RunFolder.is_checkpoint_name(path) else path.name
     return f"{name}@{sha256_file(path)[:12]}"
 

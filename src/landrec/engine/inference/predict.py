@@ -12,7 +12,7 @@ import numpy as np
 from tqdm import tqdm
 
 from landrec.data.decode import ImageDecodeError, count_frames
-from landrec.data.sniff import Detected, MediaKind
+from landrec.data.formats import Detected, MediaKind
 from landrec.engine.inference.classifier import Classifier
 from landrec.engine.pipeline import Timings, image_batches
 from landrec.engine.selective import UNKNOWN
