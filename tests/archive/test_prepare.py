@@ -84,7 +84,9 @@ def test_an_extractors_error_fails_the_file_with_its_reason(tmp_path: Path) -> N
 
 def test_for_kind_keeps_registration_order() -> None:
     kinds = {e.name: e.kinds for e in EXTRACTORS.extractors}
-    assert [e.name for e in EXTRACTORS.for_kind(MediaKind.VIDEO)] == ["metadata", "thumbnail"]
+    video = [e.name for e in EXTRACTORS.for_kind(MediaKind.VIDEO)]
+    assert video == ["metadata", "telemetry", "thumbnail"]
+    assert [e.name for e in EXTRACTORS.for_kind(MediaKind.TELEMETRY)] == ["telemetry"]
     assert list(EXTRACTORS.for_kind(MediaKind.UNSUPPORTED)) == []
     assert kinds["thumbnail"] == {MediaKind.IMAGE, MediaKind.VIDEO}
 

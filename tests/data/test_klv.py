@@ -34,6 +34,7 @@ VALUES = {
     "platform_roll_angle": 3.405814,
     "platform_designation": "MQ1-B",
     "image_source_sensor": "EO",
+    "image_coordinate_system": "Geodetic WGS84",
     "sensor_latitude": 60.17682296,
     "sensor_longitude": 128.42675904,
     "sensor_true_altitude": 14190.72,
@@ -43,6 +44,7 @@ VALUES = {
     "sensor_relative_elevation_angle": -168.7923,
     "sensor_relative_roll_angle": 176.8654,
     "slant_range": 68590.98,
+    "target_width": 722.8199,
     "frame_center_latitude": -10.54238863,
     "frame_center_longitude": 29.15789012,
     "frame_center_elevation": 3216.037,
@@ -135,9 +137,9 @@ def test_the_standards_example_packet() -> None:
         assert sample[name] == pytest.approx(value, abs=BY_NAME[name].scale / 2), name
     # the standard prints tag 21 to the centimetre, coarser than its 1.2 mm resolution
     assert sample["slant_range"] == pytest.approx(68590.98, abs=0.005)
-    # tags 12, 22, 48 (security, a nested set) and 94 are not in the table: kept as hex
-    assert sample["12"] == b"Geodetic WGS84".hex()
-    assert sample["22"] == "1281"
+    assert sample["image_coordinate_system"] == "Geodetic WGS84"
+    assert sample["target_width"] == pytest.approx(722.8199, abs=BY_NAME["target_width"].scale / 2)
+    # tags 48 (security, a nested set) and 94 are not in the table: kept as hex
     assert sample["48"].startswith("0101")
 
 
@@ -290,3 +292,42 @@ def test_is_klv() -> None:
     assert not is_klv(b"\x00" * 5000 + STANDARD_PACKET)
     assert not is_klv(STANDARD_PACKET[:15])
     assert not is_klv(b"")
+
+
+def test_packets_of_one_shape_decode_as_each_alone() -> None:
+    # decode_stream unpacks repeated shapes whole: it must give what a packet decoded alone
+    # gives (the first packet of a shape is walked item by item), values, hex and None alike.
+    packets = [
+        encode_packet(
+            VALUES | {"sensor_latitude": 10.0 + i, "platform_pitch_angle": None, "48": "0102"}
+        )
+        for i in range(5)
+    ]
+    decoded = decode_stream(b"".join(packets))
+    assert decoded.packets == 5 and decoded.bad_packets == 0
+    assert decoded.samples == [_one(p) for p in packets]
+    assert [s["sensor_latitude"] for s in decoded.samples] == pytest.approx(
+        [10.0, 11.0, 12.0, 13.0, 14.0], abs=1e-7
+    )
+
+
+def test_two_shapes_of_the_same_length_are_told_apart() -> None:
+    # Same total length, other tags: the whole-packet unpack must notice the headers differ.
+    heading = encode_packet({"platform_heading_angle": 90.0, "sensor_true_altitude": 1000.0})
+    pitch = encode_packet({"platform_pitch_angle": 5.0, "sensor_vertical_fov": 20.0})
+    assert len(heading) == len(pitch)
+    decoded = decode_stream(heading + pitch + heading + pitch)
+    assert [sorted(k for k in s if k != "checksum_ok") for s in decoded.samples] == [
+        ["platform_heading_angle", "sensor_true_altitude"],
+        ["platform_pitch_angle", "sensor_vertical_fov"],
+    ] * 2
+    assert decoded.samples[3]["platform_pitch_angle"] == pytest.approx(5.0, abs=1e-3)
+
+
+def test_a_packet_cut_short_does_not_swallow_the_next() -> None:
+    # The first packet loses its tail; its length then covers the start of the second one.
+    first, second = encode_packet(VALUES), encode_packet(VALUES | {"mission_id": "SECOND"})
+    decoded = decode_stream(first[: len(first) // 2] + second + second)
+    assert (decoded.packets, decoded.bad_packets) == (2, 1)
+    assert [s["mission_id"] for s in decoded.samples] == ["SECOND", "SECOND"]
+    assert all(s["checksum_ok"] for s in decoded.samples)

@@ -17,6 +17,7 @@ from landrec.archive.db import auth_writes, reads, writes
 from landrec.archive.db.models import Action
 from landrec.archive.db.session import open_archive, open_database
 from landrec.archive.indexer import Indexer, model_version
+from landrec.archive.positions import locate
 from landrec.archive.scanner import scan as scan_storage
 from landrec.archive.settings import ArchiveError, ArchiveSettings
 from landrec.archive.tagging import ToClassify, classify
@@ -116,6 +117,10 @@ def retag(
             (row[0], t.tag, t.segments) for (row, _), t in zip(found, tagged, strict=True) if t.tag
         ]
         with sessions() as session:
+            tracks = reads.tracks(session, [file_id for file_id, _, segments in tags if segments])
+            for file_id, _, segments in tags:
+                if file_id in tracks:  # where the new segments were shot
+                    locate(segments, tracks[file_id])
             writes.write_tags(session, tags)
         counts["retagged"] += len(tags)
         counts["failed"] += len(chunk) - len(tags)

@@ -1,5 +1,9 @@
 """The archive's own types, shared by the watcher, the scanner, the indexer and the database's
-reads and writes: where a file is (`StoragePath`), how it was seen, and what indexing found."""
+reads and writes: where a file is (`StoragePath`), how it was seen, and what indexing found.
+
+A file's row `Kind` is made from its detected `MediaKind` by `kind_of`: an image, a video, a
+`track` (a file of navigation data alone: raw .klv, .gpx, a drone's .srt; indexed with its
+track, never given to the model: `Kind.classified` is False), or `other` (never indexed)."""
 
 from __future__ import annotations
 
@@ -8,7 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from landrec.api import MediaKind
-from landrec.archive.db.models import Kind, Status
+from landrec.api.telemetry import Track
+from landrec.archive.db.models import Campaign, Kind, Status
 
 UPLOAD_TEMP_PREFIX = ".upload-"  # an upload being received: a dot-file, skipped by every reader
 
@@ -70,8 +75,13 @@ def inside_storage(root: Path, path: Path) -> bool:
 
 
 def kind_of(media: MediaKind) -> Kind:
-    """The row's kind of a detected file: image, video, or other for everything else."""
-    return {MediaKind.IMAGE: Kind.IMAGE, MediaKind.VIDEO: Kind.VIDEO}.get(media, Kind.OTHER)
+    """The row's kind of a detected file: image, video, track, or other for everything else."""
+    kinds = {
+        MediaKind.IMAGE: Kind.IMAGE,
+        MediaKind.VIDEO: Kind.VIDEO,
+        MediaKind.TELEMETRY: Kind.TRACK,
+    }
+    return kinds.get(media, Kind.OTHER)
 
 
 @dataclass(frozen=True)
@@ -112,6 +122,11 @@ class SegmentIn:
     start_s: float | None = None
     end_s: float | None = None
     page: int | None = None
+    # Where the sensor was and the frame centre it looked at, at `start_s` (from the track)
+    sensor_latitude: float | None = None
+    sensor_longitude: float | None = None
+    frame_center_latitude: float | None = None
+    frame_center_longitude: float | None = None
 
 
 @dataclass
@@ -129,3 +144,5 @@ class Outcome:
     thumbnail: str | None = None
     tag: TagIn | None = None
     segments: list[SegmentIn] = field(default_factory=list)
+    track: Track | None = None  # the file's navigation data, summarised
+    campaign: Campaign | None = None  # the first rule's (`archive/campaign.py`)

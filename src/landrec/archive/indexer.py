@@ -22,6 +22,7 @@ from landrec.archive.db import reads, writes
 from landrec.archive.db.models import Kind, Status
 from landrec.archive.domain import Outcome
 from landrec.archive.extract import EXTRACTORS, Registry
+from landrec.archive.positions import locate_segments
 from landrec.archive.prepare import Prepared, Preparer, StepTimes
 from landrec.archive.settings import ArchiveSettings
 from landrec.archive.tagging import ToClassify, classify
@@ -55,6 +56,7 @@ class Indexer:
         self.pool = ThreadPoolExecutor(max(2, settings.workers or 2))
         self.times = StepTimes()
         self.seconds = self.times.seconds  # per step, summed over threads (benchmarks read it)
+        self.requeued = 0  # videos made pending again by a side file (`writes.requeue_beside`)
         self.prepare = Preparer(settings, sessions, extractors, self.version, self.times)
 
     def close(self) -> None:
@@ -79,6 +81,9 @@ class Indexer:
                 if progress is not None:
                     progress(len(chunk))
             after = ids[-1]
+        if self.requeued:  # videos whose side file came in this pass, behind the cursor
+            self.requeued = 0
+            done += self.process_pending(progress)
         return done
 
     def process(self, ids: list[int], settled: bool = False) -> int:
@@ -102,6 +107,9 @@ class Indexer:
                 for p in ready:
                     if p.outcome is not None and p.outcome.status is Status.INDEXED:
                         p.outcome, p.transient = None, f"{type(exc).__name__}: {exc}"
+        for p in ready:
+            if p.outcome is not None:
+                locate_segments(p.outcome)
         with self.times.step("commit"):
             self._record(ready)
         return len(ready)
@@ -113,7 +121,10 @@ class Indexer:
         todo: list[tuple[ToClassify, Outcome]] = [
             (ToClassify(p.source, p.outcome.kind, pages(p.outcome)), p.outcome)
             for p in ready
-            if p.outcome is not None and p.outcome.status is Status.INDEXED and p.source
+            if p.outcome is not None
+            and p.outcome.status is Status.INDEXED
+            and p.outcome.kind.classified
+            and p.source
         ]
         tags = classify(self.predictor, self.version, [item for item, _ in todo])
         for (_, outcome), tagged in zip(todo, tags, strict=True):
@@ -133,6 +144,16 @@ class Indexer:
             results = [(p.job.id, p.outcome) for p in ready if p.outcome is not None]
             root = self.settings.storage
             writes.record(session, results, gone=lambda path: not path.is_file_in(root))
+            side_files = [
+                (p.job.path, p.job.mtime)
+                for p in ready
+                if p.outcome is not None
+                and p.outcome.kind is Kind.TRACK
+                and p.outcome.status is Status.INDEXED
+            ]
+            if side_files and (requeued := writes.requeue_beside(session, side_files)):
+                session.commit()
+                self.requeued += requeued
 
 
 def pages(outcome: Outcome) -> int:

@@ -1,5 +1,6 @@
-"""A file's work before the model: is it complete, what is it (by content), its hash, and the
-registered extractors of its kind (metadata, thumbnail, ...). Runs in the indexer's pool."""
+"""A file's work before the model: is it complete, what is it (by content), its hash, the
+registered extractors of its kind (metadata, thumbnail, telemetry, ...) and the campaign's first
+rule. Runs in the indexer's pool."""
 
 from __future__ import annotations
 
@@ -16,14 +17,17 @@ from pathlib import Path
 from sqlalchemy.orm import Session, sessionmaker
 
 from landrec.api import Detected, Format, MediaKind, detect, sha256_file
+from landrec.archive.campaign import first_rule
 from landrec.archive.db import writes
 from landrec.archive.db.models import Kind, Status
 from landrec.archive.domain import Job, Outcome, Seen, kind_of
 from landrec.archive.extract import ExtractError, Metadata, Registry, Source
+from landrec.archive.positions import fill_fields
 from landrec.archive.settings import ArchiveSettings
 
 log = logging.getLogger(__name__)
-MEDIA = frozenset({MediaKind.IMAGE, MediaKind.VIDEO})  # the kinds that are hashed and read
+# The kinds that are hashed and read (telemetry alone: indexed with its track, not classified)
+MEDIA = frozenset({MediaKind.IMAGE, MediaKind.VIDEO, MediaKind.TELEMETRY})
 
 
 class StepTimes:
@@ -90,7 +94,8 @@ class Preparer:
             return Prepared(job, not_media(detected))
         with self.times.step("hash"):
             sha = sha256_file(path)
-        if sha == job.sha256 and job.model_version == self.version and job.error is None:
+        tagged = job.model_version == self.version or not kind_of(detected.kind).classified
+        if sha == job.sha256 and tagged and job.error is None:
             return Prepared(job, unchanged=True)
         return Prepared(job, self._extract(path, detected.format, sha), source=path)
 
@@ -111,6 +116,11 @@ class Preparer:
             found.extra,
             found.thumbnail,
         )
+        if found.track is not None:
+            outcome.track = found.track
+            fill_fields(outcome.fields, found.track)
+        lat, lon = outcome.fields.get("latitude"), outcome.fields.get("longitude")
+        outcome.campaign = first_rule(found.track, _degrees(lat), _degrees(lon))
         return outcome
 
     def _growing(self, job: Job, stat: stat_result) -> bool:
@@ -126,6 +136,10 @@ class Preparer:
         with self.sessions() as session:
             writes.register(session, [Seen(job.path, size, mtime)])
         return True
+
+
+def _degrees(value: object) -> float | None:
+    return float(value) if isinstance(value, int | float) else None
 
 
 def not_media(detected: Detected) -> Outcome:

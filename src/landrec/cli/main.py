@@ -24,6 +24,7 @@ from landrec.cli.options import (
     tracking_option,
 )
 from landrec.cli.study import add_study_commands
+from landrec.cli.telemetry import add_telemetry_command
 
 USAGE_ERROR = 2  # exit code of a usage or configuration error (UserError.exit_code)
 # What a user can cause: landrec's own errors, and a named path that is missing or a folder
@@ -275,6 +276,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_reliability_commands(sub)
     add_study_commands(sub)
     add_archive_commands(sub)
+    add_telemetry_command(sub)
     return parser
 
 

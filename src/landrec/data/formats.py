@@ -18,6 +18,7 @@ class MediaKind(str, Enum):
 
     IMAGE = "image"
     VIDEO = "video"
+    TELEMETRY = "telemetry"  # navigation data alone: raw KLV, GPX, a drone's SRT
     UNSUPPORTED = "unsupported"  # readable, but neither an image nor a video
     UNREADABLE = "unreadable"  # empty, not a regular file, or not readable
     MISSING = "missing"  # a named path that does not exist
@@ -57,4 +58,6 @@ class Detected:
             return None
         if self.kind is MediaKind.UNSUPPORTED:
             return f"unsupported format ({self.what})"
+        if self.kind is MediaKind.TELEMETRY:
+            return f"telemetry, not an image or video ({self.what})"
         return self.what

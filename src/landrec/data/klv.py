@@ -13,12 +13,17 @@ Decisions:
 - A packet whose checksum fails, or that has none, is still decoded, with `checksum_ok` False,
   and counted in `bad_packets`: real encoders are known to compute the checksum wrongly while the
   values are good, and the flag lets a reader decide.
+- A packet whose checksum fails and that holds the key of another packet was cut short (its
+  length swallowed the next one): it is counted in `bad_packets`, not decoded, and the scan goes
+  on at that key.
 - A packet whose length runs past the end of the data is counted in `bad_packets` and not
   decoded; the scan goes on from the byte after its key, so a packet with a corrupt length
   never hides the good packets behind it. An item whose length runs past its packet ends the
   packet's items there (the checksum then tells whether the packet was sound).
 
 Pure Python (no NumPy): the bottom layer's sniffing and the archive's extractors use it.
+Speed: an encoder repeats one packet shape (its items' tags and lengths), so each shape is walked
+once per stream and its later packets are unpacked whole by one `struct` call (`_Layout`).
 """
 
 from __future__ import annotations
@@ -106,6 +111,7 @@ TAGS: tuple[TagSpec, ...] = (
     TagSpec(7, "platform_roll_angle", Kind.INT16, -50.0, 50.0),
     TagSpec(10, "platform_designation", Kind.TEXT),
     TagSpec(11, "image_source_sensor", Kind.TEXT),
+    TagSpec(12, "image_coordinate_system", Kind.TEXT),
     _latitude(13, "sensor_latitude"),
     _longitude(14, "sensor_longitude"),
     _altitude(15, "sensor_true_altitude"),
@@ -115,6 +121,7 @@ TAGS: tuple[TagSpec, ...] = (
     TagSpec(19, "sensor_relative_elevation_angle", Kind.INT32, -180.0, 180.0),
     TagSpec(20, "sensor_relative_roll_angle", Kind.UINT32, 0.0, 360.0),
     TagSpec(21, "slant_range", Kind.UINT32, 0.0, 5_000_000.0),
+    TagSpec(22, "target_width", Kind.UINT16, 0.0, 10_000.0),
     _latitude(23, "frame_center_latitude"),
     _longitude(24, "frame_center_longitude"),
     _altitude(25, "frame_center_elevation"),
@@ -149,7 +156,7 @@ def checksum(data: bytes) -> int:
     return (sum(data[0::2]) * 256 + sum(data[1::2])) & 0xFFFF
 
 
-def _ber_length(data: bytes, pos: int) -> tuple[int, int]:
+def ber_length(data: bytes, pos: int) -> tuple[int, int]:
     """(length, position after it) of the BER length at `pos`; IndexError past the end."""
     first = data[pos]
     if first < 0x80:
@@ -180,10 +187,10 @@ def _decode_value(spec: TagSpec, raw: bytes) -> Value:
     if len(raw) != spec.size or spec.scaled:
         return raw.hex()
     number: int = struct.unpack(spec.kind.value, raw)[0]
-    return _iso_time(number) if spec.kind is Kind.TIME else number
+    return iso_time(number) if spec.kind is Kind.TIME else number
 
 
-def _iso_time(microseconds: int) -> str:
+def iso_time(microseconds: int) -> str:
     """ISO 8601 UTC text, to the microsecond, of microseconds since 1970."""
     try:
         stamp = EPOCH + dt.timedelta(microseconds=microseconds)
@@ -199,7 +206,7 @@ def _decode_items(data: bytes, start: int, end: int) -> Sample:
     try:
         while pos < end:
             tag, pos = _ber_oid(data, pos)
-            length, pos = _ber_length(data, pos)
+            length, pos = ber_length(data, pos)
             if pos + length > end:
                 break  # the item runs past its packet: the checksum says whether that matters
             spec = BY_TAG.get(tag)
@@ -222,6 +229,86 @@ def _decode_items(data: bytes, start: int, end: int) -> Sample:
     return sample
 
 
+# How `_Layout` turns each unpacked value into the sample's value (small ints: the hot loop).
+_SKIP, _UNSIGNED, _SIGNED, _TEXT, _TIME, _INT, _HEX = range(7)
+
+
+@dataclass(frozen=True, slots=True)
+class _Layout:
+    """One packet shape (its items' tags and lengths, in order), decoded with one struct call.
+
+    Encoders repeat the same items packet after packet, so a stream has few shapes: the first
+    packet of each is walked item by item (`_decode_items`), the rest unpacked whole, their
+    BER tag and length bytes compared with the shape's before any value is used."""
+
+    unpack: struct.Struct  # header bytes and value of every item, alternating
+    headers: tuple[bytes, ...]  # each item's tag and length bytes, as the shape has them
+    plan: tuple[tuple[str, int, float, float, int | None], ...]  # name, how, low, scale, error
+
+    @classmethod
+    def of(cls, data: bytes, start: int, end: int) -> _Layout | None:
+        """The shape of the local set data[start:end]; None unless its items fill it exactly."""
+        fmt, headers = [">"], []
+        plan: list[tuple[str, int, float, float, int | None]] = []
+        pos = start
+        try:
+            while pos < end:
+                tag, after_tag = _ber_oid(data, pos)
+                length, value_at = ber_length(data, after_tag)
+                if value_at + length > end:
+                    return None
+                headers.append(data[pos:value_at])
+                fmt.append(f"{value_at - pos}s")
+                fmt.append(_step(tag, length, plan))
+                pos = value_at + length
+        except IndexError:
+            return None
+        return cls(struct.Struct("".join(fmt)), tuple(headers), tuple(plan))
+
+    def decode(self, data: bytes, start: int) -> Sample | None:
+        """The sample of a packet of this shape at `start`; None when its items differ."""
+        fields = self.unpack.unpack_from(data, start)
+        if fields[0::2] != self.headers:
+            return None
+        sample: Sample = {}
+        for (name, how, low, scale, error), value in zip(self.plan, fields[1::2], strict=True):
+            if how == _UNSIGNED:
+                sample[name] = low + value * scale
+            elif how == _SIGNED:
+                sample[name] = None if value == error else value * scale
+            elif how == _TEXT:
+                sample[name] = value.decode("utf-8", errors="replace")
+            elif how == _TIME:
+                sample[name] = iso_time(value)
+            elif how == _INT:
+                sample[name] = value
+            elif how == _HEX:
+                sample[name] = value.hex()
+        _add_corners(sample)
+        return sample
+
+
+def _step(tag: int, length: int, plan: list[tuple[str, int, float, float, int | None]]) -> str:
+    """The struct code reading one item's value, with how to turn it into the sample's value
+    appended to `plan` (the same result `_decode_items` gives for it)."""
+    spec = BY_TAG.get(tag)
+    if spec is None:
+        plan.append((str(tag), _SKIP if tag == CHECKSUM_TAG else _HEX, 0.0, 0.0, None))
+        return f"{length}s"
+    if spec.kind is Kind.TEXT:
+        plan.append((spec.name, _TEXT, 0.0, 0.0, None))
+        return f"{length}s"
+    if length != spec.size:
+        plan.append((spec.name, _HEX, 0.0, 0.0, None))
+        return f"{length}s"
+    if spec.scaled:
+        how = _UNSIGNED if spec.error is None else _SIGNED
+        plan.append((spec.name, how, spec.low, spec.scale, spec.error))
+    else:
+        plan.append((spec.name, _TIME if spec.kind is Kind.TIME else _INT, 0.0, 0.0, None))
+    return spec.kind.value[1:]
+
+
 def _add_corners(sample: Sample) -> None:
     """Corners from offsets (26-33) plus the frame centre, where no full corner (82-89) came."""
     for corner, offset, centre in CORNER_FROM_OFFSET:
@@ -234,7 +321,7 @@ def _add_corners(sample: Sample) -> None:
             sample[corner] = None  # no offset, or no frame centre to add it to
 
 
-def _checksum_ok(data: bytes, start: int, end: int) -> bool:
+def checksum_ok(data: bytes, start: int, end: int) -> bool:
     """Whether the packet data[start:end] ends in a checksum item that matches its bytes."""
     if end - start < 4 or data[end - 4] != CHECKSUM_TAG or data[end - 3] != 2:
         return False
@@ -244,11 +331,12 @@ def _checksum_ok(data: bytes, start: int, end: int) -> bool:
 def decode_stream(data: bytes) -> KlvDecode:
     """Every UAS LS packet in `data` (a raw .klv stream), decoded in order; garbage skipped."""
     samples: list[Sample] = []
+    shapes: dict[int, _Layout | None] = {}  # by local set length (None: seen once so far)
     bad = 0
     pos = data.find(UAS_LS_KEY)
     while pos >= 0:
         try:
-            length, body = _ber_length(data, pos + len(UAS_LS_KEY))
+            length, body = ber_length(data, pos + len(UAS_LS_KEY))
         except IndexError:
             length, body = len(data), len(data)  # the length itself is cut off
         end = body + length
@@ -256,9 +344,22 @@ def decode_stream(data: bytes) -> KlvDecode:
             bad += 1
             pos = data.find(UAS_LS_KEY, pos + 1)
             continue
-        ok = _checksum_ok(data, pos, end)
+        ok = checksum_ok(data, pos, end)
+        inner = -1 if ok else data.find(UAS_LS_KEY, pos + 1, end)
+        if inner >= 0:  # cut short: its length swallowed the packet that starts at `inner`
+            bad += 1
+            pos = inner
+            continue
         bad += not ok
-        sample = _decode_items(data, body, end)
+        shape = shapes.get(end - body)
+        sample = shape.decode(data, body) if shape is not None else None
+        if sample is None:
+            sample = _decode_items(data, body, end)
+            if end - body in shapes:  # a length seen before: worth a shape (a lone one is not)
+                if (shape := _Layout.of(data, body, end)) is not None:
+                    shapes[end - body] = shape
+            else:
+                shapes[end - body] = None
         sample["checksum_ok"] = ok
         samples.append(sample)
         pos = data.find(UAS_LS_KEY, end)
@@ -270,7 +371,7 @@ def is_klv(head: bytes) -> bool:
     return UAS_LS_KEY in head[:SNIFF_BYTES]
 
 
-def _ber_length_bytes(length: int) -> bytes:
+def ber_length_bytes(length: int) -> bytes:
     if length < 0x80:
         return bytes([length])
     size = (length.bit_length() + 7) // 8
@@ -314,7 +415,7 @@ def _encode_value(spec: TagSpec, value: Value) -> bytes | None:
 
 
 def _item(tag: int, value: bytes) -> bytes:
-    return _ber_oid_bytes(tag) + _ber_length_bytes(len(value)) + value
+    return _ber_oid_bytes(tag) + ber_length_bytes(len(value)) + value
 
 
 def encode_packet(values: Sample) -> bytes:
@@ -329,5 +430,5 @@ def encode_packet(values: Sample) -> bytes:
         elif name.isdigit():
             items += _item(int(name), bytes.fromhex(str(value)))
     items += bytes([CHECKSUM_TAG, 2])
-    head = UAS_LS_KEY + _ber_length_bytes(len(items) + 2) + items
+    head = UAS_LS_KEY + ber_length_bytes(len(items) + 2) + items
     return head + checksum(head).to_bytes(2, "big")

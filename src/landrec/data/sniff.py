@@ -16,8 +16,11 @@ from pathlib import Path
 from PIL import Image
 
 from landrec.data.formats import NOT_FOUND, Detected, Format, MediaKind
+from landrec.data.telemetry.detect import HEAD_BYTES as TELEMETRY_HEAD_BYTES
+from landrec.data.telemetry.detect import telemetry_format
 
-HEAD_BYTES = 1024  # enough for every signature below, MPEG-TS's three sync bytes included
+# enough for every signature below, MPEG-TS's three sync bytes and a KLV key after garbage included
+HEAD_BYTES = max(1024, TELEMETRY_HEAD_BYTES)
 
 # ISO base media files ("....ftyp<brand>") that are still images (HEIC, HEIF, AVIF) or audio.
 IMAGE_BRANDS = frozenset({b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"mif1", b"msf1"})
@@ -90,7 +93,9 @@ def _before_pillow(head: bytes) -> Format | None:
     for magic, name, mime in VIDEO_MAGIC:
         if head.startswith(magic):
             return Format(MediaKind.VIDEO, name, mime)
-    return None
+    if _transport_stream(head) or head.startswith(tuple(m for m, _, _ in IMAGE_MAGIC)):
+        return None  # a KLV key in a video's or an image's head does not make it raw KLV
+    return telemetry_format(head)  # raw KLV, GPX, drone SRT: no Pillow plugin gets to guess
 
 
 def _pillow_format(path: Path) -> Format | None:

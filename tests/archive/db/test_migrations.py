@@ -19,10 +19,10 @@ from sqlalchemy import Engine, inspect, select, text
 from sqlalchemy.orm import Session
 
 from landrec.archive.db.migrate import MIGRATIONS, current_revision, make_config, upgrade
-from landrec.archive.db.models import Audit, Base, File, User
+from landrec.archive.db.models import Audit, Base, File, Segment, Track, TrackPoint, User
 from landrec.archive.db.session import make_engine
 
-HEAD = "0003"  # the newest migration
+HEAD = "0004"  # the newest migration
 
 
 def schema(engine: Engine) -> dict[str, Any]:
@@ -39,11 +39,11 @@ def schema(engine: Engine) -> dict[str, Any]:
     }
 
 
-def test_the_package_holds_one_line_of_migrations_0001_to_0003() -> None:
+def test_the_package_holds_one_line_of_migrations_0001_to_0004() -> None:
     scripts = ScriptDirectory.from_config(make_config())
     assert (MIGRATIONS / "env.py").exists()
     assert scripts.get_heads() == [HEAD]
-    assert [s.revision for s in scripts.walk_revisions()] == [HEAD, "0002", "0001"]
+    assert [s.revision for s in scripts.walk_revisions()] == [HEAD, "0003", "0002", "0001"]
 
 
 def test_upgrade_creates_exactly_the_models_schema(db_url: str) -> None:
@@ -155,9 +155,12 @@ def test_0002_adds_an_empty_mime_to_the_rows_of_0001(db_url: str) -> None:
 def test_0003_adds_empty_auth_tables_and_keeps_the_rows_of_0002(db_url: str) -> None:
     engine = make_engine(db_url)
     upgrade(engine, "0002")
-    with Session(engine) as session:
-        session.add(File(path="a.jpg", size=1, mtime=0.0, first_seen=datetime.now(timezone.utc)))
-        session.commit()
+    with engine.begin() as connection:  # the columns of 0002 (the models have more since)
+        connection.execute(
+            text("INSERT INTO files (path, size, mtime, kind, status, attempts, first_seen, "
+                 "corrected) VALUES ('a.jpg', 1, 0, 'other', 'pending', 0, :t, :c)"),
+            {"t": datetime.now(timezone.utc), "c": False},
+        )  # fmt: skip
     upgrade(engine)
     tables = set(inspect(engine).get_table_names())
     assert {"users", "tokens", "sessions", "audit"} <= tables
@@ -167,4 +170,47 @@ def test_0003_adds_empty_auth_tables_and_keeps_the_rows_of_0002(db_url: str) -> 
         session.add(Audit(at=datetime.now(timezone.utc), actor="cli", action="retag"))
         session.commit()
         assert session.scalars(select(Audit.actor)).all() == ["cli"]
+    engine.dispose()
+
+
+def test_0004_adds_campaigns_segment_positions_and_track_tables_to_the_rows_of_0003(
+    db_url: str,
+) -> None:
+    engine = make_engine(db_url)
+    upgrade(engine, "0003")
+    now = datetime(2024, 1, 1, tzinfo=timezone.utc)
+    with engine.begin() as connection:
+        columns = "path, size, mtime, kind, status, attempts, first_seen, corrected"
+        connection.execute(
+            text(f"INSERT INTO files ({columns}) VALUES ('a.mp4', 1, 0, 'video', 'indexed', 0, "
+                 ":t, :c)"),
+            {"t": now, "c": False},
+        )  # fmt: skip
+        connection.execute(
+            text('INSERT INTO segments (file_id, "index", start_s, context) '
+                 "SELECT id, 0, 0.0, 'coast' FROM files"),
+        )  # fmt: skip
+    upgrade(engine)
+    with Session(engine) as session:
+        row = session.scalars(select(File)).one()
+        assert (row.path, row.campaign, row.campaign_corrected) == ("a.mp4", None, False)
+        segment = session.scalars(select(Segment)).one()
+        assert (segment.context, segment.sensor_latitude, segment.frame_center_longitude) == (
+            "coast", None, None,
+        )  # fmt: skip
+        assert session.scalars(select(Track)).all() == []
+        session.add(
+            Track(
+                file_id=row.id,
+                standards=["GPX"],
+                packets=2,
+                bad_packets=0,
+                samples=2,
+                geojson={"type": "FeatureCollection", "features": []},
+            )
+        )
+        session.add(TrackPoint(file_id=row.id, t=0.0, latitude=1.0, longitude=2.0))
+        row.campaign = "sea"
+        session.commit()
+        assert session.scalars(select(TrackPoint.footprint)).all() == [False]
     engine.dispose()

@@ -5,6 +5,7 @@ Playwright; a fresh browser context (no cache, no storage) per test."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -101,18 +102,27 @@ def browser() -> Iterator:
         chromium.close()
 
 
-@pytest.fixture
-def page(browser, archive: Archive) -> Iterator:
-    """A new page in a fresh context; JavaScript errors fail the test."""
+@contextmanager
+def open_page(browser, url: str) -> Iterator:
+    """A new page on the service at `url`, in a fresh context; JavaScript errors fail."""
     # bypass_csp: Playwright's wait_for_function(text) evals in the page, which the archive's
     # policy forbids; test_csp.py loads every view under the policy.
     context = browser.new_context(
-        viewport={"width": 1280, "height": 800}, base_url=archive.url, bypass_csp=True
+        viewport={"width": 1280, "height": 800}, base_url=url, bypass_csp=True
     )
     context.set_default_timeout(10_000)
     tab = context.new_page()
     errors: list[str] = []
     tab.on("pageerror", lambda error: errors.append(str(error)))
-    yield tab
-    context.close()
+    try:
+        yield tab
+    finally:
+        context.close()
     assert not errors, errors
+
+
+@pytest.fixture
+def page(browser, archive: Archive) -> Iterator:
+    """A new page in a fresh context on the archive; JavaScript errors fail the test."""
+    with open_page(browser, archive.url) as tab:
+        yield tab

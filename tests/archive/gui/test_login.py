@@ -22,12 +22,13 @@ PASSWORD = "a long password"
 
 @pytest.fixture(scope="module")
 def secured(tmp_path_factory: pytest.TempPathFactory, colour_model: Path) -> Iterator[str]:
-    """The service over two photos, with one editor, `ada`: its URL."""
+    """The service over two photos, with an editor, `ada`, and a viewer, `bob`: its URL."""
     root = tmp_path_factory.mktemp("secured")
     write_image(root / "storage" / "red.jpg", RED, seed=1)
     write_image(root / "storage" / "blue.jpg", BLUE, seed=2)
     db = f"sqlite:///{root / '.landrec-archive-storage' / 'archive.sqlite3'}"
     user_add(db, "ada", Role.EDITOR, PASSWORD)
+    user_add(db, "bob", Role.VIEWER, PASSWORD)
     port, log = free_port(), root / "service.log"
     service = start_service(root / "storage", colour_model, port, log)
     try:
@@ -62,6 +63,7 @@ def test_login_page_then_the_grid_and_a_correction(browser, secured: str) -> Non
         assert cookie["httpOnly"] and cookie["sameSite"] == "Lax"
         page.click("#grid .card >> text=blue.jpg")
         page.wait_for_selector("#view[data-state=ready] #correct")
+        assert page.locator("#metadata select#campaign").count() == 1  # an editor's
         page.select_option("#correct", "red")
         page.click(".correction button[type=submit]")
         page.wait_for_selector("#corrected")  # saved: the PUT carried the CSRF token
@@ -72,3 +74,23 @@ def test_login_page_then_the_grid_and_a_correction(browser, secured: str) -> Non
     finally:
         context.close()
     assert not errors, errors
+
+
+def test_a_viewer_gets_no_campaign_select(browser, secured: str) -> None:
+    context = browser.new_context(base_url=secured)
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    try:
+        page.goto("/")
+        page.wait_for_url("**/login")
+        page.fill("input[name=name]", "bob")
+        page.fill("input[name=password]", PASSWORD)
+        page.click("button[type=submit]")
+        page.wait_for_selector("#view[data-state=ready]")
+        page.wait_for_selector("#user #logout")
+        assert "bob (viewer)" in page.inner_text("#user")
+        page.click("#grid .card >> text=red.jpg")
+        page.wait_for_selector("#view[data-state=ready] #metadata")
+        assert page.locator("#campaign").count() == 0
+    finally:
+        context.close()

@@ -4,7 +4,9 @@ PostgreSQL (distributed mode); Alembic migrations in `migrations/` create and ev
 A `files` row per file of the storage, keyed by a stable id; the current context is copied
 onto the row (indexed, so the search filters stay fast at 100,000 rows); every model's tag is
 kept in `tags`, video segments and multi-page details in `segments`, user corrections in
-`corrections` (by content hash too, so a moved file keeps them).
+`corrections` (by content hash too, so a moved file keeps them). A file with navigation data
+has a `tracks` row (its bounds, time span, platform, the GeoJSON served) and `track_points`
+rows (the thinned points and every footprint corner: what the map's bbox search looks up).
 """
 
 from __future__ import annotations
@@ -74,9 +76,26 @@ class Status(str, enum.Enum):
 
 
 class Kind(str, enum.Enum):
+    """What a row holds. A `track` is a file of navigation data alone (raw .klv, .gpx, a
+    drone's .srt): indexed with its track, never classified (it has no pixels)."""
+
     IMAGE = "image"
     VIDEO = "video"
+    TRACK = "track"
     OTHER = "other"
+
+    @property
+    def classified(self) -> bool:
+        """Whether the model tags files of this kind."""
+        return self in (Kind.IMAGE, Kind.VIDEO)
+
+
+class Campaign(str, enum.Enum):
+    """Where a file was shot from (`archive/campaign.py` gives the first guess; users correct)."""
+
+    AIR = "air"
+    LAND = "land"
+    SEA = "sea"
 
 
 class File(Base):
@@ -130,6 +149,10 @@ class File(Base):
     model_version: Mapped[str | None] = mapped_column(String(128))
     corrected: Mapped[bool] = mapped_column(default=False)
 
+    # Air, land or sea: the first rule's, or a user's (then `campaign_corrected`, kept on re-index)
+    campaign: Mapped[str | None] = mapped_column(String(8), index=True)
+    campaign_corrected: Mapped[bool] = mapped_column(default=False)
+
     segments: Mapped[list[Segment]] = relationship(
         back_populates="file", cascade="all, delete-orphan", order_by="Segment.index"
     )
@@ -171,8 +194,51 @@ class Segment(Base):
     context: Mapped[str | None] = mapped_column(String(64))
     confidence: Mapped[float | None] = mapped_column(Float)
     model_version: Mapped[str | None] = mapped_column(String(128))
+    # Where the sensor was and where it looked (the frame centre) at the segment's start
+    sensor_latitude: Mapped[float | None] = mapped_column(Float)
+    sensor_longitude: Mapped[float | None] = mapped_column(Float)
+    frame_center_latitude: Mapped[float | None] = mapped_column(Float)
+    frame_center_longitude: Mapped[float | None] = mapped_column(Float)
 
     file: Mapped[File] = relationship(back_populates="segments")
+
+
+class Track(Base):
+    """A file's navigation data, summarised: one row per file (replaced when it is indexed)."""
+
+    __tablename__ = "tracks"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    file_id: Mapped[int] = mapped_column(ForeignKey("files.id", ondelete="CASCADE"), unique=True)
+    standards: Mapped[list] = mapped_column(JSON)  # ["MISB ST 0601", ...]
+    packets: Mapped[int] = mapped_column(Integer)
+    bad_packets: Mapped[int] = mapped_column(Integer)
+    samples: Mapped[int] = mapped_column(Integer)  # before thinning
+    min_lon: Mapped[float | None] = mapped_column(Float)
+    min_lat: Mapped[float | None] = mapped_column(Float)
+    max_lon: Mapped[float | None] = mapped_column(Float)
+    max_lat: Mapped[float | None] = mapped_column(Float)
+    start_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), index=True)
+    end_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), index=True)
+    platform: Mapped[str | None] = mapped_column(String(128))
+    sensor: Mapped[str | None] = mapped_column(String(128))
+    geojson: Mapped[dict] = mapped_column(JSON)  # what GET /api/files/{id}/track returns
+    line: Mapped[list | None] = mapped_column(JSON)  # <= 200 [lon, lat] vertices: the main map
+
+
+class TrackPoint(Base):
+    """A position of a file's track (a thinned point) or a corner of one of its footprints."""
+
+    __tablename__ = "track_points"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    file_id: Mapped[int] = mapped_column(ForeignKey("files.id", ondelete="CASCADE"), index=True)
+    t: Mapped[float | None] = mapped_column(Float)  # seconds from the start of the media
+    latitude: Mapped[float] = mapped_column(Float)
+    longitude: Mapped[float] = mapped_column(Float)
+    footprint: Mapped[bool] = mapped_column(default=False)  # a footprint's corner
+
+    __table_args__ = (Index("ix_track_points_lat_lon", "latitude", "longitude"),)
 
 
 class Correction(Base):
@@ -226,6 +292,7 @@ class Action(str, enum.Enum):
     LOGIN = "login"
     LOGIN_FAILED = "login-failed"
     LOGOUT = "logout"
+    CAMPAIGN = "campaign"  # a user's correction of a file's campaign
 
 
 class User(Base):

@@ -1,6 +1,12 @@
-"""Read-only queries of the archive: the search behind `/api/files`, one file, statistics,
-failures and the users' corrections. Every filter has an index or is a substring scan that
-stays fast at 100,000 rows; nothing here writes."""
+"""Read-only queries of the archive: the search behind `/api/files` (and its map twin,
+`/api/tracks`), one file and its track, statistics, failures and the users' corrections. Every
+filter has an index or is a substring scan that stays fast at 100,000 rows; nothing here writes.
+
+Where a file was shot: the bbox filter matches a file by its own position or by any point of
+its track or corner of its footprints (`track_points`, indexed by latitude and longitude). A
+footprint is matched by its corners: one larger than the box, none of whose corners is inside,
+is not matched (the track's points near it usually are). The time filter matches `taken_at` or
+an overlap of the track's [start, end]."""
 
 from __future__ import annotations
 
@@ -9,10 +15,20 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, Select, func, or_, select
+from sqlalchemy import ColumnElement, Row, Select, and_, func, or_, select
 from sqlalchemy.orm import InstrumentedAttribute, Session, selectinload
 
-from landrec.archive.db.models import Audit, Correction, File, LoginSession, Status, Token, User
+from landrec.archive.db.models import (
+    Audit,
+    Correction,
+    File,
+    LoginSession,
+    Status,
+    Token,
+    Track,
+    TrackPoint,
+    User,
+)
 from landrec.archive.domain import StoragePath
 
 # sort key -> column; a leading "-" sorts descending. Ties are broken by id, same direction.
@@ -25,6 +41,7 @@ SORT_COLUMNS: dict[str, InstrumentedAttribute[Any]] = {
 }
 SORTS = tuple(f"{sign}{key}" for key in SORT_COLUMNS for sign in ("", "-"))
 MAX_PAGE_SIZE = 500
+MAX_MAP_TRACKS = 500  # tracks drawn on the main map at most (the newest files first)
 UNKNOWN = "unknown"  # the context below the calibrated threshold
 
 BBox = tuple[float, float, float, float]  # min lon, min lat, max lon, max lat (degrees)
@@ -39,13 +56,14 @@ class FileFilter:
     kind: str | None = None
     format: str | None = None
     camera: str | None = None  # substring of the camera make or model, case-insensitive
-    taken_from: datetime | None = None  # inclusive; a naive time is taken as UTC
+    taken_from: datetime | None = None  # inclusive; a naive time is taken as UTC (or a track's)
     taken_to: datetime | None = None  # inclusive
-    bbox: BBox | None = None  # min lon > max lon: the box crosses the antimeridian
+    bbox: BBox | None = None  # min lon > max lon: the box crosses the antimeridian (or a track)
     status: str | None = None
     corrected: bool | None = None
     q: str | None = None  # substring of the relative path, case-insensitive
     unknown: bool = False  # True: only files whose context is "unknown"
+    campaign: str | None = None  # air, land or sea
     sort: str = "-id"
     page: int = 1  # from 1
     page_size: int = 50  # 1..MAX_PAGE_SIZE
@@ -69,7 +87,8 @@ LIST_COLUMNS = (
     File.id, File.path, File.size, File.kind, File.format, File.status, File.error,
     File.context, File.confidence, File.model_context, File.corrected, File.width,
     File.height, File.duration_s, File.taken_at, File.latitude, File.longitude,
-    File.camera_make, File.camera_model, File.thumbnail, File.sha256,
+    File.camera_make, File.camera_model, File.thumbnail, File.sha256, File.campaign,
+    select(Track.id).where(Track.file_id == File.id).exists().label("has_track"),
 )  # fmt: skip
 
 
@@ -99,6 +118,7 @@ def _conditions(f: FileFilter) -> list[ColumnElement[bool]]:
         (File.format, f.format),
         (File.status, f.status),
         (File.corrected, f.corrected),
+        (File.campaign, f.campaign),
     ):
         if value is not None:
             where.append(column == _plain(value))
@@ -115,22 +135,39 @@ def _conditions(f: FileFilter) -> list[ColumnElement[bool]]:
         )
     if f.q:
         where.append(File.path.icontains(f.q, autoescape=True))
-    if f.taken_from is not None:
-        where.append(File.taken_at >= _utc(f.taken_from))
-    if f.taken_to is not None:
-        where.append(File.taken_at <= _utc(f.taken_to))
+    if f.taken_from is not None or f.taken_to is not None:
+        where.append(_in_time(f.taken_from, f.taken_to))
     if f.bbox is not None:
-        where.extend(_in_bbox(f.bbox))
+        where.append(_in_bbox(f.bbox))
     return where
 
 
-def _in_bbox(bbox: BBox) -> list[ColumnElement[bool]]:
-    """Latitude between the box's bounds, longitude too (or outside them across 180°)."""
+def _in_time(start: datetime | None, end: datetime | None) -> ColumnElement[bool]:
+    """`taken_at` within [start, end], or a track whose [start, end] overlaps it."""
+    taken, overlap = [], []
+    if start is not None:
+        taken.append(File.taken_at >= _utc(start))
+        overlap.append(Track.end_at >= _utc(start))
+    if end is not None:
+        taken.append(File.taken_at <= _utc(end))
+        overlap.append(Track.start_at <= _utc(end))
+    tracks = select(Track.file_id).where(*overlap)
+    return or_(and_(*taken), File.id.in_(tracks))
+
+
+def _in_bbox(bbox: BBox) -> ColumnElement[bool]:
+    """The file's position in the box, or a point or footprint corner of its track: latitude
+    between the box's bounds, longitude too (or outside them across 180°). The track's side is
+    `id IN (points in the box)`: a range scan of the (latitude, longitude) index."""
     min_lon, min_lat, max_lon, max_lat = bbox
-    lat = File.latitude.between(min_lat, max_lat)
-    if min_lon <= max_lon:
-        return [lat, File.longitude.between(min_lon, max_lon)]
-    return [lat, or_(File.longitude >= min_lon, File.longitude <= max_lon)]
+
+    def inside(lat: Any, lon: Any) -> ColumnElement[bool]:
+        if min_lon <= max_lon:
+            return and_(lat.between(min_lat, max_lat), lon.between(min_lon, max_lon))
+        return and_(lat.between(min_lat, max_lat), or_(lon >= min_lon, lon <= max_lon))
+
+    points = select(TrackPoint.file_id).where(inside(TrackPoint.latitude, TrackPoint.longitude))
+    return or_(inside(File.latitude, File.longitude), File.id.in_(points))
 
 
 def _sorted(query: Select[File], sort: str) -> Select[File]:
@@ -160,6 +197,27 @@ def get_file(session: Session, file_id: int) -> File | None:
     """The file with this id, its segments loaded; None when there is none."""
     query = select(File).where(File.id == file_id).options(selectinload(File.segments))
     return session.scalars(query).first()
+
+
+def track_of(session: Session, file_id: int) -> Track | None:
+    """The track of this file; None when it has none."""
+    return session.scalars(select(Track).where(Track.file_id == file_id)).first()
+
+
+def map_tracks(
+    session: Session, f: FileFilter, limit: int = MAX_MAP_TRACKS
+) -> tuple[list[Row[Any]], bool]:
+    """The lines of the tracks of the files matching `f` (the newest files first, at most
+    `limit`): rows of (id, path, context, campaign, kind, line), and whether more matched."""
+    query = (
+        select(File.id, File.path, File.context, File.campaign, File.kind, Track.line)
+        .join(Track, Track.file_id == File.id)
+        .where(*_conditions(f))
+        .order_by(File.id.desc())
+        .limit(limit + 1)
+    )
+    rows = list(session.execute(query).all())
+    return rows[:limit], len(rows) > limit
 
 
 def file_row(session: Session, file_id: int) -> File | None:

@@ -6,7 +6,8 @@ from __future__ import annotations
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from landrec.archive.db.models import Correction, File, Info, Kind, Status, Token, User
+from landrec.api.telemetry import Track as TrackOut
+from landrec.archive.db.models import Correction, File, Info, Kind, Status, Token, Track, User
 from landrec.archive.domain import Job, StoragePath
 
 
@@ -55,8 +56,11 @@ def info(session: Session, key: str) -> str | None:
 
 
 def indexed_files(session: Session) -> list[tuple[int, StoragePath, Kind, int | None]]:
-    """Every indexed file, by id: (id, path, kind, pages), what a retag classifies."""
-    query = select(File.id, File.path, File.kind, File.pages).where(File.status == Status.INDEXED)
+    """Every indexed image and video, by id: (id, path, kind, pages), what a retag classifies."""
+    classified = [kind.value for kind in Kind if kind.classified]
+    query = select(File.id, File.path, File.kind, File.pages).where(
+        File.status == Status.INDEXED, File.kind.in_(classified)
+    )
     rows = session.execute(query.order_by(File.id)).all()
     return [(i, StoragePath(path), Kind(kind), pages) for i, path, kind, pages in rows]
 
@@ -79,3 +83,9 @@ def has_credentials(session: Session) -> bool:
     """True once a user or a token exists (a revoked token too): the archive is then secured."""
     query = select(or_(select(User.id).exists(), select(Token.id).exists()))
     return bool(session.scalar(query))
+
+
+def tracks(session: Session, ids: list[int]) -> dict[int, TrackOut]:
+    """The tracks of these files, by file id (files without one left out)."""
+    query = select(Track.file_id, Track.geojson).where(Track.file_id.in_(ids))
+    return {file_id: TrackOut.from_geojson(data) for file_id, data in session.execute(query)}

@@ -6,14 +6,28 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from datetime import datetime, timezone
+from pathlib import PurePosixPath
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from landrec.archive.db.models import Correction, File, Info, Segment, Status, Tag
+from landrec.api.telemetry import Track as TrackIn
+from landrec.archive.db.models import (
+    Campaign,
+    Correction,
+    File,
+    Info,
+    Kind,
+    Segment,
+    Status,
+    Tag,
+    Track,
+    TrackPoint,
+)
 from landrec.archive.domain import Outcome, Seen, SegmentIn, StoragePath, TagIn
+from landrec.archive.positions import map_line
 
 REGISTER_TRIES = 3  # a path registered by another writer at the same moment: read again
 RECORD_TRIES = 3  # a row recorded (or moved) by another writer at the same moment: likewise
@@ -59,6 +73,33 @@ def _register(session: Session, seen: list[Seen]) -> int:
     return changed
 
 
+def requeue_beside(session: Session, side_files: list[tuple[StoragePath, float]]) -> int:
+    """Videos of the same folder and stem as these side files (`flight.klv` -> `flight.ts`),
+    indexed before the side file's mtime, pending again with their hash forgotten, so that the
+    next pass reads the side file into their track (a side file may arrive after its video).
+    Returns how many rows became pending."""
+    changed = 0
+    for side, mtime in side_files:
+        parent, stem = PurePosixPath(side.posix).parent, PurePosixPath(side.posix).stem.lower()
+        prefix = "" if str(parent) == "." else f"{parent}/"
+        written = datetime.fromtimestamp(mtime, timezone.utc)
+        rows = session.scalars(
+            select(File).where(
+                File.kind == Kind.VIDEO.value,
+                File.path.istartswith(f"{prefix}{stem}.", autoescape=True),
+            )
+        )
+        for row in rows:
+            path = PurePosixPath(row.path)
+            if path.parent != parent or path.stem.lower() != stem:
+                continue
+            if row.last_processed is not None and row.last_processed >= written:
+                continue  # indexed after the side file was written: it read it
+            row.status, row.sha256, row.attempts = Status.PENDING.value, None, 0
+            changed += 1
+    return changed
+
+
 def mark_missing(session: Session, present: set[StoragePath], gone: Gone) -> int:
     """Rows whose path is not in `present` (the storage's files when its listing started)
     -> missing, if `gone` confirms their file is not there now. A file that appeared after
@@ -91,6 +132,7 @@ def _adopt(session: Session, row: File, old: File) -> File:
     if claimed.rowcount != 1:  # type: ignore[attr-defined]  # another writer took it: retry
         raise StaleDataError(f"row {old.id} was taken over by another writer")
     _clear_details(session, [old.id], old.model_version)
+    _clear_tracks(session, [old.id])
     return old
 
 
@@ -122,6 +164,7 @@ def _record(session: Session, results: list[tuple[int, Outcome]], gone: Gone) ->
     for version in {o.tag.model_version for _, o in results if o.tag is not None}:
         tagged = [i for i, o in results if o.tag is not None and o.tag.model_version == version]
         _clear_details(session, tagged, version)
+    _clear_tracks(session, ids)  # a file's track is replaced whole: a re-index never adds one
     for file_id, outcome in results:
         found = rows.get(file_id)
         if found is None:  # removed meanwhile (moved onto another row)
@@ -139,6 +182,12 @@ def _clear_details(session: Session, ids: list[int], version: str | None) -> Non
     session.execute(delete(Segment).where(Segment.file_id.in_(ids)))
 
 
+def _clear_tracks(session: Session, ids: list[int]) -> None:
+    """Drop these files' tracks and track points (rewritten next, when they have one)."""
+    session.execute(delete(TrackPoint).where(TrackPoint.file_id.in_(ids)))
+    session.execute(delete(Track).where(Track.file_id.in_(ids)))
+
+
 def _apply(session: Session, row: File, outcome: Outcome, now: datetime) -> None:
     row.status, row.kind, row.format = outcome.status.value, outcome.kind.value, outcome.format
     row.mime = outcome.mime
@@ -146,6 +195,10 @@ def _apply(session: Session, row: File, outcome: Outcome, now: datetime) -> None
     row.thumbnail, row.extra = outcome.thumbnail, outcome.extra
     for name, value in outcome.fields.items():
         setattr(row, name, value)
+    if not row.campaign_corrected:
+        row.campaign = outcome.campaign.value if outcome.campaign else None
+    if outcome.track is not None:
+        _write_track(session, row.id, outcome.track)
     if outcome.tag is not None:
         _write_tag(session, row, outcome.tag, now)
         session.add_all(_segments(row.id, outcome.segments, outcome.tag.model_version))
@@ -167,6 +220,38 @@ def _write_tag(session: Session, row: File, tag: TagIn, now: datetime) -> None:
     row.model_version = tag.model_version
     if not row.corrected:
         row.context = tag.label
+
+
+def _write_track(session: Session, file_id: int, track: TrackIn) -> None:
+    """The file's track row and its points and footprint corners (the caller cleared the old)."""
+    bounds = track.bounds or (None, None, None, None)
+    session.add(
+        Track(
+            file_id=file_id,
+            standards=[s.value for s in track.standards],
+            packets=track.packets,
+            bad_packets=track.bad_packets,
+            samples=track.samples,
+            min_lon=bounds[0],
+            min_lat=bounds[1],
+            max_lon=bounds[2],
+            max_lat=bounds[3],
+            start_at=track.start,
+            end_at=track.end,
+            platform=track.platform,
+            sensor=track.sensor,
+            geojson=track.geojson(),
+            line=map_line(track),
+        )
+    )
+    points = [(p.t, p.latitude, p.longitude, False) for p in track.points]
+    corners = [(f.t, lat, lon, True) for f in track.footprints for lat, lon in f.corners]
+    rows = [
+        {"file_id": file_id, "t": t, "latitude": lat, "longitude": lon, "footprint": corner}
+        for t, lat, lon, corner in points + corners
+    ]
+    if rows:
+        session.execute(insert(TrackPoint), rows)
 
 
 def touch_unchanged(session: Session, file_id: int, size: int, mtime: float) -> None:
@@ -220,6 +305,10 @@ def _segments(file_id: int, segments: list[SegmentIn], model_version: str) -> li
             end_s=s.end_s,
             page=s.page,
             model_version=model_version,
+            sensor_latitude=s.sensor_latitude,
+            sensor_longitude=s.sensor_longitude,
+            frame_center_latitude=s.frame_center_latitude,
+            frame_center_longitude=s.frame_center_longitude,
         )
         for s in segments
     ]
@@ -241,6 +330,16 @@ def correct_context(session: Session, file_id: int, context: str) -> File | None
         )
     )
     row.context, row.corrected = context, True
+    session.commit()
+    return row
+
+
+def correct_campaign(session: Session, file_id: int, campaign: Campaign) -> File | None:
+    """A user's campaign for a file, kept when it is indexed again (None: no such file)."""
+    row = session.get(File, file_id)
+    if row is None:
+        return None
+    row.campaign, row.campaign_corrected = campaign.value, True
     session.commit()
     return row
 

@@ -5,6 +5,7 @@ Every failure on a bad file is an `ExtractError` whose message says why."""
 from landrec.archive.extract.images import ImageMetadata, image_metadata
 from landrec.archive.extract.metadata import FIELD_NAMES, ExtractError, Metadata
 from landrec.archive.extract.registry import Extractor, Registry, Source
+from landrec.archive.extract.telemetry import TelemetryExtractor
 from landrec.archive.extract.thumbs import (
     Thumbnail,
     make_thumbnail,
@@ -14,7 +15,13 @@ from landrec.archive.extract.thumbs import (
 from landrec.archive.extract.videos import VideoMetadata, parse_iso6709, video_metadata
 
 # The extractors every indexer runs, in this order; a new one is one more `.register(...)`.
-EXTRACTORS = Registry().register(ImageMetadata()).register(VideoMetadata()).register(Thumbnail())
+EXTRACTORS = (
+    Registry()
+    .register(ImageMetadata())
+    .register(VideoMetadata())
+    .register(TelemetryExtractor())
+    .register(Thumbnail())
+)
 
 __all__ = [
     "EXTRACTORS",
@@ -24,6 +31,7 @@ __all__ = [
     "Metadata",
     "Registry",
     "Source",
+    "TelemetryExtractor",
     "image_metadata",
     "make_thumbnail",
     "parse_iso6709",

@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from numbers import Rational
 
+from landrec.api.telemetry import Track
+
 # Longest text each File column holds (see archive/db/models.py); longer values are cut.
 COLUMN_CHARS = {
     "mode": 16,
@@ -61,18 +63,21 @@ FIELD_NAMES = (
 
 @dataclass
 class Metadata:
-    """Fields keyed by File column names (None where unknown), JSON-safe extras, and the
-    thumbnail's name in the thumbs folder (an extractor that makes one)."""
+    """Fields keyed by File column names (None where unknown), JSON-safe extras, the
+    thumbnail's name in the thumbs folder (an extractor that makes one), and the file's track
+    (the telemetry extractor's)."""
 
     fields: dict[str, object] = field(default_factory=dict)
     extra: dict[str, object] = field(default_factory=dict)
     thumbnail: str | None = None
+    track: Track | None = None
 
     def merge(self, other: Metadata) -> None:
         """Add what another extractor found; where both give a value, `other`'s wins."""
         self.fields.update(other.fields)
         self.extra.update(other.extra)
         self.thumbnail = other.thumbnail or self.thumbnail
+        self.track = other.track or self.track
 
 
 def empty_fields() -> dict[str, object]:

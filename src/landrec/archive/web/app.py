@@ -20,6 +20,7 @@ from landrec.archive.web import (
     routes_docs,
     routes_files,
     routes_gui,
+    routes_tracks,
     routes_upload,
     security,
 )
@@ -89,6 +90,7 @@ def create_app(
             expose_headers=["Content-Range", "Accept-Ranges", "ETag", "Retry-After"],
         )
     app.include_router(routes_files.router)
+    app.include_router(routes_tracks.router)
     app.include_router(routes_upload.router)
     app.include_router(routes_gui.router)
     app.include_router(routes_auth.router)

@@ -1,5 +1,5 @@
 """Reading the archive: health, the searchable list, one file, its thumbnail and content (with
-HTTP Range), statistics; and the one write a user makes, correcting a file's context."""
+HTTP Range), statistics; and the writes a user makes, correcting a file's context or campaign."""
 
 from __future__ import annotations
 
@@ -14,9 +14,10 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Header, HTTPException, Query, Response
 from fastapi.responses import StreamingResponse
 from sqlalchemy import Row
+from sqlalchemy.orm import Session
 
 from landrec.archive.db import auth_writes, queries, writes
-from landrec.archive.db.models import Action, File, Kind
+from landrec.archive.db.models import Action, Campaign, File, Kind
 from landrec.archive.domain import inside_storage
 from landrec.archive.web import ranges
 from landrec.archive.web.deps import (
@@ -29,6 +30,7 @@ from landrec.archive.web.deps import (
 )
 from landrec.archive.web.errors import error, invalid, responses
 from landrec.archive.web.schemas import (
+    CampaignIn,
     ContextIn,
     CorrectionOut,
     FileDetail,
@@ -45,7 +47,8 @@ Sort = Literal[
     "-size",
 ]  # fmt: skip
 StatusName = Literal["pending", "indexed", "failed", "unsupported", "missing"]
-KindName = Literal["image", "video", "other"]
+KindName = Literal["image", "video", "track", "other"]
+CampaignName = Literal["air", "land", "sea"]
 MAX_PAGE = 1_000_000  # keeps the OFFSET inside a 64-bit integer
 CLASS_NAME = re.compile(r"^[A-Za-z0-9_ -]{1,64}$")
 UNKNOWN = "unknown"
@@ -104,13 +107,21 @@ def file_filter(
     kind: KindName | None = None,
     format: Annotated[str | None, Query(max_length=64)] = None,
     camera: Annotated[str | None, Query(max_length=128)] = None,
-    taken_from: Annotated[str | None, Query(alias="from", description="ISO date")] = None,
-    taken_to: Annotated[str | None, Query(alias="to", description="ISO date")] = None,
-    bbox: Annotated[str | None, Query(description="minlon,minlat,maxlon,maxlat")] = None,
+    taken_from: Annotated[
+        str | None, Query(alias="from", description="ISO date: taken then, or a track's span")
+    ] = None,
+    taken_to: Annotated[
+        str | None, Query(alias="to", description="ISO date: taken then, or a track's span")
+    ] = None,
+    bbox: Annotated[
+        str | None,
+        Query(description="minlon,minlat,maxlon,maxlat: the file's position or its track's"),
+    ] = None,
     status: StatusName | None = None,
     corrected: bool | None = None,
     unknown: bool = False,
     q: Annotated[str | None, Query(max_length=256)] = None,
+    campaign: CampaignName | None = None,
     sort: Sort = "-id",
     page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1,
     page_size: Annotated[int, Query(ge=1, le=queries.MAX_PAGE_SIZE)] = 50,
@@ -120,7 +131,7 @@ def file_filter(
         return queries.FileFilter(
             context, min_confidence, kind, format, camera, moment(taken_from, "from"),
             moment(taken_to, "to", end=True), parse_bbox(bbox), status, corrected, q, unknown,
-            sort, page, page_size,
+            campaign, sort, page, page_size,
         )  # fmt: skip
     except ValueError as exc:  # the checks FileFilter makes itself (bbox, sort, page)
         raise invalid("query", "filter", str(exc)) from None
@@ -154,6 +165,13 @@ def file_detail(file_id: RowId, _: ViewerDep, session: SessionDep) -> FileDetail
     out.thumbnail_url = item(row).thumbnail_url
     history = queries.file_corrections(session, file_id)
     out.corrections = [CorrectionOut.model_validate(c) for c in history]
+    extra = row.extra or {}
+    out.platform, out.sensor = extra.get("platform"), extra.get("sensor")
+    track = queries.track_of(session, file_id)
+    out.has_track = track is not None
+    if track is not None:
+        bounds = [track.min_lon, track.min_lat, track.max_lon, track.max_lat]
+        out.track_bounds = [b for b in bounds if b is not None] if None not in bounds else None
     return out
 
 
@@ -286,4 +304,26 @@ def correct(
         raise not_found("file")
     detail = f"file {file_id}: {row.model_context} -> {row.context}"
     auth_writes.audit(session, who.name, Action.CORRECT, row.path, detail)
-    return item(row)
+    return stored_item(session, row)
+
+
+@router.put("/files/{file_id}/campaign", responses=responses(404))
+def correct_campaign(
+    file_id: RowId, body: CampaignIn, who: EditorDep, session: SessionDep
+) -> FileItem:
+    """Correct a file's campaign (air, land, sea); a re-index keeps it."""
+    before = queries.file_row(session, file_id)
+    old = before.campaign if before is not None else None
+    row = writes.correct_campaign(session, file_id, Campaign(body.campaign))
+    if row is None:
+        raise not_found("file")
+    detail = f"file {file_id}: {old} -> {row.campaign}"
+    auth_writes.audit(session, who.name, Action.CAMPAIGN, row.path, detail)
+    return stored_item(session, row)
+
+
+def stored_item(session: Session, row: File) -> FileItem:
+    """The list item of a row just written (read whole, not from the list's columns)."""
+    out = item(row)
+    out.has_track = queries.track_of(session, row.id) is not None
+    return out

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
@@ -46,6 +46,8 @@ class FileItem(BaseModel):
     longitude: float | None
     camera_make: str | None
     camera_model: str | None
+    campaign: str | None = None  # air, land or sea; None: no position, no airborne telemetry
+    has_track: bool = False  # GET /api/files/{id}/track has its track
     thumbnail_url: str | None = None  # None: no thumbnail
 
 
@@ -65,6 +67,11 @@ class SegmentOut(BaseModel):
     page: int | None
     context: str | None
     confidence: float | None
+    # Where the sensor was and the frame centre it looked at, at `start_s` (a video's track)
+    sensor_latitude: float | None = None
+    sensor_longitude: float | None = None
+    frame_center_latitude: float | None = None
+    frame_center_longitude: float | None = None
 
 
 class CorrectionOut(BaseModel):
@@ -103,6 +110,44 @@ class FileDetail(FileItem):
     extra: dict[str, Any] | None
     segments: list[SegmentOut]
     corrections: list[CorrectionOut] = []  # oldest first
+    campaign_corrected: bool = False  # a user's campaign: kept when the file is indexed again
+    platform: str | None = None  # the telemetry's platform designation (ST 0601 tag 10)
+    sensor: str | None = None  # its image source sensor (tag 11)
+    track_bounds: list[float] | None = None  # min lon, min lat, max lon, max lat of its track
+
+
+class CampaignIn(BaseModel):
+    campaign: Literal["air", "land", "sea"]
+
+
+class Feature(BaseModel):
+    """A GeoJSON Feature (RFC 7946): a geometry and its properties."""
+
+    type: Literal["Feature"] = "Feature"
+    geometry: dict[str, Any]  # {"type": "LineString" | "Polygon" | "Point", "coordinates"}
+    properties: dict[str, Any]
+
+
+class TrackOut(BaseModel):
+    """A file's track as GeoJSON: a LineString of its points (per vertex `t`, `time`,
+    `altitude` and `heading` in its properties, `kind` "track"), one Polygon per footprint
+    (`kind` "footprint", `t`, `time`, `centre` [lat, lon]); `bbox` of both; the telemetry's
+    standards, packet counts and time span in `properties`."""
+
+    type: Literal["FeatureCollection"] = "FeatureCollection"
+    bbox: list[float] | None = None
+    features: list[Feature]
+    properties: dict[str, Any] = {}
+
+
+class TrackMap(BaseModel):
+    """The tracks of the files matching the list's filters, for the main map: one LineString
+    (at most 200 vertices) per file, its properties `id`, `path`, `context`, `campaign`,
+    `kind`; `truncated`: more files matched than the 500 drawn (the newest are)."""
+
+    type: Literal["FeatureCollection"] = "FeatureCollection"
+    features: list[Feature]
+    truncated: bool = False
 
 
 class Stats(BaseModel):

@@ -59,3 +59,11 @@ export function classes() {
 export const correct = (id, context) => put(`/api/files/${id}/context`, { context });
 
 export const contentUrl = (id) => `/api/files/${id}/content`;
+
+/** The file's telemetry track as GeoJSON (404 when it has none). */
+export const track = (id) => get(`/api/files/${id}/track`);
+/** The tracks of the files matching `params` (the list's filters), one LineString each. */
+export const tracks = (params) => get(`/api/tracks?${params}`);
+export const setCampaign = (id, campaign) => put(`/api/files/${id}/campaign`, { campaign });
+/** The campaigns a file can be corrected to (the API's enum). */
+export const CAMPAIGNS = ["air", "land", "sea"];

@@ -1,6 +1,7 @@
 // One file: the image (or the video playing, through the Range-capable content URL), the
 // context with its top-k, the correction select, the video's context timeline, a small map
-// where the file has a position, and every metadata field.
+// (the file's telemetry track, following the player; else its position) and every metadata
+// field, the campaign select among them for an editor.
 
 import * as api from "./api.js";
 import { remember } from "./grid.js";
@@ -9,6 +10,7 @@ import { metadata } from "./meta.js";
 import { current, href } from "./route.js";
 import { badge, colour, el, percent, show, when } from "./util.js";
 import { timeline } from "./timeline.js";
+import { trackMap } from "./track.js";
 
 // What a browser shows itself; other images (TIFF, HEIF, …) are shown by their thumbnail.
 const SHOWN = new Set([
@@ -45,6 +47,8 @@ function media(file) {
     return el("img", { id: "picture", src: api.contentUrl(file.id), alt: file.path });
   if (file.thumbnail_url)
     return el("img", { id: "picture", src: file.thumbnail_url, alt: file.path });
+  if (file.has_track)
+    return el("p", { class: "note" }, "Navigation data: its track and footprints are on the map.");
   return el("p", { class: "note" }, file.error ? `Not indexed: ${file.error}` : "No preview.");
 }
 
@@ -74,6 +78,28 @@ function topK(file) {
   );
 }
 
+/** A form around `select` (after `before`) whose Save button stores its value with
+ * `store(value)`, says whether that worked, then calls `onSaved`. */
+function savingForm(className, select, store, onSaved, ...before) {
+  const message = el("span", { class: "saved", role: "status" });
+  const save = el("button", { type: "submit" }, "Save");
+  const submit = async (event) => {
+    event.preventDefault();
+    if (!select.value) return;
+    save.disabled = true;
+    try {
+      await store(select.value);
+      message.textContent = "saved";
+      onSaved();
+    } catch (error) {
+      message.textContent = `not saved: ${error.message}`;
+    } finally {
+      save.disabled = false;
+    }
+  };
+  return el("form", { class: className, onsubmit: submit }, ...before, select, save, message);
+}
+
 async function correction(file, onSaved) {
   const names = await api.classes().catch(() => []);
   const select = el(
@@ -84,33 +110,37 @@ async function correction(file, onSaved) {
       el("option", { value: n, selected: n === file.context && file.corrected }, n),
     ),
   );
-  const message = el("span", { class: "saved", role: "status" });
-  const save = el("button", { type: "submit" }, "Save");
-  const form = el(
-    "form",
-    {
-      class: "correction",
-      onsubmit: async (event) => {
-        event.preventDefault();
-        if (!select.value) return;
-        save.disabled = true;
-        try {
-          await api.correct(file.id, select.value);
-          message.textContent = "saved";
-          onSaved();
-        } catch (error) {
-          message.textContent = `not saved: ${error.message}`;
-        } finally {
-          save.disabled = false;
-        }
-      },
-    },
-    el("label", { for: "correct" }, "Correct to "),
-    select,
-    save,
-    message,
-  );
+  const store = (context) => api.correct(file.id, context);
+  const label = el("label", { for: "correct" }, "Correct to ");
+  const form = savingForm("correction", select, store, onSaved, label);
   return el("section", {}, el("h3", {}, "Correction"), form, history(file));
+}
+
+/** The campaign as a select an editor saves; null for a viewer (the metadata shows the text). */
+async function campaignChoice(file, onSaved) {
+  const who = await api.me().catch(() => null);
+  if (!who || who.role === "viewer") return null;
+  const select = el(
+    "select",
+    { id: "campaign", "aria-label": "Correct the campaign" },
+    file.campaign ? null : el("option", { value: "" }, "choose…"),
+    ...api.CAMPAIGNS.map((c) => el("option", { value: c, selected: c === file.campaign }, c)),
+  );
+  const store = (campaign) => api.setCampaign(file.id, campaign);
+  const form = savingForm("campaign", select, store, onSaved);
+  if (file.campaign_corrected) form.append(el("span", { class: "corrected" }, "corrected"));
+  return form;
+}
+
+/** The track of a file that has one (null on a 404: the file changed since it was listed). */
+async function trackOf(file) {
+  if (!file.has_track) return null;
+  try {
+    return await api.track(file.id);
+  } catch (error) {
+    if (error.status === 404) return null;
+    throw error;
+  }
 }
 
 function history(file) {
@@ -151,15 +181,12 @@ export async function render(container) {
     el("span", { id: "context" }, badge(file.context, file.confidence)),
     state,
   );
-  const side = el(
-    "aside",
-    { class: "side" },
-    topK(file),
-    await correction(file, () => render(container)),
-  );
+  const rerender = () => render(container);
+  const side = el("aside", { class: "side" }, topK(file), await correction(file, rerender));
+  const track = await trackOf(file);
   const place =
-    file.latitude !== null && file.longitude !== null
-      ? el("div", { id: "minimap", class: "minimap" })
+    track || (file.latitude !== null && file.longitude !== null)
+      ? el("div", { id: "minimap", class: track ? "minimap tracked" : "minimap" })
       : null;
   const body = el(
     "div",
@@ -175,8 +202,15 @@ export async function render(container) {
   );
   show(
     container,
-    el("article", { class: "detail", "aria-label": file.path }, head, body, metadata(file)),
+    el(
+      "article",
+      { class: "detail", "aria-label": file.path },
+      head,
+      body,
+      metadata(file, { campaign: await campaignChoice(file, rerender) }),
+    ),
   );
-  if (place) pointMap(place, [file]);
+  if (track) trackMap(place, track, file.kind === "video" ? shown : null);
+  else if (place) pointMap(place, [file]);
   container.dataset.state = "ready";
 }

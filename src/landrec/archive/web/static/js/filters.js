@@ -58,6 +58,7 @@ function toUrl() {
 }
 
 export function bind() {
+  fill(form().elements.campaign, api.CAMPAIGNS);
   let timer = null;
   form().addEventListener("change", () => {
     clearTimeout(timer);

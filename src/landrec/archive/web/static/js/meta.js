@@ -1,5 +1,6 @@
 // Every metadata field of a file as a definition list: the columns first (labelled, in units
-// a person reads), then the extra metadata as read (EXIF tags, container details).
+// a person reads), then the extra metadata as read (EXIF tags, container details). A field
+// may be shown as a control instead (the campaign's select, for an editor).
 
 import { bytes, el, seconds, when } from "./util.js";
 
@@ -7,6 +8,9 @@ const num = (digits) => (v) => Number(v).toFixed(digits);
 const FIELDS = [
   ["path", "Path"],
   ["kind", "Kind"],
+  ["campaign", "Campaign", (v, file) => (file.campaign_corrected ? `${v} (corrected)` : v)],
+  ["platform", "Platform"],
+  ["sensor", "Sensor"],
   ["format", "Format"],
   ["status", "Status"],
   ["error", "Error"],
@@ -54,11 +58,17 @@ function flat(value, prefix = "") {
   );
 }
 
-/** The metadata section of the detail view. */
-export function metadata(file) {
-  const known = FIELDS.filter(
-    ([key]) => file[key] !== null && file[key] !== undefined && file[key] !== "",
-  ).map(([key, label, format]) => [label, format ? format(file[key]) : String(file[key])]);
+const given = (value) => value !== null && value !== undefined && value !== "";
+
+/** The metadata section of the detail view; `controls`: a node per field shown instead of its
+ * value (shown even where the value is empty). */
+export function metadata(file, controls = {}) {
+  const known = FIELDS.filter(([key]) => controls[key] || given(file[key])).map(
+    ([key, label, format]) => [
+      label,
+      controls[key] ?? (format ? format(file[key], file) : String(file[key])),
+    ],
+  );
   const extra = file.extra ? flat(file.extra) : [];
   return el(
     "section",

@@ -5,6 +5,7 @@
 export const FILTERS = [
   "context",
   "kind",
+  "campaign",
   "format",
   "camera",
   "from",
