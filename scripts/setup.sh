@@ -33,7 +33,7 @@ if ! "$VENV/bin/python" -c "import torch, torchvision" 2>/dev/null; then
     echo "setup: installing torch and torchvision"
     "${PIP[@]}" install "torch>=2.2,<=2.14.1" "torchvision>=0.17,<=0.29.1"
 fi
-if ! "$VENV/bin/python" -c "import landrec, pytest, ruff, mypy, importlinter, hypothesis, fastapi, watchdog, httpx, alembic, psycopg, playwright, pydantic, argon2, schemathesis, importlib.util as u; assert u.find_spec('global_land_mask')" 2>/dev/null; then
+if ! "$VENV/bin/python" -c "import landrec, pytest, ruff, mypy, importlinter, hypothesis, fastapi, watchdog, httpx, alembic, psycopg, playwright, pydantic, argon2, schemathesis, rawpy, pylibjxl, tifffile, importlib.util as u; assert u.find_spec('global_land_mask')" 2>/dev/null; then
     echo "setup: installing landrec and its dev tools"
     "${PIP[@]}" install -e ".[dev,media,tune,archive]"
 fi

@@ -23,7 +23,8 @@ def test_scan_json_then_retag_and_export(tmp_path: Path, red_blue_checkpoint: Pa
     args = ["archive", "scan", "--storage", str(storage), "--model", str(red_blue_checkpoint)]
     assert main([*args, "--json"]) == 0
     counts = json.loads(capsys.readouterr().out)
-    assert counts == {"seen": 4, "indexed": 3, "unsupported": 1}
+    # the previews after the tagging: three small JPEGs, browser-ready as they are
+    assert counts == {"seen": 4, "indexed": 3, "unsupported": 1, "previews": {"original": 3}}
     db = f"sqlite:///{tmp_path / '.landrec-archive-storage' / 'archive.sqlite3'}"
     assert (
         main(["archive", "retag", "--db", db, "--model", str(red_blue_checkpoint), "--json"]) == 0

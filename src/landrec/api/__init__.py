@@ -22,6 +22,7 @@ from landrec.api.media import (
     detect,
     enable_heif,
     has_videos,
+    load_image,
     predict,
     predict_media,
 )
@@ -67,6 +68,7 @@ __all__ = [
     "has_videos",
     "inspect_data",
     "load_config",
+    "load_image",
     "models",
     "predict",
     "predict_media",

@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING
 from landrec.engine.config import Backend
 
 if TYPE_CHECKING:
+    from PIL import Image
+
     from landrec.data.formats import Detected
     from landrec.engine.inference.classifier import Classifier
     from landrec.engine.inference.predict import ImageRef, Prediction
@@ -107,6 +109,15 @@ def enable_heif() -> bool:
     from landrec.data.decode import enable_heif as register
 
     return register()
+
+
+def load_image(path: str | Path, draft_size: int | None = None) -> Image.Image:
+    """An image file as a fully loaded, upright 8-bit RGB picture (landrec's one decode path:
+    the formats it reads, its pixel limit); `draft_size` lets JPEG decode at a reduced scale.
+    An `ImageDecodeError` (a `UserError`) says why a file cannot be read."""
+    from landrec.data.decode import load_image as decode
+
+    return decode(path, draft_size=draft_size)
 
 
 def detect(path: str | Path) -> Detected:

@@ -8,6 +8,7 @@ import shutil
 import socket
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -18,6 +19,7 @@ from landrec.archive.db.models import Action
 from landrec.archive.db.session import open_archive, open_database
 from landrec.archive.indexer import Indexer, model_version
 from landrec.archive.positions import locate
+from landrec.archive.renditions.worker import build_pending
 from landrec.archive.scanner import scan as scan_storage
 from landrec.archive.settings import ArchiveError, ArchiveSettings
 from landrec.archive.tagging import ToClassify, classify
@@ -75,11 +77,34 @@ def open_indexer(settings: ArchiveSettings) -> Indexer:
     return Indexer(settings, sessions, predictor)
 
 
-def scan(settings: ArchiveSettings, progress: Callable[[int, int], None] | None = None) -> dict:
-    """One pass over the storage; the row counts by status (and files seen)."""
+def scan(
+    settings: ArchiveSettings,
+    progress: Callable[[int, int], None] | None = None,
+    previews: bool = True,
+) -> dict:
+    """One pass over the storage, then (with `previews`) the renditions it needs; the row
+    counts by status (and files seen, and the previews made by outcome)."""
     indexer = open_indexer(settings)
     try:
-        return scan_storage(indexer, progress)
+        counts: dict[str, Any] = dict(scan_storage(indexer, progress))
+    finally:
+        indexer.close()
+    if previews:  # after every file is tagged
+        counts["previews"] = build_pending(settings, indexer.sessions)
+    return counts
+
+
+def previews(settings: ArchiveSettings, retry_failed: bool = False) -> dict:
+    """Make the pending renditions (with `retry_failed`, the failed ones again too);
+    {"made": {outcome: count}, "queue": {status: count}}."""
+    indexer = open_indexer(settings)
+    try:
+        with indexer.sessions() as session:
+            if retry_failed:
+                writes.retry_failed_renditions(session)
+        made = build_pending(settings, indexer.sessions)
+        with indexer.sessions() as session:
+            return {"made": made, "queue": reads.rendition_counts(session)}
     finally:
         indexer.close()
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from landrec.api import MediaKind
 from landrec.api.telemetry import Track
-from landrec.archive.db.models import Campaign, Kind, Status
+from landrec.archive.db.models import Campaign, Kind, RenditionKind, Status
 
 UPLOAD_TEMP_PREFIX = ".upload-"  # an upload being received: a dot-file, skipped by every reader
 
@@ -104,6 +104,21 @@ class Job:
     sha256: str | None
     model_version: str | None
     error: str | None
+
+
+@dataclass(frozen=True)
+class RenditionJob:
+    """A claimed rendition row: which file, of what content, and what the index knows of it."""
+
+    id: int
+    file_id: int
+    path: StoragePath
+    sha256: str
+    kind: RenditionKind
+    mime: str | None
+    width: int | None  # as indexed (an image's stored pixels, before its EXIF orientation)
+    height: int | None
+    rotation: int | None  # a video's display rotation, clockwise degrees
 
 
 @dataclass

@@ -41,6 +41,11 @@ class ArchiveSettings:
     def thumbs_dir(self) -> Path:
         return self.state_dir / "thumbs"
 
+    @property
+    def previews_dir(self) -> Path:
+        """Browser-ready renditions (video proxies, display-size stills), by content hash."""
+        return self.state_dir / "previews"
+
 
 def default_state_dir(storage: Path) -> Path:
     """`<parent>/.landrec-archive-<name>`: beside the storage folder, never inside it."""

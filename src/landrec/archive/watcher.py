@@ -15,6 +15,7 @@ from watchdog.observers import Observer
 from landrec.archive.db import reads, writes
 from landrec.archive.domain import Seen, StoragePath
 from landrec.archive.indexer import Indexer
+from landrec.archive.renditions.worker import build_pending
 from landrec.archive.scanner import is_hidden, register_storage
 from landrec.archive.settings import ArchiveError
 
@@ -32,19 +33,29 @@ class IndexLoop:
         self.lock = threading.Lock()
         self.wake, self.stopping = threading.Event(), threading.Event()
         self.thread = threading.Thread(target=self._run, name="landrec-index", daemon=True)
+        # Previews (video proxies, display-size stills) in a thread of their own, only while no
+        # file waits to be indexed: tagging always goes first, and a long transcode never
+        # holds it up.
+        self.previews_wake = threading.Event()
+        self.previews = threading.Thread(
+            target=self._run_previews, name="landrec-previews", daemon=True
+        )
         self.observer = Observer()
         self.observer.schedule(_Handler(self), str(self.root), recursive=True)
 
     def start(self) -> None:
         self.observer.start()
         self.thread.start()
+        self.previews.start()
 
     def stop(self) -> None:
         self.stopping.set()
         self.wake.set()
+        self.previews_wake.set()
         self.observer.stop()
         self.observer.join(timeout=5)
         self.thread.join(timeout=60)
+        self.previews.join(timeout=60)
 
     def notify(self, path: Path) -> None:
         """Note a file (or folder) the watcher saw change; outside the root or hidden: none."""
@@ -72,6 +83,7 @@ class IndexLoop:
                     last_scan = time.monotonic()
                 self._register_dirty()
                 self.indexer.process_pending()
+                self.previews_wake.set()
             except ArchiveError as exc:  # the storage unreadable: no row touched; next rescan
                 last_scan = time.monotonic()
                 log.warning("%s; its rows are kept until the next rescan", exc)
@@ -79,6 +91,27 @@ class IndexLoop:
                 log.exception("indexing pass failed; retrying")
             self.wake.wait(self._timeout(last_scan))
             self.wake.clear()
+
+    def _run_previews(self) -> None:
+        """Make one rendition at a time while nothing waits to be indexed; sleep otherwise."""
+        settings, sessions = self.indexer.settings, self.indexer.sessions
+        while not self.stopping.is_set():
+            made = {}
+            try:
+                if not self._indexing_waits():
+                    made = build_pending(
+                        settings, sessions, limit=1, should_stop=self.stopping.is_set
+                    )
+            except Exception:  # the loop must outlive a bad pass (database busy, disk error)
+                log.exception("previews pass failed; retrying")
+            if not made:  # nothing to do (or indexing first): until the next indexing pass
+                self.previews_wake.wait(settings.rescan_s)
+                self.previews_wake.clear()
+
+    def _indexing_waits(self) -> bool:
+        with self.lock:
+            dirty = bool(self.dirty) or self.root_changed
+        return dirty or self.pending() > 0
 
     def _timeout(self, last_scan: float) -> float:
         until_scan = self.indexer.settings.rescan_s - (time.monotonic() - last_scan)

@@ -44,7 +44,20 @@ def add_archive_commands(sub: argparse._SubParsersAction) -> None:
     q = archive.add_parser("scan", help="index what is new or changed once, then exit")
     _storage_options(q)
     q.add_argument("--json", action="store_true", help="print the counts by status as JSON")
+    q.add_argument(
+        "--no-previews", action="store_true",
+        help="skip making the browser previews (video proxies, display-size stills) after it",
+    )  # fmt: skip
     q.set_defaults(func=cmd_scan)
+
+    q = archive.add_parser(
+        "previews", help="make the pending browser previews (video proxies, display-size stills)"
+    )
+    q.add_argument("--storage", type=Path, required=True, help="the indexed folder")
+    q.add_argument("--db", help="database URL (default: SQLite in a state folder beside it)")
+    q.add_argument("--retry-failed", action="store_true", help="try the failed ones again too")
+    q.add_argument("--json", action="store_true")
+    q.set_defaults(func=cmd_previews)
 
     q = archive.add_parser("retag", help="re-classify the whole archive with a new model")
     q.add_argument("--db", required=True, help="database URL")
@@ -170,8 +183,17 @@ def cmd_scan(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     with _progress_bar("index") as progress:
-        counts = scan(settings, progress)
+        counts = scan(settings, progress, previews=not args.no_previews)
     _print(counts, args.json)
+    return 0
+
+
+def cmd_previews(args: argparse.Namespace) -> int:
+    from landrec.archive.commands import previews
+    from landrec.archive.settings import make_settings
+
+    settings = make_settings(args.storage, args.db)
+    _print(previews(settings, retry_failed=args.retry_failed), args.json)
     return 0
 
 

@@ -4,18 +4,23 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import importlib.util
+import struct
 import warnings
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageOps
 
 from landrec.data.errors import UserError
+from landrec.data.psd import PsdError, read_psd
+from landrec.data.raw import HEAD_BYTES, RawError, decode_raw, raw_format, raw_size
 
 DEFAULT_MAX_PIXELS = 120_000_000
 # Bump when decoding changes the pixels it returns: cached features keyed on it are rebuilt.
-DECODE_VERSION = 2
+DECODE_VERSION = 4  # 3: camera RAW, JPEG XL and 16-bit PSD decode; 4: JPEG XL by libjxl
 # Modes whose pixels are wider than 8 bits, and the value that maps to white.
 WIDE_MODES: dict[str, float] = {
     "I;16": 65535.0,
@@ -47,6 +52,80 @@ def enable_heif() -> bool:
         return False
     pillow_heif.register_heif_opener()
     return True
+
+
+def jxl_available() -> bool:
+    """Whether pylibjxl (libjxl's bindings, BSD-3-Clause) is installed to decode JPEG XL."""
+    return importlib.util.find_spec("pylibjxl") is not None
+
+
+def is_jxl(head: bytes) -> bool:
+    """A JPEG XL codestream, or the ISO BMFF container holding one."""
+    return head.startswith((b"\xff\x0a", b"\x00\x00\x00\x0cJXL \r\n\x87\n"))
+
+
+@dataclass(frozen=True)
+class JxlHeader:
+    """What a JPEG XL header says, without decoding pixels."""
+
+    size: tuple[int, int]  # (width, height) as stored: before the codestream's orientation
+    mode: str  # the PIL mode its channels map to: L, LA, RGB or RGBA
+    bits: int  # bits per sample: 8, 16, 32 (float), ...
+    animated: bool
+
+
+def _jxl_mode(channels: int) -> str:
+    return {1: "L", 2: "LA", 3: "RGB", 4: "RGBA"}.get(channels, f"{channels} channels")
+
+
+def jxl_header(path: Path) -> JxlHeader:
+    """The header of the JPEG XL file at `path` (ImageDecodeError when unreadable)."""
+    if not jxl_available():
+        raise ImageDecodeError(path, "JPEG XL needs pylibjxl (not installed)")
+    import pylibjxl
+
+    try:
+        info = pylibjxl.probe_file(path)
+    except FileNotFoundError as exc:
+        raise ImageDecodeError(path, "file not found") from exc
+    except OSError as exc:
+        raise ImageDecodeError(path, f"cannot read file: {exc.strerror or exc}") from exc
+    except Exception as exc:  # libjxl reports a bad header as RuntimeError
+        raise ImageDecodeError(path, f"JPEG XL: corrupt or truncated header ({exc})") from exc
+    return JxlHeader(
+        size=(int(info["width"]), int(info["height"])),
+        mode=_jxl_mode(int(info["channels"])),
+        bits=int(info["bits_per_sample"]),
+        animated=bool(info["have_animation"]),
+    )
+
+
+def _open_jxl(path: Path, max_pixels: int) -> Image.Image:
+    """Decode a JPEG XL file with pylibjxl (its first frame, 8 bits per sample, upright by the
+    codestream's orientation) into a loaded PIL image, the pixel limit checked on its header."""
+    header = jxl_header(path)
+    reason = pixel_limit_reason(header.size, max_pixels)
+    if reason is not None:
+        raise ImageDecodeError(path, reason)
+    import pylibjxl
+
+    try:
+        pixels = np.asarray(pylibjxl.read(path))
+    except OSError as exc:
+        raise ImageDecodeError(path, f"cannot read file: {exc.strerror or exc}") from exc
+    except Exception as exc:  # libjxl reports bad or truncated data as RuntimeError
+        raise ImageDecodeError(path, f"JPEG XL: corrupt or truncated image ({exc})") from exc
+    if pixels.ndim == 3 and pixels.shape[2] == 1:
+        pixels = pixels[:, :, 0]
+    channels = 1 if pixels.ndim == 2 else pixels.shape[2]
+    if pixels.ndim not in (2, 3) or channels not in (1, 2, 3, 4):
+        raise ImageDecodeError(path, f"JPEG XL: unsupported pixel layout {pixels.shape}")
+    if pixels.dtype != np.uint8:  # 16-bit or float samples: scale to 8 bits
+        white = 1.0 if pixels.dtype.kind == "f" else float(np.iinfo(pixels.dtype).max)
+        pixels = np.clip(np.rint(pixels * (255.0 / white)), 0, 255).astype(np.uint8)
+    image = Image.fromarray(np.ascontiguousarray(pixels))  # L, LA, RGB or RGBA
+    image.format = "JXL"  # what Image.open would have said; fromarray leaves it None
+    return image
 
 
 def pixel_limit_reason(size: tuple[int, int], max_pixels: int) -> str | None:
@@ -86,14 +165,32 @@ def to_rgb(img: Image.Image) -> Image.Image:
     return img.convert("RGB")
 
 
-def _pil_open(path: Path) -> Image.Image:
-    """Image.open, registering the HEIC/HEIF opener the first time a HEIF file turns up."""
+def _pil_open(path: Path, max_pixels: int) -> Image.Image:
+    """Image.open, and the formats Pillow cannot open alone: camera RAW (LibRaw, decoded here),
+    JPEG XL (pylibjxl, decoded here), HEIC/HEIF (its plugin registered the first time one turns
+    up) and the Photoshop files Pillow refuses (16/32-bit: their merged image, read here)."""
+    with path.open("rb") as f:
+        head = f.read(HEAD_BYTES)
+    found = raw_format(path, head)
+    if found is not None:
+        try:
+            reason = pixel_limit_reason(raw_size(path), max_pixels)
+            if reason is not None:
+                raise ImageDecodeError(path, reason)
+            return decode_raw(path)
+        except RawError as exc:
+            raise ImageDecodeError(path, f"{found.label}: {exc}") from exc
+    if is_jxl(head):
+        return _open_jxl(path, max_pixels)
     try:
         return Image.open(path)
     except Image.UnidentifiedImageError as exc:
-        with path.open("rb") as f:
-            is_heif = f.read(12)[4:8] == b"ftyp"  # ISO base media file (HEIC, HEIF, AVIF)
-        if not is_heif:
+        if head.startswith(b"8BPS"):
+            try:
+                return read_psd(path)
+            except (PsdError, OSError, struct.error) as psd_exc:
+                raise ImageDecodeError(path, f"Photoshop file: {psd_exc}") from psd_exc
+        if head[4:8] != b"ftyp":  # ISO base media file (HEIC, HEIF, AVIF)
             raise
         if not enable_heif():
             raise ImageDecodeError(path, "HEIC/HEIF needs pillow-heif (not installed)") from exc
@@ -113,7 +210,7 @@ def _open_checked(path: Path, max_pixels: int) -> Image.Image:
     if n_bytes == 0:
         raise ImageDecodeError(path, "empty file (0 bytes)")
     try:
-        img = _pil_open(path)
+        img = _pil_open(path, max_pixels)
     except Image.DecompressionBombError as exc:
         raise ImageDecodeError(
             path, f"image too large (possible decompression bomb): {exc}"

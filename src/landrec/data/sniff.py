@@ -15,7 +15,9 @@ from pathlib import Path
 
 from PIL import Image
 
+from landrec.data.decode import is_jxl
 from landrec.data.formats import NOT_FOUND, Detected, Format, MediaKind
+from landrec.data.raw import raw_format
 from landrec.data.telemetry.detect import HEAD_BYTES as TELEMETRY_HEAD_BYTES
 from landrec.data.telemetry.detect import telemetry_format
 
@@ -85,6 +87,17 @@ def _riff(head: bytes) -> Format | None:
     return None  # WEBP and the rest: Pillow decides
 
 
+def _still(path: Path, head: bytes) -> Format | None:
+    """Camera RAW (before Pillow, which takes a TIFF-based one for its small first image),
+    JPEG XL (whose plugin is registered only when one is decoded) and Photoshop files."""
+    raw = raw_format(path, head)
+    if raw is not None:
+        return Format(MediaKind.IMAGE, raw.label, raw.mime)
+    if is_jxl(head):
+        return Format(MediaKind.IMAGE, "JPEG XL image", "image/jxl")
+    return None
+
+
 def _before_pillow(head: bytes) -> Format | None:
     """Containers recognised by their signature, checked before Pillow's looser plugins."""
     found = _ftyp(head) or _riff(head)
@@ -142,6 +155,8 @@ def _text(head: bytes) -> Format | None:
 def _after_pillow(head: bytes) -> Format:
     if _transport_stream(head):
         return Format(MediaKind.VIDEO, "MPEG transport stream video", "video/mp2t")
+    if head.startswith(b"8BPS"):  # 16/32-bit: Pillow refuses it, landrec's decoder reads it
+        return Format(MediaKind.IMAGE, "Photoshop image", "image/vnd.adobe.photoshop")
     for magic, name, mime in IMAGE_MAGIC:
         if head.startswith(magic):
             return Format(MediaKind.IMAGE, f"{name} (damaged header)", mime)
@@ -173,8 +188,8 @@ def detect(path: str | Path) -> Detected:
         return _unreadable(path, f"cannot read file: {exc.strerror or exc}")
     if not head:
         return _unreadable(path, "empty file (0 bytes)")
-    found = _before_pillow(head) or _pillow_format(path) or _after_pillow(head)
-    return Detected(path, found)
+    found = _still(path, head) or _before_pillow(head) or _pillow_format(path)
+    return Detected(path, found or _after_pillow(head))
 
 
 def walk_files(folder: Path) -> Iterator[Path]:

@@ -110,7 +110,7 @@ def open_page(browser, url: str) -> Iterator:
     context = browser.new_context(
         viewport={"width": 1280, "height": 800}, base_url=url, bypass_csp=True
     )
-    context.set_default_timeout(10_000)
+    context.set_default_timeout(30_000)  # a cap on waits for states, ample under load
     tab = context.new_page()
     errors: list[str] = []
     tab.on("pageerror", lambda error: errors.append(str(error)))

@@ -13,7 +13,7 @@ def violations(browser, url: str, views: list[str], drawn: str) -> list[str]:
     """The policy's violations reported while each view renders (under the policy) and then
     the last one draws `drawn` (a selector)."""
     context = browser.new_context(viewport={"width": 1280, "height": 800}, base_url=url)
-    context.set_default_timeout(10_000)
+    context.set_default_timeout(30_000)  # a cap on waits for states, ample under load
     tab = context.new_page()
     messages: list[str] = []
     tab.on("console", lambda message: messages.append(message.text))

@@ -41,7 +41,7 @@ def secured(tmp_path_factory: pytest.TempPathFactory, colour_model: Path) -> Ite
 def test_login_page_then_the_grid_and_a_correction(browser, secured: str) -> None:
     assert httpx.get(f"{secured}/api/files").status_code == 401
     context = browser.new_context(base_url=secured)
-    context.set_default_timeout(10_000)
+    context.set_default_timeout(30_000)  # a cap on waits for states, ample under load
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
@@ -78,7 +78,7 @@ def test_login_page_then_the_grid_and_a_correction(browser, secured: str) -> Non
 
 def test_a_viewer_gets_no_campaign_select(browser, secured: str) -> None:
     context = browser.new_context(base_url=secured)
-    context.set_default_timeout(10_000)
+    context.set_default_timeout(30_000)  # a cap on waits for states, ample under load
     page = context.new_page()
     try:
         page.goto("/")

@@ -118,6 +118,7 @@ ROLE_OF = [  # (method, path, the least role allowed)
     ("GET", "/api/files/1", Role.VIEWER),
     ("GET", "/api/files/1/thumbnail", Role.VIEWER),
     ("GET", "/api/files/1/content", Role.VIEWER),
+    ("GET", "/api/files/1/preview", Role.VIEWER),
     ("GET", "/api/stats", Role.VIEWER),
     ("GET", "/api/classes", Role.VIEWER),
     ("GET", "/api/failures", Role.VIEWER),

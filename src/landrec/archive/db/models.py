@@ -241,6 +241,43 @@ class TrackPoint(Base):
     __table_args__ = (Index("ix_track_points_lat_lon", "latitude", "longitude"),)
 
 
+class RenditionKind(str, enum.Enum):
+    """What a file's browser-ready rendition is: a video proxy (H.264/AAC MP4) or a still."""
+
+    VIDEO = "video"
+    STILL = "still"
+
+
+class RenditionStatus(str, enum.Enum):
+    """Where a file's rendition stands (a queue of its own, worked after tagging)."""
+
+    PENDING = "pending"  # to be made (or made again: the file's content changed)
+    RUNNING = "running"  # a worker claimed it; `progress` says how far it is
+    READY = "ready"  # `name` in the previews folder
+    FAILED = "failed"  # cannot be made; `error` says why
+    ORIGINAL = "original"  # none needed: the browser shows the original as it is
+
+
+class Rendition(Base):
+    """A file's browser-ready rendition, named by its content hash in the previews folder."""
+
+    __tablename__ = "renditions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    file_id: Mapped[int] = mapped_column(ForeignKey("files.id", ondelete="CASCADE"), unique=True)
+    sha256: Mapped[str | None] = mapped_column(String(64))  # the content it was (to be) made of
+    kind: Mapped[str] = mapped_column(String(8))  # RenditionKind
+    status: Mapped[str] = mapped_column(
+        String(12), default=RenditionStatus.PENDING.value, index=True
+    )
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(Text)
+    progress: Mapped[float] = mapped_column(Float, default=0.0)  # 0..1 while running
+    bytes: Mapped[int | None] = mapped_column(BigInteger)
+    name: Mapped[str | None] = mapped_column(String(80))  # relative to the previews folder
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
 class Correction(Base):
     """A user's correction of a file's context; the model's label at that time kept beside."""
 

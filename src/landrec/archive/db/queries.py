@@ -23,6 +23,7 @@ from landrec.archive.db.models import (
     Correction,
     File,
     LoginSession,
+    Rendition,
     Status,
     Token,
     Track,
@@ -89,6 +90,8 @@ LIST_COLUMNS = (
     File.height, File.duration_s, File.taken_at, File.latitude, File.longitude,
     File.camera_make, File.camera_model, File.thumbnail, File.sha256, File.campaign,
     select(Track.id).where(Track.file_id == File.id).exists().label("has_track"),
+    select(Rendition.status).where(Rendition.file_id == File.id).scalar_subquery()
+    .label("preview_status"),
 )  # fmt: skip
 
 
@@ -97,7 +100,7 @@ def search(session: Session, f: FileFilter) -> tuple[int, list[Row[Any]]]:
     `LIST_COLUMNS` (attributes named as File's)."""
     conditions = _conditions(f)
     total = session.scalar(select(func.count()).select_from(File).where(*conditions)) or 0
-    query = _sorted(select(*LIST_COLUMNS).where(*conditions), f.sort)  # type: ignore[arg-type]
+    query = _sorted(select(*LIST_COLUMNS).where(*conditions), f.sort)
     page = query.offset((f.page - 1) * f.page_size).limit(f.page_size)
     return total, list(session.execute(page).all())
 
@@ -223,6 +226,11 @@ def map_tracks(
 def file_row(session: Session, file_id: int) -> File | None:
     """The file with this id, no detail rows loaded; None when there is none."""
     return session.get(File, file_id)
+
+
+def rendition_of(session: Session, file_id: int) -> Rendition | None:
+    """The file's rendition row (its preview's status); None when none is queued yet."""
+    return session.scalars(select(Rendition).where(Rendition.file_id == file_id)).first()
 
 
 def get_by_path(session: Session, path: StoragePath) -> File | None:

@@ -7,7 +7,18 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from landrec.api.telemetry import Track as TrackOut
-from landrec.archive.db.models import Correction, File, Info, Kind, Status, Token, Track, User
+from landrec.archive.db.models import (
+    Correction,
+    File,
+    Info,
+    Kind,
+    Rendition,
+    RenditionStatus,
+    Status,
+    Token,
+    Track,
+    User,
+)
 from landrec.archive.domain import Job, StoragePath
 
 
@@ -89,3 +100,20 @@ def tracks(session: Session, ids: list[int]) -> dict[int, TrackOut]:
     """The tracks of these files, by file id (files without one left out)."""
     query = select(Track.file_id, Track.geojson).where(Track.file_id.in_(ids))
     return {file_id: TrackOut.from_geojson(data) for file_id, data in session.execute(query)}
+
+
+def rendition_counts(session: Session) -> dict[str, int]:
+    """{rendition status: number of rows}: what the previews queue holds."""
+    query = select(Rendition.status, func.count()).group_by(Rendition.status)
+    return {str(s): int(n) for s, n in session.execute(query).all()}
+
+
+def renditions_waiting(session: Session) -> bool:
+    """Whether a rendition is pending, or an indexed image or video has none queued yet."""
+    pending = select(Rendition.id).where(Rendition.status == RenditionStatus.PENDING.value)
+    lacking = select(File.id).where(
+        File.status == Status.INDEXED.value,
+        File.kind.in_([Kind.IMAGE.value, Kind.VIDEO.value]),
+        ~select(Rendition.id).where(Rendition.file_id == File.id).exists(),
+    )
+    return bool(session.scalar(select(or_(pending.exists(), lacking.exists()))))

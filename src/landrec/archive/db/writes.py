@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterable
 from datetime import datetime, timezone
 from pathlib import PurePosixPath
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import and_, case, delete, insert, literal, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
@@ -20,13 +20,24 @@ from landrec.archive.db.models import (
     File,
     Info,
     Kind,
+    Rendition,
+    RenditionKind,
+    RenditionStatus,
     Segment,
     Status,
     Tag,
     Track,
     TrackPoint,
+    UtcDateTime,
 )
-from landrec.archive.domain import Outcome, Seen, SegmentIn, StoragePath, TagIn
+from landrec.archive.domain import (
+    Outcome,
+    RenditionJob,
+    Seen,
+    SegmentIn,
+    StoragePath,
+    TagIn,
+)
 from landrec.archive.positions import map_line
 
 REGISTER_TRIES = 3  # a path registered by another writer at the same moment: read again
@@ -172,6 +183,8 @@ def _record(session: Session, results: list[tuple[int, Outcome]], gone: Gone) ->
         prior = moved.pop(outcome.sha256) if outcome.sha256 in moved else None
         row = found if prior is None or prior.id == found.id else _adopt(session, found, prior)
         _apply(session, row, outcome, now)
+    session.flush()
+    _requeue_renditions(session, ids, now)
     session.commit()
 
 
@@ -357,3 +370,170 @@ def set_info(session: Session, key: str, value: str) -> None:
     else:
         row.value = value
     session.commit()
+
+
+# Renditions: the previews queue, worked after tagging (`archive/renditions/worker.py`).
+RENDITION_KINDS = {Kind.IMAGE.value: RenditionKind.STILL, Kind.VIDEO.value: RenditionKind.VIDEO}
+CLAIM_CANDIDATES = 16  # rows read per claim; another worker may take some of them first
+
+
+def _requeue_renditions(session: Session, ids: list[int], now: datetime) -> None:
+    """The renditions of these files whose content changed -> pending again, for the new
+    content (an unchanged file keeps its rendition)."""
+    current = select(File.sha256).where(File.id == Rendition.file_id).scalar_subquery()
+    session.execute(
+        update(Rendition)
+        .where(Rendition.file_id.in_(ids), Rendition.sha256.is_distinct_from(current))
+        .values(
+            sha256=current,
+            status=RenditionStatus.PENDING.value,
+            attempts=0,
+            error=None,
+            progress=0.0,
+            bytes=None,
+            name=None,
+            updated_at=now,
+        ),
+        execution_options={"synchronize_session": False},
+    )
+
+
+def queue_renditions(session: Session) -> int:
+    """A pending rendition row for every indexed image and video that has none (new files, an
+    archive older than migration 0005). Returns how many were added."""
+    kind = case(
+        *((File.kind == k, literal(v.value)) for k, v in RENDITION_KINDS.items()),
+    )
+    lacking = ~select(Rendition.id).where(Rendition.file_id == File.id).exists()
+    query = select(
+        File.id, File.sha256, kind, literal(RenditionStatus.PENDING.value), literal(0),
+        literal(0.0), literal(utcnow(), UtcDateTime()),
+    ).where(
+        File.status == Status.INDEXED.value,
+        File.kind.in_(list(RENDITION_KINDS)),
+        File.sha256.is_not(None),
+        lacking,
+    )  # fmt: skip
+    columns = ["file_id", "sha256", "kind", "status", "attempts", "progress", "updated_at"]
+    try:
+        added = session.execute(
+            insert(Rendition).from_select(columns, query).returning(Rendition.id)
+        )
+        count = len(added.all())  # (rowcount is -1 for INSERT ... SELECT on psycopg)
+        session.commit()
+    except IntegrityError:  # another worker queued some of them at the same moment
+        session.rollback()
+        return 0
+    return count
+
+
+def claim_rendition(session: Session, stale_before: datetime) -> RenditionJob | None:
+    """Take the next rendition to make: a pending one (or one left `running` by a worker that
+    stopped updating it before `stale_before`), of an indexed file. The row is claimed by a
+    conditional update that only one worker's can match, so two never take the same row."""
+    waiting = or_(
+        Rendition.status == RenditionStatus.PENDING.value,
+        and_(
+            Rendition.status == RenditionStatus.RUNNING.value,
+            Rendition.updated_at < stale_before,
+        ),
+    )
+    query = (
+        select(Rendition, File)
+        .join(File, File.id == Rendition.file_id)
+        .where(waiting, File.status == Status.INDEXED.value, File.sha256 == Rendition.sha256)
+        .order_by(Rendition.id)
+        .limit(CLAIM_CANDIDATES)
+    )
+    for rendition, row in session.execute(query).all():
+        claim = (
+            update(Rendition)
+            .where(
+                Rendition.id == rendition.id,
+                Rendition.status == rendition.status,
+                Rendition.updated_at == rendition.updated_at,
+                Rendition.attempts == rendition.attempts,
+            )
+            .values(
+                status=RenditionStatus.RUNNING.value,
+                attempts=Rendition.attempts + 1,
+                progress=0.0,
+                updated_at=utcnow(),
+            )
+        )
+        done = session.execute(claim, execution_options={"synchronize_session": False})
+        session.commit()
+        if done.rowcount == 1:  # type: ignore[attr-defined]
+            return RenditionJob(
+                rendition.id, row.id, StoragePath(row.path), str(rendition.sha256),
+                RenditionKind(rendition.kind), row.mime, row.width, row.height, row.rotation,
+            )  # fmt: skip
+    return None
+
+
+def rendition_progress(session: Session, rendition_id: int, progress: float) -> None:
+    """A running rendition's progress (0..1); its `updated_at` shows the worker is alive."""
+    session.execute(
+        update(Rendition)
+        .where(Rendition.id == rendition_id, Rendition.status == RenditionStatus.RUNNING.value)
+        .values(progress=min(max(progress, 0.0), 1.0), updated_at=utcnow())
+    )
+    session.commit()
+
+
+def finish_rendition(
+    session: Session, rendition_id: int, name: str | None, size: int | None
+) -> None:
+    """Made (`name` in the previews folder, `size` bytes), or none needed (`name` None)."""
+    status = RenditionStatus.READY if name else RenditionStatus.ORIGINAL
+    session.execute(
+        update(Rendition)
+        .where(Rendition.id == rendition_id)
+        .values(
+            status=status.value, name=name, bytes=size, progress=1.0, error=None,
+            updated_at=utcnow(),
+        )
+    )  # fmt: skip
+    session.commit()
+
+
+def fail_rendition(
+    session: Session, rendition_id: int, error: str, max_attempts: int, final: bool
+) -> RenditionStatus:
+    """A failed try: `failed` with the reason when `final` (the bytes decide) or after
+    `max_attempts` tries, else pending again for a later pass."""
+    row = session.get(Rendition, rendition_id)
+    if row is None:
+        return RenditionStatus.FAILED
+    done = final or row.attempts >= max_attempts
+    row.status = (RenditionStatus.FAILED if done else RenditionStatus.PENDING).value
+    row.error, row.progress, row.updated_at = error, 0.0, utcnow()
+    session.commit()
+    return RenditionStatus(row.status)
+
+
+def release_rendition(session: Session, rendition_id: int) -> None:
+    """A claimed rendition given back unfinished (the worker is stopping): pending, the try
+    not counted."""
+    session.execute(
+        update(Rendition)
+        .where(Rendition.id == rendition_id, Rendition.status == RenditionStatus.RUNNING.value)
+        .values(
+            status=RenditionStatus.PENDING.value,
+            attempts=Rendition.attempts - 1,
+            progress=0.0,
+            updated_at=utcnow(),
+        )
+    )
+    session.commit()
+
+
+def retry_failed_renditions(session: Session) -> int:
+    """Every failed rendition pending again, its tries reset. Returns how many."""
+    done = session.execute(
+        update(Rendition)
+        .where(Rendition.status == RenditionStatus.FAILED.value)
+        .values(status=RenditionStatus.PENDING.value, attempts=0, error=None, updated_at=utcnow())
+    )
+    session.commit()
+    return int(done.rowcount or 0)  # type: ignore[attr-defined]

@@ -1,5 +1,6 @@
 """Image metadata (Pillow): size, mode, bit depth, pages, and the EXIF fields the archive
-searches on (camera, lens, time taken, exposure, GPS). Only headers are read, never pixels."""
+searches on (camera, lens, time taken, exposure, GPS). Only headers are read, never pixels
+(JPEG XL: its header through pylibjxl; its EXIF is not read)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,15 @@ from pathlib import Path
 
 from PIL import ExifTags, Image, UnidentifiedImageError
 
-from landrec.api import MediaKind, enable_heif
+from landrec.api import MediaKind, UserError, enable_heif
+from landrec.api.stills import (
+    JxlStill,
+    RawStill,
+    beyond_pillow,
+    decoded_still,
+    jxl_still,
+    raw_still,
+)
 from landrec.archive.extract.metadata import (
     COLUMN_CHARS,
     ExtractError,
@@ -83,7 +92,23 @@ def reading_image(path: Path) -> Iterator[None]:
 def image_metadata(path: Path) -> Metadata:
     """Size, mode, depth, pages and EXIF of the image at `path` (ExtractError when unreadable)."""
     enable_heif()
-    with reading_image(path), Image.open(path) as image:
+    with reading_image(path):
+        raw = raw_still(path)
+        if raw is not None:
+            return _raw_metadata(raw)
+        try:
+            jxl = jxl_still(path)
+        except UserError as exc:
+            raise ExtractError(str(getattr(exc, "reason", exc))) from exc
+        if jxl is not None:
+            return _jxl_metadata(jxl)
+        try:
+            image = Image.open(path)
+        except UnidentifiedImageError:  # a 16-bit PSD: landrec's decoder reads its merged image
+            if not beyond_pillow(path):
+                raise
+            return _decoded_metadata(path)
+    with reading_image(path), image:
         fields = empty_fields()
         fields.update(
             width=image.width,
@@ -95,8 +120,55 @@ def image_metadata(path: Path) -> Metadata:
         exif = read_exif(image)
         exif_ifd = _ifd(exif, ExifTags.IFD.Exif)
         fields.update(_camera_fields(exif, exif_ifd))
-        fields.update(_gps_fields(_ifd(exif, ExifTags.IFD.GPSInfo)))
+        position, null_island = _gps_fields(_ifd(exif, ExifTags.IFD.GPSInfo))
+        fields.update(position)
         extra = _extra(image, exif, exif_ifd)
+    if null_island:
+        extra["gps_null_island"] = True
+    return Metadata(fields, extra)
+
+
+def _decoded_metadata(path: Path) -> Metadata:
+    """The size of an image only landrec's decoder reads (Pillow cannot open it)."""
+    try:
+        decoded = decoded_still(path)
+    except UserError as exc:
+        raise ExtractError(str(getattr(exc, "reason", exc))) from exc
+    fields = empty_fields()
+    fields.update(width=decoded.width, height=decoded.height, mode="RGB", pages=1)
+    return Metadata(fields, {"format": "decoded by landrec"})
+
+
+def _jxl_metadata(jxl: JxlStill) -> Metadata:
+    """A JPEG XL file's size, mode, depth and pages from its header (pylibjxl); no EXIF."""
+    fields = empty_fields()
+    fields.update(
+        width=jxl.size[0],
+        height=jxl.size[1],
+        mode=clean_text(jxl.mode, COLUMN_CHARS["mode"]),
+        bit_depth=jxl.bit_depth,
+        pages=jxl.pages,
+    )
+    return Metadata(
+        fields,
+        {"format": "JPEG XL", "exif_not_read": "pylibjxl gives EXIF only with all pixels decoded"},
+    )
+
+
+def _raw_metadata(raw: RawStill) -> Metadata:
+    """A camera RAW file's developed size and its EXIF (camera, time, GPS)."""
+    if raw.size is None:
+        raise ExtractError(f"{raw.format}: LibRaw cannot read it")
+    fields = empty_fields()
+    fields.update(width=raw.size[0], height=raw.size[1], mode="RGB", pages=1)
+    exif_ifd = _ifd(raw.exif, ExifTags.IFD.Exif)
+    fields.update(_camera_fields(raw.exif, exif_ifd))
+    fields["orientation"] = None  # the developed size and pixels are already upright
+    position, null_island = _gps_fields(_ifd(raw.exif, ExifTags.IFD.GPSInfo))
+    fields.update(position)
+    extra: dict[str, object] = {"format": raw.format, "raw": True}
+    if null_island:
+        extra["gps_null_island"] = True
     return Metadata(fields, extra)
 
 
@@ -208,15 +280,32 @@ def _degrees(value: object, ref: object, negative: str) -> float | None:
     return -degrees if ref_text.startswith(negative) else degrees
 
 
-def _gps_fields(gps: Mapping[int, object]) -> dict[str, float | None]:
-    latitude = _degrees(gps.get(GPS.GPSLatitude), gps.get(GPS.GPSLatitudeRef), "S")
-    longitude = _degrees(gps.get(GPS.GPSLongitude), gps.get(GPS.GPSLongitudeRef), "W")
+def _gps_fields(gps: Mapping[int, object]) -> tuple[dict[str, float | None], bool]:
+    """The position of a GPS IFD, and whether it said exactly 0, 0 ("null island": a receiver
+    without a fix writes it; kept out of the position, flagged). No position without both
+    references, or with GPSStatus V (void: no fix)."""
+    nowhere = valid_position(None, None, None)
+    lat_ref, lon_ref = gps.get(GPS.GPSLatitudeRef), gps.get(GPS.GPSLongitudeRef)
+    if not _ref(lat_ref, "NS") or not _ref(lon_ref, "EW") or _ref(gps.get(GPS.GPSStatus), "V"):
+        return nowhere, False
+    latitude = _degrees(gps.get(GPS.GPSLatitude), lat_ref, "S")
+    longitude = _degrees(gps.get(GPS.GPSLongitude), lon_ref, "W")
+    if latitude == 0 and longitude == 0:
+        return nowhere, True
     altitude = to_float(gps.get(GPS.GPSAltitude))
     ref = gps.get(GPS.GPSAltitudeRef)
     below = ref[:1] == b"\x01" if isinstance(ref, bytes) else to_int(ref) == 1
     if altitude is not None and below:
         altitude = -abs(altitude)  # altitude ref 1: below sea level
-    return valid_position(latitude, longitude, altitude)
+    return valid_position(latitude, longitude, altitude), False
+
+
+def _ref(value: object, letters: str) -> bool:
+    """Whether an EXIF GPS reference (text or bytes) is one of `letters`."""
+    if isinstance(value, bytes):
+        value = value.decode("latin-1", "replace")
+    text = (clean_text(value) or "").upper()[:1]
+    return bool(text) and text in letters
 
 
 def _extra(

@@ -9,9 +9,10 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
+from PIL import Image, UnidentifiedImageError
 
-from landrec.api import MediaKind
+from landrec.api import MediaKind, UserError
+from landrec.api.stills import beyond_pillow, decoded_still, is_raw
 from landrec.archive.extract.images import enable_heif, read_exif, reading_image
 from landrec.archive.extract.metadata import ExtractError, Metadata, to_int
 from landrec.archive.extract.registry import Source
@@ -90,7 +91,16 @@ def save_thumbnail(image: Image.Image, sha256: str, thumbs_dir: Path, size: int 
 
 def _image_thumbnail(path: Path, size: int) -> Image.Image:
     enable_heif()
-    with reading_image(path), Image.open(path) as image:
+    with reading_image(path):
+        if is_raw(path):  # Pillow would show a TIFF-based RAW's small first image
+            return _decoded_elsewhere(path, size)
+        try:
+            image = Image.open(path)
+        except UnidentifiedImageError:  # JPEG XL, 16-bit PSD: landrec's decoder reads them
+            if not beyond_pillow(path):
+                raise
+            return _decoded_elsewhere(path, size)
+    with reading_image(path), image:
         image.draft("RGB", (size, size))  # JPEG: decode at 1/2, 1/4 or 1/8 scale, far faster
         width, height = image.size  # from the header (after the draft's reduction): no pixels yet
         if width * height > MAX_PIXELS:
@@ -101,6 +111,14 @@ def _image_thumbnail(path: Path, size: int) -> Image.Image:
         picture = _shrink(image, size)
         turn = _UPRIGHT.get(orientation or 1)
         return picture.transpose(turn) if turn is not None else picture
+
+
+def _decoded_elsewhere(path: Path, size: int) -> Image.Image:
+    """A thumbnail through landrec's one decoder (api.load_image), for what Pillow cannot open."""
+    try:
+        return _shrink(decoded_still(path, size), size)
+    except UserError as exc:
+        raise ExtractError(str(getattr(exc, "reason", exc))) from exc
 
 
 def _shrink(image: Image.Image, size: int) -> Image.Image:

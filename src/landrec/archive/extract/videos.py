@@ -161,9 +161,12 @@ def video_metadata(path: Path) -> Metadata:
             camera_model=clean_text(_first(tags, _MODEL_KEYS), COLUMN_CHARS["camera_model"]),
         )
         position = _location(tags)
-        if position is not None:
+        null_island = position is not None and position[:2] == (0.0, 0.0)
+        if position is not None and not null_island:  # 0, 0: a recorder without a fix
             fields.update(valid_position(*position))
         extra = _extra(container, stream, frame)
+        if null_island:
+            extra["gps_null_island"] = True
     return Metadata(fields, extra)
 
 

@@ -9,7 +9,7 @@ import os
 import re
 from datetime import date, datetime, time, timezone
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, BinaryIO, Literal
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Query, Response
 from fastapi.responses import StreamingResponse
@@ -17,8 +17,17 @@ from sqlalchemy import Row
 from sqlalchemy.orm import Session
 
 from landrec.archive.db import auth_writes, queries, writes
-from landrec.archive.db.models import Action, Campaign, File, Kind
+from landrec.archive.db.models import (
+    Action,
+    Campaign,
+    File,
+    Kind,
+    RenditionKind,
+    RenditionStatus,
+    Status,
+)
 from landrec.archive.domain import inside_storage
+from landrec.archive.renditions.plan import MIME
 from landrec.archive.web import ranges
 from landrec.archive.web.deps import (
     ClassesDep,
@@ -33,11 +42,14 @@ from landrec.archive.web.schemas import (
     CampaignIn,
     ContextIn,
     CorrectionOut,
+    ErrorOut,
     FileDetail,
     FileItem,
     FileList,
     Health,
+    PreviewWaiting,
     Stats,
+    ValidationErrorOut,
 )
 
 router = APIRouter(prefix="/api")
@@ -67,6 +79,8 @@ def item(row: File | Row[Any]) -> FileItem:
     out = FileItem.model_validate(row, from_attributes=True)
     if row.thumbnail:
         out.thumbnail_url = f"/api/files/{row.id}/thumbnail?v={(row.sha256 or '')[:16]}"
+    if out.preview_status is None and row.kind in (Kind.IMAGE, Kind.VIDEO):
+        out.preview_status = RenditionStatus.PENDING.value  # queued by the next previews pass
     return out
 
 
@@ -162,13 +176,18 @@ def file_detail(file_id: RowId, _: ViewerDep, session: SessionDep) -> FileDetail
     if row is None:
         raise not_found("file")
     out = FileDetail.model_validate(row, from_attributes=True)
-    out.thumbnail_url = item(row).thumbnail_url
+    listed = item(row)
+    out.thumbnail_url, out.preview_status = listed.thumbnail_url, listed.preview_status
     history = queries.file_corrections(session, file_id)
     out.corrections = [CorrectionOut.model_validate(c) for c in history]
     extra = row.extra or {}
     out.platform, out.sensor = extra.get("platform"), extra.get("sensor")
     track = queries.track_of(session, file_id)
     out.has_track = track is not None
+    made = queries.rendition_of(session, file_id)
+    if made is not None:
+        out.preview_status, out.preview_error = made.status, made.error
+        out.preview_progress = made.progress
     if track is not None:
         bounds = [track.min_lon, track.min_lat, track.max_lon, track.max_lat]
         out.track_bounds = [b for b in bounds if b is not None] if None not in bounds else None
@@ -249,12 +268,27 @@ def content(
     row = queries.file_row(session, file_id)
     if row is None:
         raise not_found("file")
+    return original(row, settings.storage, range_, if_range)
+
+
+def original(
+    row: File, storage: Path, range_: str | None, if_range: str | None, mime: str | None = None
+) -> Response:
+    """The stored file of this row, whole or the byte range asked for (/content, /preview),
+    as `mime` (default: its own type)."""
     try:
-        handle = inside(settings.storage, row.path).open("rb")
+        handle = inside(storage, row.path).open("rb")
     except OSError:
         raise not_found("file content") from None
     info = os.fstat(handle.fileno())
-    size, etag = info.st_size, f'"{int(info.st_mtime_ns)}-{info.st_size}"'
+    etag = f'"{int(info.st_mtime_ns)}-{info.st_size}"'
+    span = range_ if if_range in (None, etag) else None
+    return ranged(handle, mime or media_type(row), etag, span)
+
+
+def ranged(handle: BinaryIO, mime: str, etag: str, range_: str | None) -> Response:
+    """An open file's bytes, whole (200) or one range (206); 416 beyond its end."""
+    size = os.fstat(handle.fileno()).st_size
     headers = {
         "Accept-Ranges": "bytes",
         "ETag": etag,
@@ -262,7 +296,7 @@ def content(
         "Cache-Control": "no-cache",
     }
     try:
-        span = ranges.parse_range(range_ if if_range in (None, etag) else None, size)
+        span = ranges.parse_range(range_, size)
     except ranges.Unsatisfiable:
         handle.close()
         headers["Content-Range"] = f"bytes */{size}"
@@ -273,7 +307,79 @@ def content(
         headers["Content-Range"] = f"bytes {start}-{end}/{size}"
     headers["Content-Length"] = str(end - start + 1)
     body = ranges.read_span(handle, start, end - start + 1)
-    return StreamingResponse(body, status, headers, media_type=media_type(row))
+    return StreamingResponse(body, status, headers, media_type=mime)
+
+
+PREVIEW_RETRY_S = 2  # a preview being made: the client asks again after this
+
+
+@router.get(
+    "/files/{file_id}/preview",
+    response_class=StreamingResponse,
+    responses={
+        200: {
+            "content": {"video/mp4": {}, "image/webp": {}, "*/*": {}},
+            "description": "The browser-ready rendition (H.264/AAC MP4, WebP), or the original"
+            " when it is browser-ready itself",
+        },
+        202: {
+            "model": PreviewWaiting,
+            "description": "Not made yet: ask again after Retry-After seconds",
+        },
+        206: {"content": {"*/*": {}}, "description": "The byte range asked for"},
+        **responses(404, 416),
+        422: {
+            "model": ErrorOut | ValidationErrorOut,
+            "description": "No preview can be made (the reason), or invalid parameters",
+        },
+    },
+)
+def preview(
+    file_id: RowId,
+    _: ViewerDep,
+    session: SessionDep,
+    settings: SettingsDep,
+    range_: Annotated[str | None, Header(alias="range")] = None,
+    if_range: Annotated[str | None, Header()] = None,
+) -> Response:
+    """A browser-ready rendition of the file: a video proxy (H.264/AAC MP4, at most 720p, its
+    t=0 the original's video start) or a display-size still (WebP, 1600 px), with HTTP Range;
+    the original itself when the browser shows it as it is; 202 while being made; 422 when it
+    cannot be."""
+    row = queries.file_row(session, file_id)
+    if row is None or row.status == Status.MISSING:
+        raise not_found("file")
+    if row.kind not in (Kind.IMAGE, Kind.VIDEO) or row.status in (
+        Status.FAILED,
+        Status.UNSUPPORTED,
+    ):
+        why = row.error or f"{row.format or 'this file'} is not an image or a video"
+        return error(422, f"no preview: {why}")
+    made = queries.rendition_of(session, file_id)
+    if made is None or made.sha256 != row.sha256:
+        return waiting(RenditionStatus.PENDING, 0.0)
+    status = RenditionStatus(made.status)
+    if status in (RenditionStatus.PENDING, RenditionStatus.RUNNING):
+        return waiting(status, made.progress)
+    if status is RenditionStatus.FAILED:
+        return error(422, f"no preview: {made.error or 'it could not be made'}")
+    if status is RenditionStatus.ORIGINAL or not made.name:
+        webm = "video/webm" if row.mime == MKV else None  # kept only with WebM's codecs
+        return original(row, settings.storage, range_, if_range, webm)
+    try:
+        handle = inside(settings.previews_dir, made.name).open("rb")
+    except (HTTPException, OSError):  # removed from the previews folder: made again
+        return waiting(RenditionStatus.PENDING, 0.0)
+    etag = f'"{made.sha256}-{made.kind}"'
+    mime = MIME[RenditionKind(made.kind)]
+    return ranged(handle, mime, etag, range_ if if_range in (None, etag) else None)
+
+
+def waiting(status: RenditionStatus, progress: float) -> Response:
+    """202: the preview is not made yet; how far it is."""
+    body = PreviewWaiting(status=status.value, progress=progress)  # type: ignore[arg-type]
+    headers = {"Retry-After": str(PREVIEW_RETRY_S), "Cache-Control": "no-store"}
+    return Response(body.model_dump_json(), 202, headers, media_type="application/json")
 
 
 @router.get("/stats")

@@ -49,6 +49,9 @@ class FileItem(BaseModel):
     campaign: str | None = None  # air, land or sea; None: no position, no airborne telemetry
     has_track: bool = False  # GET /api/files/{id}/track has its track
     thumbnail_url: str | None = None  # None: no thumbnail
+    # GET /api/files/{id}/preview: pending, running, ready, failed, original (the original
+    # is browser-ready); None: not an image or a video
+    preview_status: str | None = None
 
 
 class FileList(BaseModel):
@@ -114,6 +117,15 @@ class FileDetail(FileItem):
     platform: str | None = None  # the telemetry's platform designation (ST 0601 tag 10)
     sensor: str | None = None  # its image source sensor (tag 11)
     track_bounds: list[float] | None = None  # min lon, min lat, max lon, max lat of its track
+    preview_error: str | None = None  # why its preview cannot be made (preview_status failed)
+    preview_progress: float | None = None  # 0..1 while its preview is being made
+
+
+class PreviewWaiting(BaseModel):
+    """A preview not made yet: ask again after `Retry-After` seconds."""
+
+    status: Literal["pending", "running"]
+    progress: float = Field(ge=0, le=1)  # 0..1, how far its making is
 
 
 class CampaignIn(BaseModel):

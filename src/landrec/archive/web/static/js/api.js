@@ -59,6 +59,9 @@ export function classes() {
 export const correct = (id, context) => put(`/api/files/${id}/context`, { context });
 
 export const contentUrl = (id) => `/api/files/${id}/content`;
+/** The browser-ready rendition: a video's H.264 proxy, a still's display-size copy, or the
+ * original when the browser shows that (202 while it is made, 422 when it cannot be). */
+export const previewUrl = (id) => `/api/files/${id}/preview`;
 
 /** The file's telemetry track as GeoJSON (404 when it has none). */
 export const track = (id) => get(`/api/files/${id}/track`);

@@ -1,4 +1,4 @@
-// One file: the image (or the video playing, through the Range-capable content URL), the
+// One file: its picture or its video playing (the browser-ready preview; see preview.js), the
 // context with its top-k, the correction select, the video's context timeline, a small map
 // (the file's telemetry track, following the player; else its position) and every metadata
 // field, the campaign select among them for an editor.
@@ -7,46 +7,14 @@ import * as api from "./api.js";
 import { remember } from "./grid.js";
 import { pointMap } from "./map.js";
 import { metadata } from "./meta.js";
+import { viewer } from "./preview.js";
 import { current, href } from "./route.js";
 import { badge, colour, el, percent, show, when } from "./util.js";
 import { timeline } from "./timeline.js";
 import { trackMap } from "./track.js";
 
-// What a browser shows itself; other images (TIFF, HEIF, …) are shown by their thumbnail.
-const SHOWN = new Set([
-  "JPEG image",
-  "MPO image",
-  "PNG image",
-  "GIF image",
-  "WEBP image",
-  "BMP image",
-]);
-
-function media(file) {
-  if (file.kind === "video") {
-    const video = el("video", {
-      id: "player",
-      src: api.contentUrl(file.id),
-      controls: true,
-      preload: "metadata",
-      poster: file.thumbnail_url,
-      tabindex: "0",
-    });
-    video.addEventListener("error", () =>
-      video.after(
-        el(
-          "p",
-          { class: "note" },
-          `This browser cannot play ${file.codec ?? "this"} video; the timeline still lists its segments.`,
-        ),
-      ),
-    );
-    return video;
-  }
-  if (SHOWN.has(file.format))
-    return el("img", { id: "picture", src: api.contentUrl(file.id), alt: file.path });
-  if (file.thumbnail_url)
-    return el("img", { id: "picture", src: file.thumbnail_url, alt: file.path });
+/** What stands for a file that is neither a picture nor a video (the viewer shows those). */
+function note(file) {
   if (file.has_track)
     return el("p", { class: "note" }, "Navigation data: its track and footprints are on the map.");
   return el("p", { class: "note" }, file.error ? `Not indexed: ${file.error}` : "No preview.");
@@ -172,7 +140,8 @@ export async function render(container) {
         `corrected (model: ${file.model_context ?? "–"})`,
       )
     : null;
-  const shown = media(file);
+  const shown = viewer(file);
+  const player = shown?.player ?? null;
   const head = el(
     "header",
     { class: "detail-head" },
@@ -194,8 +163,8 @@ export async function render(container) {
     el(
       "div",
       { class: "stage" },
-      shown,
-      file.kind === "video" ? timeline(file.segments, file.duration_s, shown) : null,
+      shown?.node ?? note(file),
+      player ? timeline(file.segments, file.duration_s, player) : null,
       place,
     ),
     side,
@@ -210,7 +179,8 @@ export async function render(container) {
       metadata(file, { campaign: await campaignChoice(file, rerender) }),
     ),
   );
-  if (track) trackMap(place, track, file.kind === "video" ? shown : null);
+  if (track) trackMap(place, track, player);
   else if (place) pointMap(place, [file]);
+  shown?.watch();
   container.dataset.state = "ready";
 }

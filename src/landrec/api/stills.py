@@ -1,0 +1,85 @@
+"""What the archive needs of still images beyond Pillow's headers: a camera RAW file's format,
+developed size and EXIF (landrec.data.raw reads them with LibRaw and Pillow)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from PIL import Image
+
+
+@dataclass(frozen=True)
+class RawStill:
+    """A camera RAW file: its format's name, developed (upright) size and EXIF."""
+
+    format: str  # "Canon CR2 raw image", ...
+    size: tuple[int, int] | None  # (width, height); None when LibRaw cannot read the file
+    exif: Image.Exif
+
+
+def is_raw(path: Path) -> bool:
+    """Whether `path` is a camera RAW file, from its first bytes (and IFDs for a TIFF)."""
+    from landrec.data.raw import HEAD_BYTES, raw_format
+
+    with path.open("rb") as f:
+        return raw_format(path, f.read(HEAD_BYTES)) is not None
+
+
+def beyond_pillow(path: Path) -> bool:
+    """Whether `path` is a still only landrec's decoder reads: camera RAW, JPEG XL, or a
+    Photoshop file (Pillow refuses 16- and 32-bit ones)."""
+    from landrec.data.decode import is_jxl
+    from landrec.data.raw import HEAD_BYTES, raw_format
+
+    with path.open("rb") as f:
+        head = f.read(HEAD_BYTES)
+    return is_jxl(head) or head.startswith(b"8BPS") or raw_format(path, head) is not None
+
+
+@dataclass(frozen=True)
+class JxlStill:
+    """A JPEG XL file's header: size as stored, the PIL mode of its channels, bits per sample
+    and frames (None when animated: counting them decodes the file). Its EXIF is not read:
+    pylibjxl hands EXIF out only with every pixel decoded."""
+
+    size: tuple[int, int]  # (width, height)
+    mode: str  # L, LA, RGB or RGBA
+    bit_depth: int
+    pages: int | None
+
+
+def jxl_still(path: Path) -> JxlStill | None:
+    """The JPEG XL header of `path` (pylibjxl), or None when it is no JPEG XL file; a
+    UserError naming the reason when it is one that cannot be read."""
+    from landrec.data.decode import is_jxl, jxl_header
+    from landrec.data.raw import HEAD_BYTES
+
+    with path.open("rb") as f:
+        if not is_jxl(f.read(HEAD_BYTES)):
+            return None
+    header = jxl_header(path)
+    return JxlStill(header.size, header.mode, header.bits, None if header.animated else 1)
+
+
+def decoded_still(path: Path, draft_size: int | None = None) -> Image.Image:
+    """A still Pillow cannot open alone (camera RAW, JPEG XL, 16-bit PSD) through landrec's one
+    decoder, upright 8-bit RGB; its short side shrunk towards `draft_size` where cheap."""
+    from landrec.data.decode import load_image
+
+    return load_image(path, draft_size=draft_size)
+
+
+def raw_still(path: Path) -> RawStill | None:
+    """The RAW facts of `path`, or None when it is no camera RAW file."""
+    from landrec.data.raw import HEAD_BYTES, RawError, raw_exif, raw_format, raw_size
+
+    with path.open("rb") as f:
+        found = raw_format(path, f.read(HEAD_BYTES))
+    if found is None:
+        return None
+    try:
+        size: tuple[int, int] | None = raw_size(path)
+    except RawError:
+        size = None
+    return RawStill(found.label, size, raw_exif(path, found))
