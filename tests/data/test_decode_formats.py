@@ -158,3 +158,31 @@ def test_psd_lab_gets_a_reason(tmp_path: Path) -> None:
     path.write_bytes(bytes(data))
     with pytest.raises(ImageDecodeError, match=r"lab\.psd.*Lab PSD is not supported"):
         load_image(path)
+
+
+def test_float_rgb_tiff_pillow_refuses_is_read_by_tifffile(tmp_path: Path) -> None:
+    tifffile = pytest.importorskip("tifffile")
+    pixels = np.zeros((20, 30, 3), np.float32)
+    pixels[..., 0], pixels[:10, :, 2] = 1.0, 0.5  # red everywhere, half blue in the top half
+    path = tmp_path / "float.tif"
+    tifffile.imwrite(path, pixels, photometric="rgb")
+    with pytest.raises(Image.UnidentifiedImageError):
+        Image.open(path)  # what made this file unsupported before
+    image = load_image(path)
+    assert image.size == (30, 20) and image.mode == "RGB"
+    assert image.getpixel((0, 0)) == (255, 0, 128) and image.getpixel((0, 15)) == (255, 0, 0)
+
+
+def test_float_tiff_outside_0_1_is_stretched_and_planar_samples_are_joined(tmp_path: Path) -> None:
+    tifffile = pytest.importorskip("tifffile")
+    planes = np.stack([np.full((8, 8), v, np.float64) for v in (-2.0, 0.0, 6.0)])  # (S, H, W)
+    path = tmp_path / "planar.tif"
+    tifffile.imwrite(path, planes, photometric="rgb", planarconfig="separate")
+    assert load_image(path).getpixel((3, 3)) == (0, 64, 255)
+
+
+def test_a_tiff_neither_reads_gets_the_reason(tmp_path: Path) -> None:
+    path = tmp_path / "bad.tif"
+    path.write_bytes(b"II*\x00" + b"\xff" * 60)
+    with pytest.raises(ImageDecodeError, match=r"bad\.tif.*TIFF"):
+        load_image(path)

@@ -27,14 +27,17 @@ def is_raw(path: Path) -> bool:
 
 
 def beyond_pillow(path: Path) -> bool:
-    """Whether `path` is a still only landrec's decoder reads: camera RAW, JPEG XL, or a
-    Photoshop file (Pillow refuses 16- and 32-bit ones)."""
-    from landrec.data.decode import is_jxl
+    """Whether landrec's decoder reads `path` where Pillow does not (asked once Pillow has
+    refused it): camera RAW, JPEG XL, a Photoshop file (Pillow refuses 16- and 32-bit ones) or
+    a TIFF (float RGB, odd channel counts: tifffile)."""
+    from landrec.data.decode import TIFF_MAGIC, is_jxl
     from landrec.data.raw import HEAD_BYTES, raw_format
 
     with path.open("rb") as f:
         head = f.read(HEAD_BYTES)
-    return is_jxl(head) or head.startswith(b"8BPS") or raw_format(path, head) is not None
+    if is_jxl(head) or head.startswith((b"8BPS", *TIFF_MAGIC)):
+        return True
+    return raw_format(path, head) is not None
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,8 @@ from landrec.data.raw import HEAD_BYTES, RawError, decode_raw, raw_format, raw_s
 
 DEFAULT_MAX_PIXELS = 120_000_000
 # Bump when decoding changes the pixels it returns: cached features keyed on it are rebuilt.
-DECODE_VERSION = 4  # 3: camera RAW, JPEG XL and 16-bit PSD decode; 4: JPEG XL by libjxl
+DECODE_VERSION = 5  # 3: camera RAW, JPEG XL and 16-bit PSD decode; 4: JPEG XL by libjxl; 5: TIFFs
+# that Pillow refuses, by tifffile
 # Modes whose pixels are wider than 8 bits, and the value that maps to white.
 WIDE_MODES: dict[str, float] = {
     "I;16": 65535.0,
@@ -30,6 +31,7 @@ WIDE_MODES: dict[str, float] = {
     "I": 65535.0,  # 32-bit ints; in practice 16-bit data from PNG/TIFF
     "F": 1.0,  # floats; by convention in [0, 1]
 }
+TIFF_MAGIC = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")  # classic and BigTIFF
 ALPHA_MODES = frozenset({"RGBA", "RGBa", "LA", "La", "PA"})
 WHITE = (255, 255, 255, 255)
 
@@ -168,7 +170,8 @@ def to_rgb(img: Image.Image) -> Image.Image:
 def _pil_open(path: Path, max_pixels: int) -> Image.Image:
     """Image.open, and the formats Pillow cannot open alone: camera RAW (LibRaw, decoded here),
     JPEG XL (pylibjxl, decoded here), HEIC/HEIF (its plugin registered the first time one turns
-    up) and the Photoshop files Pillow refuses (16/32-bit: their merged image, read here)."""
+    up), the Photoshop files Pillow refuses (16/32-bit: their merged image, read here) and the
+    TIFFs it refuses (float RGB, odd channels: tifffile)."""
     with path.open("rb") as f:
         head = f.read(HEAD_BYTES)
     found = raw_format(path, head)
@@ -190,11 +193,27 @@ def _pil_open(path: Path, max_pixels: int) -> Image.Image:
                 return read_psd(path)
             except (PsdError, OSError, struct.error) as psd_exc:
                 raise ImageDecodeError(path, f"Photoshop file: {psd_exc}") from psd_exc
+        if head.startswith(TIFF_MAGIC):
+            return _open_tiff(path, max_pixels)
         if head[4:8] != b"ftyp":  # ISO base media file (HEIC, HEIF, AVIF)
             raise
         if not enable_heif():
             raise ImageDecodeError(path, "HEIC/HEIF needs pillow-heif (not installed)") from exc
     return Image.open(path)
+
+
+def _open_tiff(path: Path, max_pixels: int) -> Image.Image:
+    """A TIFF Pillow refused (float RGB, > 4 channels, ...), read by tifffile (`data/tiff.py`)."""
+    try:
+        from landrec.data.tiff import TiffError, read_tiff
+    except ImportError as exc:
+        raise ImageDecodeError(
+            path, "a TIFF Pillow cannot decode (tifffile not installed)"
+        ) from exc
+    try:
+        return read_tiff(path, max_pixels)
+    except TiffError as exc:
+        raise ImageDecodeError(path, f"TIFF: {exc}") from exc
 
 
 def _open_checked(path: Path, max_pixels: int) -> Image.Image:

@@ -85,10 +85,14 @@ def test_raw_metadata_and_thumbnail(tmp_path: Path) -> None:
         assert red > 200 > 40 > green  # the preview, not the developed sensor data
 
 
-@pytest.mark.parametrize("kind", ["psd", "jxl"])
+@pytest.mark.parametrize("kind", ["psd", "jxl", "float-tiff"])
 def test_stills_pillow_cannot_open_get_metadata_and_thumbnail(tmp_path: Path, kind: str) -> None:
     if kind == "psd":
         path = write_psd_cmyk16(tmp_path / "print.psd", (30, 20), (0, 100, 100, 0))
+    elif kind == "float-tiff":
+        tifffile = pytest.importorskip("tifffile")
+        path = tmp_path / "float.tif"
+        tifffile.imwrite(path, np.tile(np.float32([1, 0, 0]), (20, 30, 1)), photometric="rgb")
     else:
         pylibjxl = pytest.importorskip("pylibjxl")
         path = tmp_path / "a.jxl"
