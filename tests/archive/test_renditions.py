@@ -208,6 +208,20 @@ def test_a_rotated_photo_gets_an_upright_display_size_webp(
     assert np.abs(pixels[100, 100] - (40, 40, 200)).max() <= 20
 
 
+def test_a_preview_removed_from_its_folder_is_made_again(
+    settings: ArchiveSettings, client: TestClient
+) -> None:
+    write_rotated_jpeg(settings.storage / "big.jpg")
+    assert scan(settings)["previews"] == {"ready": 1}
+    row, made = row_of(settings, "big.jpg")
+    assert made is not None and made.name
+    (settings.previews_dir / made.name).unlink()  # a cleanup, a lost disk
+    answer = client.get(f"/api/files/{row.id}/preview")
+    assert answer.status_code == 202 and row_of(settings, "big.jpg")[1].status == "pending"  # type: ignore[union-attr]
+    assert commands.previews(settings)["made"] == {"ready": 1}
+    assert client.get(f"/api/files/{row.id}/preview").headers["content-type"] == "image/webp"
+
+
 def test_a_small_browser_image_needs_no_rendition(settings: ArchiveSettings) -> None:
     Image.new("RGB", (800, 600), (10, 120, 60)).save(settings.storage / "small.png")
     assert scan(settings)["previews"] == {"original": 1}

@@ -398,6 +398,23 @@ def _requeue_renditions(session: Session, ids: list[int], now: datetime) -> None
     )
 
 
+def remake_rendition(session: Session, rendition_id: int) -> None:
+    """A ready rendition whose file has gone from the previews folder -> pending again."""
+    session.execute(
+        update(Rendition)
+        .where(Rendition.id == rendition_id, Rendition.status == RenditionStatus.READY.value)
+        .values(
+            status=RenditionStatus.PENDING.value,
+            attempts=0,
+            progress=0.0,
+            bytes=None,
+            name=None,
+            updated_at=utcnow(),
+        )
+    )
+    session.commit()
+
+
 def queue_renditions(session: Session) -> int:
     """A pending rendition row for every indexed image and video that has none (new files, an
     archive older than migration 0005). Returns how many were added."""

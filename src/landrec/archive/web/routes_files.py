@@ -369,6 +369,7 @@ def preview(
     try:
         handle = inside(settings.previews_dir, made.name).open("rb")
     except (HTTPException, OSError):  # removed from the previews folder: made again
+        writes.remake_rendition(session, made.id)
         return waiting(RenditionStatus.PENDING, 0.0)
     etag = f'"{made.sha256}-{made.kind}"'
     mime = MIME[RenditionKind(made.kind)]
