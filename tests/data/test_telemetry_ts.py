@@ -17,14 +17,19 @@ from landrec.data.telemetry import (
     MEDIA_TIME,
     Carrier,
     Standard,
+    Telemetry,
     TelemetryError,
+    mpegts,
     read_telemetry,
     side_files_of,
     summarise,
 )
 from landrec.data.telemetry.mpegts import read_mpegts, strip_au_cells
+from landrec.data.telemetry.tspackets import Pes, read_pes
 from telemetry_media import (
     SIZE,
+    _packets,
+    _pes,
     eg0104_packets,
     flight,
     program_streams,
@@ -167,6 +172,109 @@ def test_not_a_transport_stream_is_a_telemetry_error(tmp_path: Path) -> None:
     path.write_text("not a video\n" * 50)
     with pytest.raises(TelemetryError, match="not a readable MPEG transport stream"):
         read_mpegts(path)
+
+
+def m2ts(ts: Path, path: Path) -> Path:
+    """`ts` as M2TS: a 4-byte arrival time stamp before each 188-byte packet."""
+    data = ts.read_bytes()
+    packets = [data[p : p + 188] for p in range(0, len(data), 188)]
+    path.write_bytes(b"".join((300 * k).to_bytes(4, "big") + p for k, p in enumerate(packets)))
+    return path
+
+
+def cut(ts: Path, path: Path) -> Path:
+    """`ts` cut inside a TS packet at 60% of its length."""
+    path.write_bytes(ts.read_bytes()[: ts.stat().st_size * 6 // 10 + 77])
+    return path
+
+
+def bad_checksums(packets: list[bytes]) -> list[bytes]:
+    for k in (3, 11, 17):
+        packets[k] = packets[k][:-1] + bytes([packets[k][-1] ^ 0x01])
+    return packets
+
+
+def split(packets: list[bytes]) -> list[bytes]:
+    return [part for p in packets for part in (p[:30], p[30:])]
+
+
+TS_FILES = {  # the transport streams of the tests above
+    "two": lambda d: write_ts(
+        d / "two.ts", SECONDS, FPS, [st0601_packets(20), eg0104_packets(8)], ID3
+    ),
+    "sync": lambda d: write_ts(d / "sync.ts", SECONDS, FPS, [st0601_packets(20)], sync=True),
+    "split": lambda d: write_ts(d / "split.ts", SECONDS, FPS, [split(st0601_packets(6))]),
+    "plain": lambda d: write_ts(d / "plain.ts", SECONDS, FPS, [], ID3),
+    "cut": lambda d: cut(write_ts(d / "a.ts", SECONDS, FPS, [st0601_packets(20)]), d / "cut.ts"),
+    "sync-cut": lambda d: cut(
+        write_ts(d / "a.ts", SECONDS, FPS, [st0601_packets(20)], sync=True), d / "cut.ts"
+    ),
+    "bad": lambda d: write_ts(d / "bad.ts", SECONDS, FPS, [bad_checksums(st0601_packets(20))]),
+    "long": lambda d: write_ts(
+        d / "long.ts", 4.0, FPS, [st0601_packets(40), st0601_packets(8, rate_hz=2.0)]
+    ),
+    "m2ts": lambda d: m2ts(write_ts(d / "a.ts", SECONDS, FPS, [st0601_packets(20)]), d / "a.m2ts"),
+}
+
+
+def read_demuxed(path: Path, every_s: float | None, monkeypatch: pytest.MonkeyPatch) -> Telemetry:
+    """`read_mpegts` with every data packet demuxed by PyAV (FFmpeg)."""
+    with monkeypatch.context() as patch:
+        patch.setattr(mpegts, "_collect_packets", lambda container, path: None)
+        return read_mpegts(path, every_s)
+
+
+@pytest.mark.parametrize("name", sorted(TS_FILES))
+def test_the_ts_packets_read_as_ffmpeg_demuxes_them(
+    name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = TS_FILES[name](tmp_path)
+    with av.open(str(path), format="mpegts") as container:
+        collected = mpegts._collect_packets(container, path)
+    with av.open(str(path), format="mpegts") as container:
+        demuxed = mpegts._collect_demuxed(container)
+    assert collected is not None  # a regular stream: read from its TS packets
+    assert collected == demuxed  # the same bytes, PES starts and media times
+    for every_s in (None, 1.0):
+        fast, slow = read_mpegts(path, every_s), read_demuxed(path, every_s, monkeypatch)
+        assert fast.samples == slow.samples
+        assert (fast.packets, fast.bad_packets) == (slow.packets, slow.bad_packets)
+        assert fast.standards == slow.standards
+    assert bool(fast) is (name != "plain")
+
+
+def test_a_ts_with_garbage_inside_is_demuxed_by_ffmpeg(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    whole = write_ts(tmp_path / "whole.ts", SECONDS, FPS, [st0601_packets(20)])
+    data = whole.read_bytes()
+    middle = len(data) // 188 // 2 * 188
+    path = tmp_path / "garbage.ts"
+    path.write_bytes(data[:middle] + b"\x00garbage" * 30 + data[middle:])
+    with av.open(str(path), format="mpegts") as container:
+        assert mpegts._collect_packets(container, path) is None  # a sync byte lost
+    telemetry, expected = read_mpegts(path), read_mpegts(whole)
+    assert (telemetry.packets, telemetry.bad_packets) == (20, 0)
+    assert telemetry.samples == expected.samples
+    assert telemetry.samples == read_demuxed(path, None, monkeypatch).samples
+
+
+def test_pes_packets_with_the_pts_clock_wrapping_and_no_pes_header(tmp_path: Path) -> None:
+    counters: dict[int, int] = {}
+    stamps = [2**33 - 9000, 2**33 - 10, 5, 9000]
+    data = b"".join(
+        _packets(0x101, _pes(0xFC, t, b"x%d" % k), counters) for k, t in enumerate(stamps)
+    )
+    data += _packets(0x102, b"\x00\x00\x01\xbf\x00\x03abcdef", counters)  # private_stream_2
+    path = tmp_path / "wrap.ts"
+    path.write_bytes(data + data[:100])  # a truncated last TS packet: left out
+    assert read_pes(path, [0x101, 0x102, 0x103]) == {
+        0x101: [Pes(b"x%d" % k, t + (k >= 2) * 2**33) for k, t in enumerate(stamps)],
+        0x102: [Pes(b"abc", None)],  # cut to its PES_packet_length
+        0x103: [],
+    }
+    path.write_bytes(data[:300] + b"\x47" + data[300:])
+    assert read_pes(path, [0x101]) is None  # not regular
 
 
 def write_mp4(path: Path) -> Path:

@@ -12,6 +12,11 @@ start of the video (the video stream's start, else the container's). Synchronous
 5-byte Metadata AU cell header (ISO 13818-1 2.12.4) before each access unit; ffmpeg may or may not
 strip it, so a header is recognised by content (a KLV key 5 bytes in, not at 0) and removed.
 A transport stream cut short gives the packets before the cut.
+
+PyAV opens the stream to name its data streams (PID, codec) and the video's start; the data
+streams' packets are then read with NumPy (`tspackets`), FFmpeg parsing each of the file's TS
+packets costing most of the read. A stream that is not regular (a sync byte lost: garbage, a
+cut inside a packet before the end) is demuxed by PyAV instead, which resynchronises.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from landrec.data.errors import InputNotFoundError
 from landrec.data.klv import Value
 from landrec.data.telemetry.errors import TelemetryError
 from landrec.data.telemetry.rawklv import KEYS, decode_klv
+from landrec.data.telemetry.tspackets import read_pes
 from landrec.data.telemetry.types import Carrier, Telemetry
 
 KLV_CODECS = frozenset({"klv", "smpte_klv"})
@@ -96,15 +102,53 @@ def _origin(container: av.container.InputContainer) -> float:
     return container.start_time / 1_000_000 if container.start_time is not None else 0.0
 
 
-def _collect(container: av.container.InputContainer) -> list[_StreamBytes]:
-    """Each data stream's bytes (KLV ones kept), demuxed in one pass until the end or a cut."""
-    streams = {
+def _data_streams(container: av.container.InputContainer) -> dict[int, _StreamBytes]:
+    """An empty `_StreamBytes` per data stream, by stream index."""
+    return {
         s.index: _StreamBytes(s.index, (s.name or "") in KLV_CODECS) for s in container.streams.data
     }
+
+
+def _seconds(container: av.container.InputContainer) -> dict[int, float]:
+    """Each data stream's seconds per time stamp tick, by stream index."""
+    return {s.index: float(s.time_base) for s in container.streams.data if s.time_base}
+
+
+def _klv(streams: dict[int, _StreamBytes]) -> list[_StreamBytes]:
+    return [s for s in streams.values() if s.named_klv or s.klv]
+
+
+def _collect_packets(
+    container: av.container.InputContainer, path: Path
+) -> list[_StreamBytes] | None:
+    """Each data stream's bytes (KLV ones kept) read from the file's TS packets of its PID; None
+    when the stream is not regular (`tspackets.read_pes`)."""
+    streams = _data_streams(container)
+    pids = {s.id: s.index for s in container.streams.data}
     if not streams:
         return []
-    origin = _origin(container)
-    seconds = {s.index: float(s.time_base) for s in container.streams.data if s.time_base}
+    if len(pids) != len(streams):
+        return None  # two streams of one PID: left to FFmpeg
+    found = read_pes(path, pids)
+    if found is None:
+        return None
+    origin, seconds = _origin(container), _seconds(container)
+    for pid, packets in found.items():
+        index = pids[pid]
+        for payload, pts in packets:
+            when = None
+            if pts is not None and index in seconds:
+                when = pts * seconds[index] - origin
+            streams[index].add(payload, when)
+    return _klv(streams)
+
+
+def _collect_demuxed(container: av.container.InputContainer) -> list[_StreamBytes]:
+    """Each data stream's bytes (KLV ones kept), demuxed in one pass until the end or a cut."""
+    streams = _data_streams(container)
+    if not streams:
+        return []
+    origin, seconds = _origin(container), _seconds(container)
     try:
         for packet in container.demux(*container.streams.data):
             index = packet.stream.index
@@ -117,7 +161,14 @@ def _collect(container: av.container.InputContainer) -> list[_StreamBytes]:
             streams[index].add(bytes(packet), when)
     except av.FFmpegError:
         pass  # a damaged or cut stream: what was read before stays
-    return [s for s in streams.values() if s.named_klv or s.klv]
+    return _klv(streams)
+
+
+def _collect(container: av.container.InputContainer, path: Path) -> list[_StreamBytes]:
+    """Each data stream's bytes (KLV ones kept): from the TS packets when the stream is
+    regular, else demuxed by PyAV."""
+    collected = _collect_packets(container, path)
+    return collected if collected is not None else _collect_demuxed(container)
 
 
 def read_mpegts(path: Path, every_s: float | None = None) -> Telemetry:
@@ -131,7 +182,7 @@ def read_mpegts(path: Path, every_s: float | None = None) -> Telemetry:
     except (av.FFmpegError, OSError) as exc:
         raise TelemetryError(path, f"not a readable MPEG transport stream ({exc})") from exc
     with container:
-        collected = _collect(container)
+        collected = _collect(container, path)
     telemetry = Telemetry(path=path, sources=[path])
     for stream in collected:
         extra: dict[str, Value] = {"stream": stream.index}
