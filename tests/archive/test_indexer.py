@@ -227,10 +227,10 @@ def test_unexpected_error_is_retried_then_failed_with_its_reason(
 
     real = images.image_metadata
 
-    def flaky(path: Path):
+    def flaky(path: Path, mime: str | None = None):
         if path.name == "red3.jpg":
             raise OSError(5, "Input/output error")
-        return real(path)
+        return real(path, mime)
 
     monkeypatch.setattr(images, "image_metadata", flaky)
     indexer = open_indexer(settings_for(storage, red_blue_checkpoint, max_attempts=3))

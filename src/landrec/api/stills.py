@@ -5,8 +5,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PIL import Image
+
+if TYPE_CHECKING:
+    from landrec.data.raw import RawFormat
 
 
 @dataclass(frozen=True)
@@ -18,12 +22,14 @@ class RawStill:
     exif: Image.Exif
 
 
-def is_raw(path: Path) -> bool:
-    """Whether `path` is a camera RAW file, from its first bytes (and IFDs for a TIFF)."""
-    from landrec.data.raw import HEAD_BYTES, raw_format
+JXL_MIME = "image/jxl"  # what detection names a JPEG XL file
 
-    with path.open("rb") as f:
-        return raw_format(path, f.read(HEAD_BYTES)) is not None
+
+def raw_format_of(mime: str | None) -> RawFormat | None:
+    """The camera RAW format of a detected media type (`detect`'s), None for any other."""
+    from landrec.data.raw import RawFormat
+
+    return next((f for f in RawFormat if f.mime == mime), None)
 
 
 def beyond_pillow(path: Path) -> bool:
@@ -52,15 +58,11 @@ class JxlStill:
     pages: int | None
 
 
-def jxl_still(path: Path) -> JxlStill | None:
-    """The JPEG XL header of `path` (pylibjxl), or None when it is no JPEG XL file; a
-    UserError naming the reason when it is one that cannot be read."""
-    from landrec.data.decode import is_jxl, jxl_header
-    from landrec.data.raw import HEAD_BYTES
+def jxl_still(path: Path) -> JxlStill:
+    """The JPEG XL header of `path` (pylibjxl); a UserError naming the reason when it cannot be
+    read."""
+    from landrec.data.decode import jxl_header
 
-    with path.open("rb") as f:
-        if not is_jxl(f.read(HEAD_BYTES)):
-            return None
     header = jxl_header(path)
     return JxlStill(header.size, header.mode, header.bits, None if header.animated else 1)
 
@@ -73,14 +75,10 @@ def decoded_still(path: Path, draft_size: int | None = None) -> Image.Image:
     return load_image(path, draft_size=draft_size)
 
 
-def raw_still(path: Path) -> RawStill | None:
-    """The RAW facts of `path`, or None when it is no camera RAW file."""
-    from landrec.data.raw import HEAD_BYTES, RawError, raw_exif, raw_format, raw_size
+def raw_still(path: Path, found: RawFormat) -> RawStill:
+    """The RAW facts of `path`, a camera RAW file of format `found`."""
+    from landrec.data.raw import RawError, raw_exif, raw_size
 
-    with path.open("rb") as f:
-        found = raw_format(path, f.read(HEAD_BYTES))
-    if found is None:
-        return None
     try:
         size: tuple[int, int] | None = raw_size(path)
     except RawError:

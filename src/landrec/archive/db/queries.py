@@ -299,6 +299,10 @@ def user_by_name(session: Session, name: str) -> User | None:
     return session.scalars(select(User).where(User.name == name)).one_or_none()
 
 
+def token_by_name(session: Session, name: str) -> Token | None:
+    return session.scalars(select(Token).where(Token.name == name)).one_or_none()
+
+
 def live_token(session: Session, token_hash: str) -> Token | None:
     """The token whose secret has this SHA-256, unless revoked."""
     query = select(Token).where(Token.token_hash == token_hash, Token.revoked_at.is_(None))

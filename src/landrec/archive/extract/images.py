@@ -10,13 +10,15 @@ from pathlib import Path
 
 from PIL import ExifTags, Image, UnidentifiedImageError
 
-from landrec.api import MediaKind, UserError, enable_heif
+from landrec.api import MediaKind, UserError, detect, enable_heif
 from landrec.api.stills import (
+    JXL_MIME,
     JxlStill,
     RawStill,
     beyond_pillow,
     decoded_still,
     jxl_still,
+    raw_format_of,
     raw_still,
 )
 from landrec.archive.extract.metadata import (
@@ -89,19 +91,20 @@ def reading_image(path: Path) -> Iterator[None]:
         raise ExtractError(f"corrupt image: {type(exc).__name__}: {exc}") from exc
 
 
-def image_metadata(path: Path) -> Metadata:
-    """Size, mode, depth, pages and EXIF of the image at `path` (ExtractError when unreadable)."""
+def image_metadata(path: Path, mime: str | None = None) -> Metadata:
+    """Size, mode, depth, pages and EXIF of the image at `path` (ExtractError when unreadable);
+    `mime`: its media type as detection found it (detected here when not given)."""
+    mime = detect(path).mime if mime is None else mime
     enable_heif()
     with reading_image(path):
-        raw = raw_still(path)
+        raw = raw_format_of(mime)
         if raw is not None:
-            return _raw_metadata(raw)
-        try:
-            jxl = jxl_still(path)
-        except UserError as exc:
-            raise ExtractError(str(getattr(exc, "reason", exc))) from exc
-        if jxl is not None:
-            return _jxl_metadata(jxl)
+            return _raw_metadata(raw_still(path, raw))
+        if mime == JXL_MIME:
+            try:
+                return _jxl_metadata(jxl_still(path))
+            except UserError as exc:
+                raise ExtractError(str(getattr(exc, "reason", exc))) from exc
         try:
             image = Image.open(path)
         except UnidentifiedImageError:  # a 16-bit PSD: landrec's decoder reads its merged image
@@ -179,7 +182,7 @@ class ImageMetadata:
     kinds = frozenset({MediaKind.IMAGE})
 
     def extract(self, source: Source) -> Metadata:
-        return image_metadata(source.path)
+        return image_metadata(source.path, source.format.mime)
 
 
 def bit_depth(image: Image.Image) -> int:

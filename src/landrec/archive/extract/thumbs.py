@@ -11,8 +11,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from landrec.api import MediaKind, UserError
-from landrec.api.stills import beyond_pillow, decoded_still, is_raw
+from landrec.api import MediaKind, UserError, detect
+from landrec.api.stills import beyond_pillow, decoded_still, raw_format_of
 from landrec.archive.extract.images import enable_heif, read_exif, reading_image
 from landrec.archive.extract.metadata import ExtractError, Metadata, to_int
 from landrec.archive.extract.registry import Source
@@ -51,16 +51,23 @@ def thumbnail_name(sha256: str) -> str:
 
 
 def make_thumbnail(
-    path: Path, kind: MediaKind, sha256: str, thumbs_dir: Path, size: int = 256
+    path: Path,
+    kind: MediaKind,
+    sha256: str,
+    thumbs_dir: Path,
+    size: int = 256,
+    mime: str | None = None,
 ) -> str:
-    """Write an image's or video's thumbnail once per content hash; return its name."""
+    """Write an image's or video's thumbnail once per content hash; return its name. `mime`:
+    the detected media type (detected here when not given)."""
     # WebP, longest side `size`, upright, RGB; the name is relative to `thumbs_dir`.
     name = thumbnail_name(sha256)
     target = thumbs_dir / name
     if target.exists():
         return name
     if kind is MediaKind.IMAGE:
-        picture = _image_thumbnail(Path(path), size)
+        mime = detect(path).mime if mime is None else mime
+        picture = _image_thumbnail(Path(path), size, raw_format_of(mime) is not None)
     elif kind is MediaKind.VIDEO:
         picture = _shrink(poster_frame(Path(path), POSTER_AT), size)
     else:
@@ -77,7 +84,8 @@ class Thumbnail:
 
     def extract(self, source: Source) -> Metadata:
         kind, thumbs_dir = source.format.kind, source.thumbs_dir
-        return Metadata(thumbnail=make_thumbnail(source.path, kind, source.sha256, thumbs_dir))
+        name = make_thumbnail(source.path, kind, source.sha256, thumbs_dir, mime=source.format.mime)
+        return Metadata(thumbnail=name)
 
 
 def save_thumbnail(image: Image.Image, sha256: str, thumbs_dir: Path, size: int = 256) -> str:
@@ -89,10 +97,10 @@ def save_thumbnail(image: Image.Image, sha256: str, thumbs_dir: Path, size: int 
     return name
 
 
-def _image_thumbnail(path: Path, size: int) -> Image.Image:
+def _image_thumbnail(path: Path, size: int, raw: bool) -> Image.Image:
     enable_heif()
     with reading_image(path):
-        if is_raw(path):  # Pillow would show a TIFF-based RAW's small first image
+        if raw:  # Pillow would show a TIFF-based RAW's small first image
             return _decoded_elsewhere(path, size)
         try:
             image = Image.open(path)

@@ -177,7 +177,7 @@ def add_token(who: AdminDep, body: TokenIn, session: SessionDep) -> NewToken:
     """A new API token: its secret is in this answer only."""
     with account_errors():
         secret = accounts.create_token(session, body.name, body.role, who.name)
-    row = next(t for t in queries.tokens(session) if t.name == body.name)
+    row = queries.token_by_name(session, body.name)  # made just above
     return NewToken.model_validate({**TokenOut.model_validate(row).model_dump(), "token": secret})
 
 
