@@ -11,6 +11,7 @@ import pytest
 
 from conftest import write_image
 from landrec.archive.db import writes
+from landrec.archive.db.models import File
 from landrec.archive.db.session import open_database
 from landrec.cli.main import main
 
@@ -88,9 +89,12 @@ def test_retag_and_export_never_read_a_link_out_of_the_storage(
     scan = ["archive", "scan", "--storage", str(storage), "--model", str(red_blue_checkpoint)]
     assert main(scan) == 0
     db = f"sqlite:///{tmp_path / '.landrec-archive-storage' / 'archive.sqlite3'}"
+    labels = {}  # each file's correction: not its model's label (that clears a correction)
     with open_database(db)() as session:
         for file_id in (1, 2):
-            writes.correct_context(session, file_id, "blue")
+            row = session.get(File, file_id)
+            labels[file_id] = "red" if row is not None and row.model_context == "blue" else "blue"
+            writes.correct_context(session, file_id, labels[file_id])
     (storage / "0.jpg").unlink()
     (storage / "0.jpg").symlink_to(outside)
     capsys.readouterr()
@@ -105,5 +109,5 @@ def test_retag_and_export_never_read_a_link_out_of_the_storage(
     out = tmp_path / "export"
     assert main(["archive", "export-corrections", "--db", db, "--out", str(out), "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["files"] == 1
-    exported = [p.resolve() for p in (out / "train" / "blue").iterdir()]
+    exported = [p.resolve() for p in (out / "train" / labels[2]).iterdir()]
     assert exported == [(storage / "1.jpg").resolve()]

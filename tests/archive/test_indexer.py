@@ -93,6 +93,11 @@ def settings_for(root: Path, checkpoint: Path, **options: object):
     return make_settings(root, model=checkpoint, stable_s=0.0, **options)
 
 
+def not_the_models(row: File) -> str:
+    """The class a user corrects `row` to: not its model's label (that clears a correction)."""
+    return "red" if row.model_context == "blue" else "blue"
+
+
 def rows(indexer) -> list[File]:
     with indexer.sessions() as session:
         query = select(File).options(selectinload(File.segments)).order_by(File.path)
@@ -122,8 +127,9 @@ def test_deleted_file_is_missing_and_moved_file_keeps_id_and_correction(
     scan(indexer)
     by_path = {r.path: r for r in rows(indexer)}
     moved = by_path["a/red0.jpg"]
+    label = not_the_models(moved)
     with indexer.sessions() as session:
-        writes.correct_context(session, moved.id, "blue")
+        writes.correct_context(session, moved.id, label)
     (storage / "a" / "red1.jpg").unlink()
     (storage / "c").mkdir()
     os.replace(storage / "a" / "red0.jpg", storage / "c" / "renamed.jpg")
@@ -132,7 +138,7 @@ def test_deleted_file_is_missing_and_moved_file_keeps_id_and_correction(
     assert after["a/red1.jpg"].status == Status.MISSING
     assert "a/red0.jpg" not in after
     assert after["c/renamed.jpg"].id == moved.id
-    assert after["c/renamed.jpg"].corrected and after["c/renamed.jpg"].context == "blue"
+    assert after["c/renamed.jpg"].corrected and after["c/renamed.jpg"].context == label
     assert len(after) == 12
 
 
@@ -197,14 +203,15 @@ def test_retag_keeps_old_tags_and_export_corrections_is_a_training_folder(
         versions = session.execute(select(Tag.model_version).distinct()).scalars().all()
         assert len(versions) == 2  # the first model's tags stay beside the new ones
         first = session.scalars(select(File).order_by(File.id)).first()
-        writes.correct_context(session, first.id, "blue")
+        label = not_the_models(first)
+        writes.correct_context(session, first.id, label)
     out = tmp_path / "corrections"
     summary = export_corrections(indexer.settings.db_url, out)
     assert summary["files"] == 1
-    linked = list((out / "train" / "blue").iterdir())
+    linked = list((out / "train" / label).iterdir())
     assert len(linked) == 1 and linked[0].resolve() == (storage / first.path).resolve()
     assert export_corrections(indexer.settings.db_url, out)["files"] == 1  # again: the same
-    assert list((out / "train" / "blue").iterdir()) == linked
+    assert list((out / "train" / label).iterdir()) == linked
 
 
 def test_same_indexing_on_sqlite_and_postgresql(storage, red_blue_checkpoint, db_url):

@@ -59,10 +59,11 @@ def test_watch_upload_correct(tmp_path: Path, red_blue_checkpoint: Path) -> None
         assert item["path"] == "up.jpg" and item["context"] in ("red", "blue")
         assert (storage / "up.jpg").read_bytes() == photo
 
-        fixed = httpx.put(f"{base}/api/files/{item['id']}/context", json={"context": "red"})
+        label = "blue" if item["context"] == "red" else "red"  # the model's own clears
+        fixed = httpx.put(f"{base}/api/files/{item['id']}/context", json={"context": label})
         assert fixed.status_code == 200 and fixed.json()["corrected"]
         detail = httpx.get(f"{base}/api/files/{item['id']}").json()
-        assert detail["context"] == "red" and detail["model_context"] == item["context"]
+        assert detail["context"] == label and detail["model_context"] == item["context"]
         thumb = httpx.get(f"{base}/api/files/{item['id']}/thumbnail")
         assert thumb.status_code == 200 and thumb.headers["content-type"] == "image/webp"
         bad = httpx.put(f"{base}/api/files/{item['id']}/context", json={"context": "lava"})

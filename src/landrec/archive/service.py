@@ -61,6 +61,7 @@ def serve(
     app = create_app(settings, sessions, lambda paths: index_now(indexer, paths), classes)
     remove_stale_uploads(settings.storage)  # before anything is received
     loop = IndexLoop(indexer)
+    app.state.wake = loop.wake.set  # a bulk re-index is taken at once, not at the next rescan
     loop.start()
     log.info("archive: watching %s, database %s", settings.storage, settings.db_url)
     try:

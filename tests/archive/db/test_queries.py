@@ -18,6 +18,7 @@ from landrec.archive.db.queries import (
     failures,
     get_by_path,
     get_file,
+    months,
     search,
     stats,
 )
@@ -204,3 +205,9 @@ def test_failures_are_the_failed_files_latest_first(session: Session) -> None:
 def test_corrections_give_each_corrected_file_its_latest(session: Session) -> None:
     found = [(file.path, c.context) for file, c in corrections(session)]
     assert found == [("2019/coast_02.jpg", "desert"), ("2020/glacier.png", "glacier")]
+
+
+def test_months_count_the_matching_files_by_month_taken_newest_first(session: Session) -> None:
+    assert months(session, FileFilter()) == [(2020, 1, 1), (2019, 8, 1), (2019, 5, 1)]
+    assert months(session, FileFilter(context="coast")) == [(2019, 8, 1)]
+    assert months(session, FileFilter(kind="video")) == []  # no time taken: not counted

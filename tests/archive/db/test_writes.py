@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from sqlalchemy import event, select
+from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from landrec.archive.db import writes
-from landrec.archive.db.models import File, Kind, Status
+from landrec.archive.db.models import Audit, Correction, File, Kind, Status
 from landrec.archive.domain import Outcome, Seen, StoragePath
 
 
@@ -90,3 +90,41 @@ def test_record_survives_another_writer_adopting_its_row_meanwhile(
         event.listen(session, "do_orm_execute", other_writer)
         writes.record(session, [(new, indexed(SHA))], gone=lambda path: True)
     assert all_rows(sessions) == [(old, "b.jpg", "indexed")]
+
+
+def test_bulk_correct_clear_and_reindex_on_each_backend(sessions: sessionmaker[Session]) -> None:
+    ids = add_rows(
+        sessions,
+        ("a.jpg", Status.INDEXED, "a" * 64),
+        ("b.jpg", Status.INDEXED, "b" * 64),
+        ("c.jpg", Status.FAILED, None),
+    )
+    with sessions() as session:
+        files = session.scalars(select(File).order_by(File.id)).all()
+        for file, label in zip(files[:2], ["forest", "coast"], strict=True):
+            file.model_context = file.context = label
+        session.commit()
+        # a.jpg's own label clears (nothing to change), b.jpg becomes forest; c.jpg has no label
+        assert writes.bulk(session, writes.BulkAction.CORRECT, ids, "ann", "forest") == (3, 2)
+        session.expire_all()  # bulk statements bypass the session's objects
+        rows = {f.path: (f.context, f.corrected) for f in session.scalars(select(File))}
+        assert rows == {
+            "a.jpg": ("forest", False),
+            "b.jpg": ("forest", True),
+            "c.jpg": ("forest", True),
+        }
+        assert session.scalar(select(func.count()).select_from(Correction)) == 2
+        assert writes.bulk(session, writes.BulkAction.CLEAR, ids, "ann", None) == (3, 2)
+        session.expire_all()  # bulk statements bypass the session's objects
+        rows = {f.path: (f.context, f.corrected) for f in session.scalars(select(File))}
+        assert rows == {
+            "a.jpg": ("forest", False),
+            "b.jpg": ("coast", False),
+            "c.jpg": (None, False),
+        }
+        assert writes.bulk(session, writes.BulkAction.REINDEX, [*ids, 999], "ann", None) == (3, 3)
+        session.expire_all()
+        states = {(f.status, f.sha256, f.attempts) for f in session.scalars(select(File))}
+        assert states == {(Status.PENDING.value, None, 0)}
+        audit = session.scalars(select(Audit.target).order_by(Audit.id)).all()
+        assert audit == ["correct to forest", "clear", "reindex"]

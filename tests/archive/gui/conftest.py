@@ -19,12 +19,9 @@ from landrec.engine.checkpoint import CheckpointMeta
 from landrec.engine.onnx import export_module, set_meta
 from landrec.models.factory import ModelConfig
 
-from ..test_crash import free_port
 from .helpers import (
     launch_chromium,
-    start_service,
-    stop,
-    wait_indexed,
+    served,
     write_gps_jpeg,
     write_video,
 )
@@ -83,13 +80,8 @@ def archive(tmp_path_factory: pytest.TempPathFactory, colour_model: Path) -> Ite
     """The real service over the generated storage, every file indexed (or failed)."""
     root = tmp_path_factory.mktemp("gui")
     write_storage(root / "storage")
-    port, log = free_port(), root / "service.log"
-    service = start_service(root / "storage", colour_model, port, log)
-    try:
-        wait_indexed(service, port, N_FILES, log)
-        yield Archive(f"http://127.0.0.1:{port}")
-    finally:
-        stop(service)
+    with served(root / "storage", colour_model, N_FILES) as url:
+        yield Archive(url)
 
 
 @pytest.fixture(scope="package")
@@ -102,14 +94,18 @@ def browser() -> Iterator:
         chromium.close()
 
 
+DESKTOP = {"width": 1280, "height": 800}
+PHONE = {"width": 390, "height": 844}
+
+
 @contextmanager
-def open_page(browser, url: str) -> Iterator:
-    """A new page on the service at `url`, in a fresh context; JavaScript errors fail."""
+def open_page(browser, url: str, phone: bool = False) -> Iterator:
+    """A new page on the service at `url`, in a fresh context of a desktop's size (`phone`: a
+    390x844 touch screen); JavaScript errors fail."""
     # bypass_csp: Playwright's wait_for_function(text) evals in the page, which the archive's
     # policy forbids; test_csp.py loads every view under the policy.
-    context = browser.new_context(
-        viewport={"width": 1280, "height": 800}, base_url=url, bypass_csp=True
-    )
+    screen = {"viewport": PHONE, "has_touch": True, "is_mobile": True} if phone else {}
+    context = browser.new_context(**{"viewport": DESKTOP, **screen}, base_url=url, bypass_csp=True)
     context.set_default_timeout(30_000)  # a cap on waits for states, ample under load
     tab = context.new_page()
     errors: list[str] = []

@@ -5,11 +5,13 @@ colours), and the real service started in a subprocess until it has indexed ever
 from __future__ import annotations
 
 import json
+import socket
 import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -108,6 +110,26 @@ def start_service(
         return subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
 
 
+def free_port() -> int:
+    """A TCP port nobody listens on now (the OS picks it)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@contextmanager
+def served(storage: Path, model: Path, files: int, extra: Sequence[str] = ()) -> Iterator[str]:
+    """The real service over `storage` (its log beside it), once it has indexed all `files`:
+    its URL; interrupted on leaving."""
+    port, log = free_port(), storage.parent / "service.log"
+    service = start_service(storage, model, port, log, extra)
+    try:
+        wait_indexed(service, port, files, log)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        stop(service)
+
+
 def get_json(url: str) -> dict:
     with urllib.request.urlopen(url, timeout=5) as response:
         return dict(json.loads(response.read()))
@@ -139,3 +161,13 @@ def stop(service: subprocess.Popen[bytes]) -> None:
     except subprocess.TimeoutExpired:
         service.kill()
         service.wait()
+
+
+def ready(page) -> None:
+    """Wait until the view of the page's current URL is drawn (`#view[data-state=ready]` alone
+    may still be the previous view's: a link changes the URL before the page hears of it).
+    Evaluates in the page: for contexts that bypass the Content-Security-Policy."""
+    page.wait_for_function(
+        "() => { const v = document.getElementById('view');"
+        " return v.dataset.state === 'ready' && v.dataset.route === location.hash; }"
+    )

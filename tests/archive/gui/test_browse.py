@@ -8,10 +8,7 @@ import re
 import httpx
 
 from .conftest import N_FILES, Archive
-
-
-def ready(page) -> None:
-    page.wait_for_selector("#view[data-state=ready]")
+from .helpers import ready
 
 
 def test_grid_shows_every_file_with_badges(page, archive: Archive) -> None:
@@ -60,13 +57,16 @@ def test_name_search_and_kind_filter_combine(page) -> None:
     assert "q=gps" in page.url and "kind=image" in page.url
 
 
+FOCUSED = "card => card.querySelector('a') === document.activeElement"  # the card's link
+
+
 def test_keyboard_moves_opens_and_closes(page) -> None:
     page.goto("/")
     ready(page)
     cards = page.locator("#grid .card")
-    assert cards.first.evaluate("card => card === document.activeElement")
+    assert cards.first.evaluate(FOCUSED)
     page.keyboard.press("ArrowRight")
-    assert cards.nth(1).evaluate("card => card === document.activeElement")
+    assert cards.nth(1).evaluate(FOCUSED)
     second = cards.nth(1).get_attribute("data-id")
     page.keyboard.press("Enter")
     page.wait_for_url(re.compile(rf"#/file/{second}\b"))
@@ -74,7 +74,7 @@ def test_keyboard_moves_opens_and_closes(page) -> None:
     page.keyboard.press("Escape")
     page.wait_for_url(re.compile(r"#/files"))
     ready(page)
-    assert cards.nth(1).evaluate("card => card === document.activeElement")  # back where it was
+    assert cards.nth(1).evaluate(FOCUSED)  # back where it was
 
 
 def test_static_assets_are_versioned_and_cached(archive: Archive) -> None:

@@ -13,9 +13,8 @@ from conftest import write_image
 from landrec.archive.accounts import user_add
 from landrec.archive.db.models import Role
 
-from ..test_crash import free_port
 from .conftest import BLUE, RED
-from .helpers import start_service, stop, wait_indexed
+from .helpers import served
 
 PASSWORD = "a long password"
 
@@ -29,13 +28,8 @@ def secured(tmp_path_factory: pytest.TempPathFactory, colour_model: Path) -> Ite
     db = f"sqlite:///{root / '.landrec-archive-storage' / 'archive.sqlite3'}"
     user_add(db, "ada", Role.EDITOR, PASSWORD)
     user_add(db, "bob", Role.VIEWER, PASSWORD)
-    port, log = free_port(), root / "service.log"
-    service = start_service(root / "storage", colour_model, port, log)
-    try:
-        wait_indexed(service, port, 2, log)  # /api/health stays public
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        stop(service)
+    with served(root / "storage", colour_model, 2) as url:  # /api/health stays public
+        yield url
 
 
 def test_login_page_then_the_grid_and_a_correction(browser, secured: str) -> None:

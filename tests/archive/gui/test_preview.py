@@ -22,9 +22,8 @@ from playwright.sync_api import Route, expect
 
 from telemetry_media import st0601_packets, write_ts
 
-from ..test_crash import free_port
 from .conftest import open_page
-from .helpers import start_service, stop, wait_indexed
+from .helpers import served
 from .test_csp import violations
 from .test_track import file_id, last_at, parts, ready, shown
 
@@ -91,15 +90,9 @@ def previewed(tmp_path_factory: pytest.TempPathFactory, colour_model: Path) -> I
     write_ts(storage / "flight.ts", FIXES, fps=10, klv_streams=[st0601_packets(FIXES, rate_hz=1.0)])
     write_mp4_with_sound(storage / "sound.mp4")
     write_big_jpeg(storage / "big.jpg")
-    port, log = free_port(), root / "service.log"
-    service = start_service(storage, colour_model, port, log)
-    try:
-        wait_indexed(service, port, 3, log)
-        url = f"http://127.0.0.1:{port}"
+    with served(storage, colour_model, 3) as url:
         wait_previews(url, ["flight.ts", "sound.mp4", "big.jpg"])
         yield url
-    finally:
-        stop(service)
 
 
 @pytest.fixture

@@ -16,9 +16,8 @@ from playwright.sync_api import expect
 from conftest import write_image
 from telemetry_media import flight, st0601_packets, write_raw_klv
 
-from ..test_crash import free_port
 from .conftest import BLUE, RED, open_page
-from .helpers import start_service, stop, wait_indexed, write_video
+from .helpers import ready, served, write_video
 from .test_csp import violations
 
 FIXES = 7  # one a second, 0 s to 6 s: the video's 3 shots of 2 s
@@ -35,23 +34,14 @@ def flown(tmp_path_factory: pytest.TempPathFactory, colour_model: Path) -> Itera
     write_video(storage / "flight.mp4", [RED, BLUE, RED])
     write_raw_klv(storage / "flight.klv", st0601_packets(FIXES, rate_hz=1.0))
     write_image(storage / "still.jpg", BLUE, seed=5)
-    port, log = free_port(), root / "service.log"
-    service = start_service(storage, colour_model, port, log)
-    try:
-        wait_indexed(service, port, 3, log)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        stop(service)
+    with served(storage, colour_model, 3) as url:
+        yield url
 
 
 @pytest.fixture
 def tab(browser, flown: str) -> Iterator:
     with open_page(browser, flown) as page:
         yield page
-
-
-def ready(page) -> None:
-    page.wait_for_selector("#view[data-state=ready]")
 
 
 def file_id(url: str, name: str) -> int:
@@ -123,7 +113,8 @@ def test_main_map_draws_a_line_per_track_linking_to_its_file(tab, flown: str) ->
     expect(lines).to_have_count(len(tracked))
     assert {int(str(line.get_attribute("data-id"))) for line in lines.all()} == tracked
     assert tab.inner_text("#map-tracks") == f"{len(tracked)} with a track"
-    lines.last.click()  # the two lines overlap: the last drawn is on top
+    # The two lines overlap (the last drawn is on top), under the cluster of their 2 files.
+    lines.last.dispatch_event("click")
     tab.locator(".leaflet-popup-content a").click()
     tab.wait_for_url(re.compile(r"#/file/\d+"))
     assert int(re.findall(r"#/file/(\d+)", tab.url)[0]) in tracked

@@ -6,10 +6,7 @@ from __future__ import annotations
 import httpx
 
 from .conftest import GPS, Archive
-
-
-def ready(page) -> None:
-    page.wait_for_selector("#view[data-state=ready]")
+from .helpers import ready
 
 
 def file_id(archive: Archive, name: str) -> int:
@@ -30,7 +27,7 @@ def test_photo_detail_shows_metadata_and_its_place(page, archive: Archive) -> No
     picture.evaluate("img => img.decode()")
     assert picture.evaluate("img => img.naturalWidth") == 64  # the original, not the thumbnail
     assert page.locator(".topk li").first.inner_text().startswith("blue")
-    assert page.locator("#minimap path.point").count() == 1
+    assert page.locator("#minimap .point").count() == 1
 
 
 def test_video_timeline_click_seeks_the_player(page, archive: Archive) -> None:
@@ -74,13 +71,13 @@ def test_map_shows_a_point_for_the_gps_photo(page) -> None:
     page.goto("/#/map?kind=image")
     ready(page)
     assert page.inner_text("#map-count") == "1 files with a position"
-    points = page.locator("#map path.point")
+    points = page.locator("#map .point")
     assert points.count() == 1
     points.first.click()
     assert page.locator(".leaflet-popup-content a").inner_text().startswith("gps.jpg")
     assert page.locator("#map .grid-label").count() > 0  # the offline graticule is drawn
     page.goto("/#/map")
-    page.wait_for_function("document.querySelectorAll('#map path.point').length === 2")
+    page.wait_for_function("document.querySelectorAll('#map .point').length === 2")
 
 
 def test_stats_chart_counts_per_context(page, archive: Archive) -> None:

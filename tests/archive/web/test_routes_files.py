@@ -221,3 +221,19 @@ def test_an_id_beyond_64_bits_is_422(
         response = client.request(method, url.format(file_id), json={"context": "coast"})
     assert response.status_code == 422, response.text
     assert response.json()["detail"][0]["loc"] == ["path", "file_id"]
+
+
+def test_months_count_files_taken_per_month_with_the_list_filters(
+    client: TestClient, corpus: dict[str, File]
+) -> None:
+    response = client.get("/api/months")
+    assert response.status_code == 200, response.text
+    assert response.json() == [
+        {"year": 2024, "month": 12, "files": 1},
+        {"year": 2024, "month": 2, "files": 1},
+        {"year": 2023, "month": 6, "files": 1},
+    ]
+    assert client.get("/api/months?context=coast").json() == [
+        {"year": 2024, "month": 2, "files": 1}
+    ]
+    assert client.get("/api/months?min_confidence=2").status_code == 422

@@ -330,6 +330,7 @@ class Action(str, enum.Enum):
     LOGIN_FAILED = "login-failed"
     LOGOUT = "logout"
     CAMPAIGN = "campaign"  # a user's correction of a file's campaign
+    BULK = "bulk"  # one action on many files (POST /api/files/bulk): its target says which
 
 
 class User(Base):

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, Select, and_, func, or_, select
+from sqlalchemy import ColumnElement, Row, Select, and_, extract, func, or_, select
 from sqlalchemy.orm import InstrumentedAttribute, Session, selectinload
 
 from landrec.archive.db.models import (
@@ -103,6 +103,11 @@ def search(session: Session, f: FileFilter) -> tuple[int, list[Row[Any]]]:
     query = _sorted(select(*LIST_COLUMNS).where(*conditions), f.sort)
     page = query.offset((f.page - 1) * f.page_size).limit(f.page_size)
     return total, list(session.execute(page).all())
+
+
+def matching_ids(session: Session, f: FileFilter) -> list[int]:
+    """The ids of every file matching `f` (its sort and page ignored), in id order."""
+    return list(session.scalars(select(File.id).where(*_conditions(f)).order_by(File.id)))
 
 
 def counts(session: Session) -> tuple[int, int]:
@@ -263,11 +268,14 @@ def stats(session: Session) -> dict[str, Any]:
     }
 
 
-def failures(session: Session, limit: int = 100) -> list[File]:
-    """Files that could not be processed, the most recently tried first."""
+def failures(
+    session: Session, limit: int = 100, statuses: tuple[Status, ...] = (Status.FAILED,)
+) -> list[File]:
+    """Files of these statuses (failed: could not be processed; unsupported: no image or
+    video), the most recently tried first."""
     query = (
         select(File)
-        .where(File.status == Status.FAILED.value)
+        .where(File.status.in_([s.value for s in statuses]))
         .order_by(File.last_processed.desc().nulls_last(), File.id.desc())
         .limit(limit)
     )
@@ -335,3 +343,19 @@ def users(session: Session) -> list[User]:
 
 def tokens(session: Session) -> list[Token]:
     return list(session.scalars(select(Token).order_by(Token.id)))
+
+
+def months(session: Session, f: FileFilter) -> list[tuple[int, int, int]]:
+    """(year, month, files) of the files matching `f` by when they were taken (UTC), the
+    newest month first; files without a time are not counted."""
+    taken: Any = File.taken_at
+    if session.get_bind().dialect.name == "postgresql":
+        taken = func.timezone("UTC", File.taken_at)  # timestamptz: the month in UTC
+    year, month = extract("year", taken), extract("month", taken)
+    query = (
+        select(year, month, func.count())
+        .where(File.taken_at.is_not(None), *_conditions(f))
+        .group_by(year, month)
+        .order_by(year.desc(), month.desc())
+    )
+    return [(int(y), int(m), int(n)) for y, m, n in session.execute(query)]

@@ -4,17 +4,21 @@ relative path (unique), the content hash and size/mtime decide whether anything 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import enum
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timezone
 from pathlib import PurePosixPath
+from typing import Any
 
-from sqlalchemy import and_, case, delete, insert, literal, or_, select, update
+from sqlalchemy import ColumnElement, and_, case, delete, func, insert, literal, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from landrec.api.telemetry import Track as TrackIn
 from landrec.archive.db.models import (
+    Action,
+    Audit,
     Campaign,
     Correction,
     File,
@@ -329,22 +333,107 @@ def _segments(file_id: int, segments: list[SegmentIn], model_version: str) -> li
 
 def correct_context(session: Session, file_id: int, context: str) -> File | None:
     """A user's correction: the file's context becomes `context`, the model's label is kept
-    beside it (`model_context`), and the correction is recorded (None: no such file)."""
-    row = session.get(File, file_id)
-    if row is None:
-        return None
-    session.add(
-        Correction(
-            file_id=row.id,
-            sha256=row.sha256,
-            context=context,
-            model_context=row.model_context,
-            created_at=utcnow(),
-        )
-    )
-    row.context, row.corrected = context, True
+    beside it (`model_context`), and the correction is recorded; the model's own label clears
+    the correction (recorded too). None: no such file."""
+    _correct(session, [file_id], context, utcnow())
     session.commit()
-    return row
+    return session.get(File, file_id, populate_existing=True)  # not a copy read before
+
+
+def clear_correction(session: Session, file_id: int) -> File | None:
+    """Undo a user's correction: the file's context back to the model's label, recorded (a
+    file not corrected is left as it is). None: no such file."""
+    _clear(session, [file_id], None, utcnow())
+    session.commit()
+    return session.get(File, file_id, populate_existing=True)  # not a copy read before
+
+
+class BulkAction(str, enum.Enum):
+    """What one user's action does to many files at once."""
+
+    CORRECT = "correct"  # the context given, as correct_context does for one
+    CLEAR = "clear"  # back to the model's label, as clear_correction does for one
+    REINDEX = "reindex"  # pending again, content hash forgotten: read and tagged anew
+
+
+BULK_CHUNK = 500  # ids per statement (SQLite's limit on bound parameters)
+
+
+def bulk(
+    session: Session, action: BulkAction, ids: Iterable[int], actor: str, context: str | None
+) -> tuple[int, int]:
+    """`action` on the files of `ids` (ids without a file are left out) in one transaction,
+    audited by one row. Returns (matched: files found, changed: those the action changed)."""
+    now, matched, changed = utcnow(), 0, 0
+    do = {BulkAction.CORRECT: _correct, BulkAction.CLEAR: _clear, BulkAction.REINDEX: _reindex}
+    for chunk in _chunks(sorted(set(ids)), BULK_CHUNK):
+        found = select(func.count()).select_from(File).where(File.id.in_(chunk))
+        matched += int(session.scalar(found) or 0)
+        changed += do[action](session, chunk, context, now)
+    target = action.value if context is None else f"{action.value} to {context}"
+    detail = f"{changed} of {matched} files changed"
+    session.add(Audit(at=now, actor=actor, action=Action.BULK.value, target=target, detail=detail))
+    session.commit()
+    return matched, changed
+
+
+def _correct(session: Session, ids: list[int], context: str | None, now: datetime) -> int:
+    """These files' context := `context`, corrected unless it is the model's label, each
+    change recorded in `corrections`. Returns how many changed."""
+    corrected = File.model_context.is_distinct_from(context)
+    differs = or_(File.context.is_distinct_from(context), File.corrected != corrected)
+    values = {"context": context, "corrected": corrected}
+    return _relabel(session, ids, differs, literal(context), values, now)
+
+
+def _clear(session: Session, ids: list[int], _: str | None, now: datetime) -> int:
+    """These files' context back to the model's label, not corrected, each change recorded.
+    Returns how many changed."""
+    differs = or_(File.corrected.is_(True), File.context.is_distinct_from(File.model_context))
+    label = func.coalesce(File.model_context, "")  # no label: recorded as ""
+    values = {"context": File.model_context, "corrected": False}
+    return _relabel(session, ids, differs, label, values, now)
+
+
+def _relabel(
+    session: Session,
+    ids: list[int],
+    differs: ColumnElement[bool],
+    label: ColumnElement[Any],
+    values: Mapping[str, Any],
+    now: datetime,
+) -> int:
+    """The files of `ids` that `differs` picks: a correction row each (the new `label`, the
+    model's beside it), then `values` set. Returns how many."""
+    where = and_(File.id.in_(ids), differs)
+    history = select(
+        File.id, File.sha256, label, File.model_context, literal(now, UtcDateTime())
+    ).where(where)
+    columns = ["file_id", "sha256", "context", "model_context", "created_at"]
+    session.execute(insert(Correction).from_select(columns, history))
+    done = session.execute(
+        update(File).where(where).values(values), execution_options={"synchronize_session": False}
+    )
+    return int(done.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def _reindex(session: Session, ids: list[int], _: str | None, now: datetime) -> int:
+    """These files pending again, tries and error cleared and hash forgotten (so that even an
+    unchanged file is read and tagged anew by the current model); missing ones left alone.
+    Returns how many changed."""
+    differs = or_(
+        File.status != Status.PENDING.value,
+        File.sha256.is_not(None),
+        File.attempts != 0,
+        File.error.is_not(None),
+    )
+    done = session.execute(
+        update(File)
+        .where(File.id.in_(ids), File.status != Status.MISSING.value, differs)
+        .values(status=Status.PENDING.value, attempts=0, error=None, sha256=None),
+        execution_options={"synchronize_session": False},
+    )
+    return int(done.rowcount or 0)  # type: ignore[attr-defined]
 
 
 def correct_campaign(session: Session, file_id: int, campaign: Campaign) -> File | None:

@@ -17,6 +17,7 @@ from landrec.archive.settings import ArchiveSettings
 from landrec.archive.web import (
     errors,
     routes_auth,
+    routes_bulk,
     routes_docs,
     routes_files,
     routes_gui,
@@ -72,6 +73,7 @@ def create_app(
     app.state.settings = settings
     app.state.sessions = sessions
     app.state.index = index
+    app.state.wake = None  # serve() sets it: wakes the indexing loop (a bulk re-index)
     app.state.classes = None if classes is None else list(classes)
     app.state.upload_slots = routes_upload.UploadSlots(settings.max_parallel_uploads)
     errors.install(app)
@@ -89,6 +91,7 @@ def create_app(
             ],
             expose_headers=["Content-Range", "Accept-Ranges", "ETag", "Retry-After"],
         )
+    app.include_router(routes_bulk.router)
     app.include_router(routes_files.router)
     app.include_router(routes_tracks.router)
     app.include_router(routes_upload.router)

@@ -9,7 +9,7 @@ import os
 import re
 from datetime import date, datetime, time, timezone
 from pathlib import Path
-from typing import Annotated, Any, BinaryIO, Literal
+from typing import Annotated, Any, BinaryIO
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Query, Response
 from fastapi.responses import StreamingResponse
@@ -46,22 +46,18 @@ from landrec.archive.web.schemas import (
     FileDetail,
     FileItem,
     FileList,
+    FilterQuery,
     Health,
+    ListQuery,
+    Month,
     PreviewWaiting,
+    Sort,
     Stats,
     ValidationErrorOut,
 )
 
 router = APIRouter(prefix="/api")
 
-Sort = Literal[
-    "id", "-id", "path", "-path", "taken_at", "-taken_at", "confidence", "-confidence", "size",
-    "-size",
-]  # fmt: skip
-StatusName = Literal["pending", "indexed", "failed", "unsupported", "missing"]
-KindName = Literal["image", "video", "track", "other"]
-CampaignName = Literal["air", "land", "sea"]
-MAX_PAGE = 1_000_000  # keeps the OFFSET inside a 64-bit integer
 CLASS_NAME = re.compile(r"^[A-Za-z0-9_ -]{1,64}$")
 UNKNOWN = "unknown"
 THUMB_CACHE = "public, max-age=86400"
@@ -84,8 +80,9 @@ def item(row: File | Row[Any]) -> FileItem:
     return out
 
 
-def moment(text: str | None, name: str, end: bool = False) -> datetime | None:
-    """An ISO date (the whole day: from its start, or to its end) or date-time; 422 if not."""
+def moment(text: str | None, name: str, where: str, end: bool = False) -> datetime | None:
+    """An ISO date (the whole day: from its start, or to its end) or date-time; 422 if not
+    (at `where`: "query", "body")."""
     if text is None:
         return None
     try:
@@ -94,10 +91,10 @@ def moment(text: str | None, name: str, end: bool = False) -> datetime | None:
             return datetime.combine(day, time.max if end else time.min, timezone.utc)
         return datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
-        raise invalid("query", name, f"not an ISO date or date-time: {text!r}") from None
+        raise invalid(where, name, f"not an ISO date or date-time: {text!r}") from None
 
 
-def parse_bbox(text: str | None) -> queries.BBox | None:
+def parse_bbox(text: str | None, where: str) -> queries.BBox | None:
     """`minlon,minlat,maxlon,maxlat` in degrees; 422 unless four finite numbers in range."""
     if text is None:
         return None
@@ -106,49 +103,35 @@ def parse_bbox(text: str | None) -> queries.BBox | None:
     except ValueError:
         values = []
     if len(values) != 4 or not all(math.isfinite(v) for v in values):
-        raise invalid("query", "bbox", "give four numbers: minlon,minlat,maxlon,maxlat")
+        raise invalid(where, "bbox", "give four numbers: minlon,minlat,maxlon,maxlat")
     min_lon, min_lat, max_lon, max_lat = values
     if not (-180 <= min_lon <= 180 and -180 <= max_lon <= 180):
-        raise invalid("query", "bbox", "longitudes must be within -180..180")
+        raise invalid(where, "bbox", "longitudes must be within -180..180")
     if not (-90 <= min_lat <= max_lat <= 90):
-        raise invalid("query", "bbox", "latitudes must be within -90..90, min <= max")
+        raise invalid(where, "bbox", "latitudes must be within -90..90, min <= max")
     return min_lon, min_lat, max_lon, max_lat
 
 
-def file_filter(
-    context: Annotated[str | None, Query(max_length=64)] = None,
-    min_confidence: Annotated[float | None, Query(ge=0, le=1)] = None,
-    kind: KindName | None = None,
-    format: Annotated[str | None, Query(max_length=64)] = None,
-    camera: Annotated[str | None, Query(max_length=128)] = None,
-    taken_from: Annotated[
-        str | None, Query(alias="from", description="ISO date: taken then, or a track's span")
-    ] = None,
-    taken_to: Annotated[
-        str | None, Query(alias="to", description="ISO date: taken then, or a track's span")
-    ] = None,
-    bbox: Annotated[
-        str | None,
-        Query(description="minlon,minlat,maxlon,maxlat: the file's position or its track's"),
-    ] = None,
-    status: StatusName | None = None,
-    corrected: bool | None = None,
-    unknown: bool = False,
-    q: Annotated[str | None, Query(max_length=256)] = None,
-    campaign: CampaignName | None = None,
-    sort: Sort = "-id",
-    page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1,
-    page_size: Annotated[int, Query(ge=1, le=queries.MAX_PAGE_SIZE)] = 50,
-) -> queries.FileFilter:
+def file_filter(query: Annotated[ListQuery, Query()]) -> queries.FileFilter:
     """The list's query parameters, checked, as a search filter."""
+    return search_filter(query, "query", query.sort, query.page, query.page_size)
+
+
+def search_filter(
+    fields: FilterQuery, where: str, sort: Sort = "-id", page: int = 1, page_size: int = 50
+) -> queries.FileFilter:
+    """The list's filters (GET /api/files' query, a bulk action's body) as a search filter;
+    422 (at `where`: "query", "body") when a date, the bbox or the page is invalid."""
+    f = fields
     try:
         return queries.FileFilter(
-            context, min_confidence, kind, format, camera, moment(taken_from, "from"),
-            moment(taken_to, "to", end=True), parse_bbox(bbox), status, corrected, q, unknown,
-            campaign, sort, page, page_size,
+            f.context, f.min_confidence, f.kind, f.format, f.camera,
+            moment(f.taken_from, "from", where), moment(f.taken_to, "to", where, end=True),
+            parse_bbox(f.bbox, where), f.status, f.corrected, f.q, f.unknown, f.campaign, sort,
+            page, page_size,
         )  # fmt: skip
     except ValueError as exc:  # the checks FileFilter makes itself (bbox, sort, page)
-        raise invalid("query", "filter", str(exc)) from None
+        raise invalid(where, "filter", str(exc)) from None
 
 
 @router.get("/health")
@@ -167,6 +150,16 @@ def list_files(
     # Serialised by pydantic directly: FastAPI's generic encoder costs more than the query
     # (1.7 ms against 1.3 ms for 50 items at 100,000 rows).
     return Response(page.model_dump_json(), media_type="application/json")
+
+
+@router.get("/months")
+def months(
+    _: ViewerDep, session: SessionDep, f: Annotated[queries.FileFilter, Depends(file_filter)]
+) -> list[Month]:
+    """How many of the files matching the filters were taken in each month, the newest
+    first (the grid's date headings and its jump to a month); paging and sort are ignored."""
+    rows = queries.months(session, f)
+    return [Month(year=y, month=m, files=n) for y, m, n in rows]
 
 
 @router.get("/files/{file_id}", responses=responses(404))
@@ -405,11 +398,24 @@ def check_context(name: str, classes: list[str] | None) -> str:
 def correct(
     file_id: RowId, body: ContextIn, who: EditorDep, session: SessionDep, classes: ClassesDep
 ) -> FileItem:
-    """Correct a file's context; the model's label stays beside it and the change is kept."""
+    """Correct a file's context; the model's label stays beside it and the change is kept.
+    The model's own label clears the correction (kept in the history too)."""
     row = writes.correct_context(session, file_id, check_context(body.context, classes))
     if row is None:
         raise not_found("file")
     detail = f"file {file_id}: {row.model_context} -> {row.context}"
+    auth_writes.audit(session, who.name, Action.CORRECT, row.path, detail)
+    return stored_item(session, row)
+
+
+@router.delete("/files/{file_id}/context", responses=responses(404))
+def uncorrect(file_id: RowId, who: EditorDep, session: SessionDep) -> FileItem:
+    """Undo a correction: the file's context back to the model's label, not corrected (kept
+    in the history); a file not corrected is left as it is."""
+    row = writes.clear_correction(session, file_id)
+    if row is None:
+        raise not_found("file")
+    detail = f"file {file_id}: back to the model's label {row.context}"
     auth_writes.audit(session, who.name, Action.CORRECT, row.path, detail)
     return stored_item(session, row)
 

@@ -3,6 +3,7 @@ year: a new release changes the version), and the small JSON reads only the GUI 
 
 from __future__ import annotations
 
+import enum
 import functools
 import hashlib
 from pathlib import Path
@@ -13,6 +14,7 @@ from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
 from pydantic import BaseModel, ConfigDict
 
 from landrec.archive.db import queries
+from landrec.archive.db.models import Status
 from landrec.archive.web.deps import ClassesDep, MaybePrincipalDep, SessionDep, ViewerDep
 from landrec.archive.web.schemas import UtcDatetime
 
@@ -25,20 +27,32 @@ MEDIA_TYPES = {
     ".png": "image/png",
     ".svg": "image/svg+xml",
     ".html": "text/html",
+    ".json": "application/json",
 }
 
 router = APIRouter()
 
 
+class FailureStatus(str, enum.Enum):
+    """The statuses of a file the watcher will not index as it is."""
+
+    FAILED = Status.FAILED.value  # could not be processed: `error` says why
+    UNSUPPORTED = Status.UNSUPPORTED.value  # neither an image nor a video
+
+
+STATUS_OF = {FailureStatus.FAILED: Status.FAILED, FailureStatus.UNSUPPORTED: Status.UNSUPPORTED}
+
+
 class Failure(BaseModel):
-    """A file that could not be indexed, and why."""
+    """A file that could not be indexed (failed or unsupported), and why."""
 
     model_config = ConfigDict(from_attributes=True)
 
     id: int
     path: str
+    status: FailureStatus
     format: str | None
-    error: str | None
+    error: str | None  # the reason; for an unsupported file, the format found
     attempts: int
     last_processed: UtcDatetime | None
 
@@ -90,7 +104,20 @@ def classes(_: ViewerDep, session: SessionDep, model_classes: ClassesDep) -> lis
 
 @router.get("/api/failures")
 def failures(
-    _: ViewerDep, session: SessionDep, limit: Annotated[int, Query(ge=1, le=1000)] = 100
+    _: ViewerDep,
+    session: SessionDep,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    status: FailureStatus | None = None,
 ) -> list[Failure]:
-    """The files that failed, the most recently tried first, with their reasons."""
-    return [Failure.model_validate(row) for row in queries.failures(session, limit)]
+    """The files that failed or are unsupported (`status`: one of them; default both), the
+    most recently tried first, each with its status and reason."""
+    wanted = [status] if status else list(FailureStatus)
+    rows = queries.failures(session, limit, tuple(STATUS_OF[s] for s in wanted))
+    return [reason(Failure.model_validate(row)) for row in rows]
+
+
+def reason(failure: Failure) -> Failure:
+    """The failure with a reason always given: an unsupported file's is the format found."""
+    if failure.error is None and failure.status is FailureStatus.UNSUPPORTED:
+        failure.error = f"not an image or a video: {failure.format or 'unknown format'}"
+    return failure

@@ -5,7 +5,10 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+
+from landrec.archive.db.queries import MAX_PAGE_SIZE
+from landrec.archive.db.writes import BulkAction
 
 
 def as_utc(moment: datetime) -> datetime:
@@ -14,6 +17,83 @@ def as_utc(moment: datetime) -> datetime:
 
 
 UtcDatetime = Annotated[datetime, AfterValidator(as_utc)]
+Sort = Literal[
+    "id", "-id", "path", "-path", "taken_at", "-taken_at", "confidence", "-confidence", "size",
+    "-size",
+]  # fmt: skip
+StatusName = Literal["pending", "indexed", "failed", "unsupported", "missing"]
+KindName = Literal["image", "video", "track", "other"]
+CampaignName = Literal["air", "land", "sea"]
+MAX_PAGE = 1_000_000  # keeps the OFFSET inside a 64-bit integer
+MAX_BULK_IDS = 10_000  # ids one bulk action names at most (a filter has no cap)
+RowIdValue = Annotated[int, Field(ge=-(2**63), le=2**63 - 1)]  # within a 64-bit integer
+
+
+class FilterQuery(BaseModel):
+    """The list's filters: GET /api/files' query, a bulk action's `filter`; each one left out
+    applies no restriction."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    context: str | None = Field(None, max_length=64)
+    min_confidence: float | None = Field(None, ge=0, le=1)
+    kind: KindName | None = None
+    format: str | None = Field(None, max_length=64)
+    camera: str | None = Field(None, max_length=128)
+    taken_from: str | None = Field(
+        None, alias="from", description="ISO date: taken then, or a track's span"
+    )
+    taken_to: str | None = Field(
+        None, alias="to", description="ISO date: taken then, or a track's span"
+    )
+    bbox: str | None = Field(
+        None, description="minlon,minlat,maxlon,maxlat: the file's position or its track's"
+    )
+    status: StatusName | None = None
+    corrected: bool | None = None
+    unknown: bool = False
+    q: str | None = Field(None, max_length=256)
+    campaign: CampaignName | None = None
+
+
+class ListQuery(FilterQuery):
+    """GET /api/files' query: the filters, the sort and the page."""
+
+    sort: Sort = "-id"
+    page: int = Field(1, ge=1, le=MAX_PAGE)
+    page_size: int = Field(50, ge=1, le=MAX_PAGE_SIZE)
+
+
+class BulkFilter(FilterQuery):
+    """A bulk action's filter: the list's filter keys only (a misspelt key is refused, never
+    taken as "no restriction")."""
+
+    model_config = ConfigDict(populate_by_name=True, extra="forbid")
+
+
+class BulkIn(BaseModel):
+    """One action on many files: those of `ids`, or every file matching `filter`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    action: BulkAction
+    context: str | None = Field(None, min_length=1, max_length=64, examples=["glacier"])
+    ids: list[RowIdValue] | None = Field(None, min_length=1, max_length=MAX_BULK_IDS)
+    filter: BulkFilter | None = None
+
+    @model_validator(mode="after")
+    def one_target(self) -> BulkIn:
+        """Either ids or a filter; a context with `correct`, and only then."""
+        if (self.ids is None) == (self.filter is None):
+            raise ValueError("give either ids or a filter")
+        if (self.action is BulkAction.CORRECT) != (self.context is not None):
+            raise ValueError("give a context with correct, and only with correct")
+        return self
+
+
+class BulkOut(BaseModel):
+    matched: int  # files the ids or the filter named (ids without a file left out)
+    changed: int  # of them, those the action changed (the others were so already)
 
 
 class Health(BaseModel):
@@ -59,6 +139,12 @@ class FileList(BaseModel):
     page: int
     page_size: int
     items: list[FileItem]
+
+
+class Month(BaseModel):
+    year: int
+    month: int  # 1..12
+    files: int  # matching the filters, taken in this month (UTC)
 
 
 class SegmentOut(BaseModel):

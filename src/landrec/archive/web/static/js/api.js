@@ -1,6 +1,13 @@
 // The archive's REST API, as the views use it: JSON in, JSON out, errors thrown with the
 // server's `detail`.
 
+/** The server's `detail` as text: a string, or FastAPI's list of field errors
+ * ("min_confidence: Input should be less than or equal to 1"). */
+function reason(detail) {
+  if (!Array.isArray(detail)) return String(detail);
+  return detail.map((e) => `${e.loc?.at(-1) ?? "request"}: ${e.msg ?? e}`).join("; ");
+}
+
 export class ApiError extends Error {
   constructor(status, detail) {
     super(`${status}: ${detail}`);
@@ -34,7 +41,7 @@ async function request(method, path, body) {
   const response = await fetch(path, init);
   const data = await response.json().catch(() => ({}));
   if (response.status === 401) toLogin();
-  if (!response.ok) throw new ApiError(response.status, data.detail ?? response.statusText);
+  if (!response.ok) throw new ApiError(response.status, reason(data.detail ?? response.statusText));
   return data;
 }
 
@@ -57,6 +64,11 @@ export function classes() {
 }
 
 export const correct = (id, context) => put(`/api/files/${id}/context`, { context });
+/** Undo a correction: the file's context back to the model's label (the FileItem). */
+export const uncorrect = (id) => request("DELETE", `/api/files/${id}/context`);
+/** One action on many files: `{action: "correct"|"clear"|"reindex", context?, ids | filter}`
+ * (the filter: the list's filter keys) -> `{matched, changed}`. */
+export const bulk = (body) => post("/api/files/bulk", body);
 
 export const contentUrl = (id) => `/api/files/${id}/content`;
 /** The browser-ready rendition: a video's H.264 proxy, a still's display-size copy, or the

@@ -1,17 +1,22 @@
 // One file: its picture or its video playing (the browser-ready preview; see preview.js), the
-// context with its top-k, the correction select, the video's context timeline, a small map
-// (the file's telemetry track, following the player; else its position) and every metadata
-// field, the campaign select among them for an editor.
+// context with its top-k, the correction select (and its undo), the video's context timeline, a
+// small map (the file's telemetry track, following the player; else its position) and every
+// metadata field, the campaign select among them for an editor. Previous and next walk the list
+// the detail was opened from (walk.js); ✕ and Esc return to it (the grid, or the map).
 
 import * as api from "./api.js";
 import { remember } from "./grid.js";
 import { pointMap } from "./map.js";
 import { metadata } from "./meta.js";
-import { viewer } from "./preview.js";
-import { current, href } from "./route.js";
+import { describe, viewer } from "./preview.js";
+import { backView, current, href } from "./route.js";
 import { badge, colour, el, percent, show, when } from "./util.js";
 import { timeline } from "./timeline.js";
 import { trackMap } from "./track.js";
+import { neighbours, swipeOn, walker } from "./walk.js";
+
+const NOWHERE = { previous: null, next: null };
+let generation = 0; // a newer render wins over a slower, older one
 
 /** What stands for a file that is neither a picture nor a video (the viewer shows those). */
 function note(file) {
@@ -46,9 +51,30 @@ function topK(file) {
   );
 }
 
+/** The context as the head shows it: a user's label alone (the model's confidence is not its),
+ * and beside it the model's label and confidence. */
+function contextLine(file) {
+  if (!file.corrected) return [el("span", { id: "context" }, badge(file.context, file.confidence))];
+  const model = `${file.model_context ?? "–"} ${percent(file.confidence)}`;
+  return [
+    el("span", { id: "context" }, badge(file.context, null)),
+    el("span", { id: "corrected", class: "corrected" }, `corrected (model: ${model})`),
+  ];
+}
+
+/** One step of the history, when it was made: a correction (the model's label → the user's), or
+ * its undoing (back to the model's label). */
+function step(c) {
+  const what =
+    c.context === (c.model_context ?? "")
+      ? `back to the model's label, ${c.context || "none"}`
+      : `${c.model_context ?? "–"} → ${c.context}`;
+  return el("li", {}, `${when(c.created_at)}: ${what}`);
+}
+
 /** A form around `select` (after `before`) whose Save button stores its value with
- * `store(value)`, says whether that worked, then calls `onSaved`. */
-function savingForm(className, select, store, onSaved, ...before) {
+ * `store(value)` and says whether that worked; the focus stays on the select. */
+function savingForm(className, select, store, ...before) {
   const message = el("span", { class: "saved", role: "status" });
   const save = el("button", { type: "submit" }, "Save");
   const submit = async (event) => {
@@ -56,37 +82,64 @@ function savingForm(className, select, store, onSaved, ...before) {
     if (!select.value) return;
     save.disabled = true;
     try {
-      await store(select.value);
-      message.textContent = "saved";
-      onSaved();
+      message.textContent = (await store(select.value)) ?? "saved";
     } catch (error) {
       message.textContent = `not saved: ${error.message}`;
     } finally {
       save.disabled = false;
+      select.focus(); // a disabled button loses the focus to the body
     }
   };
-  return el("form", { class: className, onsubmit: submit }, ...before, select, save, message);
+  const form = el("form", { class: className, onsubmit: submit }, ...before, select, save, message);
+  return { form, message };
 }
 
-async function correction(file, onSaved) {
-  const names = await api.classes().catch(() => []);
+/** The correction: a select of the classes (the file's context chosen), Save, Undo while the file
+ * is corrected, the history. `changed(file)` is told the file as it is after each step. */
+function correction(file, names, changed) {
   const select = el(
     "select",
-    { id: "correct", "aria-label": "Correct the context" },
-    el("option", { value: "" }, "choose…"),
-    ...names.map((n) =>
-      el("option", { value: n, selected: n === file.context && file.corrected }, n),
-    ),
+    { id: "correct" },
+    names.includes(file.context) ? null : el("option", { value: "" }, "choose…"),
+    ...names.map((n) => el("option", { value: n, selected: n === file.context }, n)),
   );
-  const store = (context) => api.correct(file.id, context);
   const label = el("label", { for: "correct" }, "Correct to ");
-  const form = savingForm("correction", select, store, onSaved, label);
-  return el("section", {}, el("h3", {}, "Correction"), form, history(file));
+  const history = el("ul", { class: "history", "aria-label": "History of the corrections" });
+  const undo = el("button", { type: "button", id: "undo" }, "Undo the correction");
+  const update = (fresh) => {
+    select.value = names.includes(fresh.context) ? fresh.context : "";
+    undo.hidden = !fresh.corrected;
+    history.replaceChildren(...fresh.corrections.map(step));
+    history.hidden = !fresh.corrections.length;
+    changed(fresh);
+  };
+  const store = async (context) => {
+    await api.correct(file.id, context);
+    const fresh = await api.file(file.id);
+    update(fresh);
+    return fresh.corrected ? "saved" : "saved: the model's label, not a correction";
+  };
+  const { form, message } = savingForm("correction", select, store, label);
+  form.append(undo);
+  undo.addEventListener("click", async () => {
+    undo.disabled = true;
+    try {
+      await api.uncorrect(file.id);
+      select.focus(); // before Undo hides itself
+      update(await api.file(file.id));
+      message.textContent = "undone: the model's label again";
+    } catch (error) {
+      message.textContent = `not undone: ${error.message}`;
+    } finally {
+      undo.disabled = false;
+    }
+  });
+  update(file);
+  return el("section", {}, el("h3", {}, "Correction"), form, history);
 }
 
 /** The campaign as a select an editor saves; null for a viewer (the metadata shows the text). */
-async function campaignChoice(file, onSaved) {
-  const who = await api.me().catch(() => null);
+function campaignChoice(file, who) {
   if (!who || who.role === "viewer") return null;
   const select = el(
     "select",
@@ -94,9 +147,13 @@ async function campaignChoice(file, onSaved) {
     file.campaign ? null : el("option", { value: "" }, "choose…"),
     ...api.CAMPAIGNS.map((c) => el("option", { value: c, selected: c === file.campaign }, c)),
   );
-  const store = (campaign) => api.setCampaign(file.id, campaign);
-  const form = savingForm("campaign", select, store, onSaved);
-  if (file.campaign_corrected) form.append(el("span", { class: "corrected" }, "corrected"));
+  const mark = el("span", { class: "corrected" }, "corrected");
+  const store = async (campaign) => {
+    await api.setCampaign(file.id, campaign);
+    form.append(mark);
+  };
+  const { form } = savingForm("campaign", select, store);
+  if (file.campaign_corrected) form.append(mark);
   return form;
 }
 
@@ -111,74 +168,76 @@ async function trackOf(file) {
   }
 }
 
-function history(file) {
-  if (!file.corrections.length) return null;
+/** The ✕ link back to the view the detail was opened from (the map's `back=map`, else the grid). */
+function closeLink(params) {
+  const where = backView(params) === "map" ? "the map" : "the list";
   return el(
-    "ul",
-    { class: "history" },
-    ...file.corrections.map((c) =>
-      el("li", {}, `${when(c.created_at)}: ${c.model_context ?? "–"} → ${c.context}`),
-    ),
+    "a",
+    {
+      class: "close",
+      href: href(backView(params), params),
+      "aria-label": `Close: back to ${where} (Esc)`,
+    },
+    `✕ back to ${where}`,
   );
 }
 
-/** Render the detail of the URL's file into `container`. */
+/** Render the detail of the URL's file into `container`: at the page's top, its heading
+ * focused. */
 export async function render(container) {
+  const mine = ++generation;
   const { id, params } = current();
   remember(id);
   container.dataset.state = "loading";
-  const file = await api.file(id);
-  const close = el(
-    "a",
-    { class: "close", href: href("files", params), "aria-label": "Close (Esc)" },
-    "✕ back to the list",
-  );
-  const state = file.corrected
-    ? el(
-        "span",
-        { id: "corrected", class: "corrected" },
-        `corrected (model: ${file.model_context ?? "–"})`,
-      )
-    : null;
+  const [file, near, names, who] = await Promise.all([
+    api.file(id),
+    neighbours(id, params).catch(() => NOWHERE),
+    api.classes().catch(() => []),
+    api.me().catch(() => null),
+  ]);
+  const track = await trackOf(file);
+  if (mine !== generation) return;
   const shown = viewer(file);
   const player = shown?.player ?? null;
+  const heading = el("h2", { title: file.path, tabindex: "-1" }, file.path);
+  const context = el("span", { class: "detail-context" }, ...contextLine(file));
   const head = el(
     "header",
     { class: "detail-head" },
-    close,
-    el("h2", { title: file.path }, file.path),
-    el("span", { id: "context" }, badge(file.context, file.confidence)),
-    state,
+    closeLink(params),
+    heading,
+    context,
+    walker(id, near),
   );
-  const rerender = () => render(container);
-  const side = el("aside", { class: "side" }, topK(file), await correction(file, rerender));
-  const track = await trackOf(file);
+  const changed = (fresh) => {
+    context.replaceChildren(...contextLine(fresh));
+    shown?.describe(describe(fresh));
+  };
+  const side = el("aside", { class: "side" }, topK(file), correction(file, names, changed));
   const place =
     track || (file.latitude !== null && file.longitude !== null)
       ? el("div", { id: "minimap", class: track ? "minimap tracked" : "minimap" })
       : null;
-  const body = el(
+  const stage = el(
     "div",
-    { class: "detail-body" },
-    el(
-      "div",
-      { class: "stage" },
-      shown?.node ?? note(file),
-      player ? timeline(file.segments, file.duration_s, player) : null,
-      place,
-    ),
-    side,
+    { class: "stage" },
+    shown?.node ?? note(file),
+    player ? timeline(file.segments, file.duration_s, player) : null,
+    place,
   );
+  swipeOn(stage);
   show(
     container,
     el(
       "article",
       { class: "detail", "aria-label": file.path },
       head,
-      body,
-      metadata(file, { campaign: await campaignChoice(file, rerender) }),
+      el("div", { class: "detail-body" }, stage, side),
+      metadata(file, { campaign: campaignChoice(file, who) }),
     ),
   );
+  window.scrollTo(0, 0); // the grid it came from may have been scrolled far down
+  heading.focus({ preventScroll: true });
   if (track) trackMap(place, track, player);
   else if (place) pointMap(place, [file]);
   shown?.watch();

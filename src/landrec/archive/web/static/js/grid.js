@@ -1,97 +1,125 @@
-// The grid: one page of thumbnails (context badge + confidence on each), the total, paging.
+// The grid: one page of thumbnails (context badge + confidence on each), the total, paging
+// above and below. Sorted by when a file was taken (newest first) unless the URL says
+// otherwise; then a heading per month, and a jump to any month of the matching files.
 // The server pages by ids first, so page 2,000 of 100,000 rows costs about what page 1 does.
-// Keys: arrows move between cards, Enter opens one, PageUp/PageDown turn pages.
 
 import * as api from "./api.js";
-import { current, go, href } from "./route.js";
-import { badge, el, fileName, show } from "./util.js";
+import { card, keys } from "./card.js";
+import { attach } from "./select.js";
+import { current, filtersOf, go, href } from "./route.js";
+import { el, show } from "./util.js";
 
 export const PAGE_SIZE = 60;
+export const DEFAULT_SORT = "-taken_at";
+const SORTS = [
+  ["-taken_at", "taken: newest"],
+  ["taken_at", "taken: oldest"],
+  ["-id", "added: newest"],
+  ["id", "added: oldest"],
+  ["-confidence", "confidence ↓"],
+  ["confidence", "confidence ↑"],
+  ["path", "name"],
+  ["-size", "size ↓"],
+];
+const BY_DATE = new Set(["-taken_at", "taken_at"]);
 let lastOpened = null; // the id whose detail was open: focused again on return
+let jumpedTo = null; // the month ("2024-06") a jump asked for: its heading is shown and focused
 let generation = 0; // a newer render wins over a slower, older one
 
 export function remember(id) {
   lastOpened = id;
 }
 
-function card(item, params) {
-  const thumb = item.thumbnail_url
-    ? el("img", { src: item.thumbnail_url, alt: "", loading: "lazy", decoding: "async" })
-    : el("span", { class: "nothumb" }, item.kind === "video" ? "video" : item.status);
-  const status =
-    item.status === "indexed" ? null : el("span", { class: `status ${item.status}` }, item.status);
+/** The sort the URL asks for, else the default. */
+export const sortOf = (params) => params.get("sort") || DEFAULT_SORT;
+
+const monthKey = (iso) => (iso ? iso.slice(0, 7) : "");
+function monthName(key) {
+  if (!key) return "Date unknown";
+  const [year, month] = key.split("-").map(Number);
+  const day = new Date(Date.UTC(year, month - 1, 1));
+  return day.toLocaleString("en", { month: "long", year: "numeric", timeZone: "UTC" });
+}
+
+function withParam(params, key, value) {
+  const next = new URLSearchParams(params);
+  if (value === null) next.delete(key);
+  else next.set(key, value);
+  return next;
+}
+
+function sortChoice(params) {
   return el(
-    "a",
-    {
-      class: "card",
-      href: href("file", params, item.id),
-      dataset: { id: item.id },
-      title: item.path,
-    },
+    "label",
+    {},
+    "sort ",
     el(
-      "span",
-      { class: "thumb" },
-      thumb,
-      item.kind === "video" ? el("span", { class: "play" }, "▶") : null,
+      "select",
+      {
+        id: "sort",
+        onchange: (e) => go("files", withParam(withParam(params, "sort", e.target.value), "page", null)),
+      },
+      ...SORTS.map(([value, label]) =>
+        el("option", { value, selected: sortOf(params) === value }, label),
+      ),
     ),
-    el(
-      "span",
-      { class: "caption" },
-      badge(item.context, item.confidence),
-      item.corrected ? el("span", { class: "corrected" }, "corrected") : null,
-      status,
-    ),
-    el("span", { class: "name" }, fileName(item.path)),
   );
 }
 
-function pager(total, page, params) {
+/** A select of the months holding matching files ("June 2024 (12)"): choosing one opens the
+ * page where that month starts (the files are sorted by date, undated ones last). */
+function monthJump(months, params) {
+  if (!months?.length) return null;
+  const ordered = sortOf(params) === "taken_at" ? [...months].reverse() : months;
+  let before = 0;
+  const options = ordered.map((m) => {
+    const key = `${m.year}-${String(m.month).padStart(2, "0")}`;
+    const option = el(
+      "option",
+      { value: key, dataset: { page: 1 + Math.floor(before / PAGE_SIZE) } },
+      `${monthName(key)} (${m.files.toLocaleString("en")})`,
+    );
+    before += m.files;
+    return option;
+  });
+  const select = el(
+    "select",
+    {
+      id: "jump",
+      onchange: (e) => {
+        const chosen = e.target.selectedOptions[0];
+        if (!chosen?.dataset.page) return;
+        jumpedTo = chosen.value;
+        const next = withParam(params, "page", chosen.dataset.page);
+        if (href("files", next) === location.hash) showMonth(document.getElementById("grid"));
+        else go("files", next);
+      },
+    },
+    el("option", { value: "" }, "choose…"),
+    ...options,
+  );
+  return el("label", {}, "jump to ", select);
+}
+
+function pager(total, page, params, extra = []) {
   const pages = Math.max(1, Math.ceil(total / PAGE_SIZE));
-  const to = (p) => {
-    const next = new URLSearchParams(params);
-    next.set("page", p);
-    return href("files", next);
-  };
+  const to = (p) => href("files", withParam(params, "page", p));
+  const top = extra.length > 0;
   const jump = el("input", {
     type: "number",
     min: 1,
     max: pages,
     value: page,
-    "aria-label": "Page",
+    "aria-label": top ? "Page" : "Page (below the grid)",
     onchange: (e) => {
-      const next = new URLSearchParams(params);
-      next.set("page", Math.min(pages, Math.max(1, Number(e.target.value) || 1)));
-      go("files", next);
+      const p = Math.min(pages, Math.max(1, Number(e.target.value) || 1));
+      go("files", withParam(params, "page", p));
     },
   });
-  const sort = el(
-    "select",
-    {
-      "aria-label": "Sort",
-      onchange: (e) => {
-        const next = new URLSearchParams(params);
-        next.set("sort", e.target.value);
-        next.delete("page");
-        go("files", next);
-      },
-    },
-    ...[
-      ["-id", "newest"],
-      ["id", "oldest"],
-      ["-taken_at", "taken (newest)"],
-      ["taken_at", "taken (oldest)"],
-      ["-confidence", "confidence ↓"],
-      ["confidence", "confidence ↑"],
-      ["path", "name"],
-      ["-size", "size ↓"],
-    ].map(([value, label]) =>
-      el("option", { value, selected: (params.get("sort") || "-id") === value }, label),
-    ),
-  );
   return el(
     "nav",
-    { class: "pager", "aria-label": "Pages" },
-    el("span", { id: "total", class: "total" }, `${total.toLocaleString("en")} files`),
+    { class: "pager", "aria-label": top ? "Pages" : "Pages (below the grid)" },
+    top ? el("span", { id: "total", class: "total" }, `${total.toLocaleString("en")} files`) : null,
     page > 1
       ? el("a", { href: to(page - 1), rel: "prev" }, "‹ prev")
       : el("span", { class: "off" }, "‹ prev"),
@@ -99,8 +127,39 @@ function pager(total, page, params) {
     page < pages
       ? el("a", { href: to(page + 1), rel: "next" }, "next ›")
       : el("span", { class: "off" }, "next ›"),
-    el("label", {}, "sort ", sort),
+    ...extra,
   );
+}
+
+/** The page's cards, in a group per month taken (with its heading) when sorted by date. */
+function groups(items, params) {
+  const dated = BY_DATE.has(sortOf(params));
+  const runs = [];
+  for (const item of items) {
+    const key = dated ? monthKey(item.taken_at) : null;
+    if (!runs.length || runs.at(-1).key !== key) runs.push({ key, items: [] });
+    runs.at(-1).items.push(item);
+  }
+  return runs.map(({ key, items: run }) =>
+    el(
+      "section",
+      { class: "group", dataset: { month: key ?? "" } },
+      dated
+        ? el("h2", { class: "date-heading", id: `month-${key || "none"}`, tabindex: "-1" }, monthName(key))
+        : null,
+      el("div", { class: "cards", role: "list" }, ...run.map((item) => card(item, params))),
+    ),
+  );
+}
+
+/** Bring the heading of the month a jump asked for into view, focused. */
+function showMonth(grid) {
+  const heading = jumpedTo && grid?.querySelector(`#month-${jumpedTo}`);
+  jumpedTo = null;
+  if (!heading) return false;
+  heading.scrollIntoView({ block: "start" });
+  heading.focus({ preventScroll: true });
+  return true;
 }
 
 /** Render the grid for the URL's filters and page into `container`. */
@@ -111,54 +170,43 @@ export async function render(container) {
   const query = new URLSearchParams(params);
   query.set("page", page);
   query.set("page_size", PAGE_SIZE);
+  query.set("sort", sortOf(params));
   performance.mark("grid-request");
   container.dataset.state = "loading";
-  const data = await api.files(query);
+  const dated = BY_DATE.has(sortOf(params));
+  const [data, months] = await Promise.all([
+    api.files(query),
+    dated ? api.get(`/api/months?${filtersOf(params)}`).catch(() => null) : null,
+  ]);
   if (mine !== generation) return;
-  const grid = el("div", { id: "grid", class: "grid", role: "list", onkeydown: keys });
-  grid.append(...data.items.map((item) => card(item, params)));
+  // Focus goes to the first card on a page's first load or when paging from the grid itself,
+  // never away from a field being typed in.
+  const active = document.activeElement;
+  const hadFocus = !active || active === document.body || container.contains(active);
+  const grid = el("div", { id: "grid", class: "grid", onkeydown: keys }, ...groups(data.items, params));
   const empty = data.items.length
     ? null
     : el("p", { class: "empty" }, "No file matches these filters.");
-  show(container, pager(data.total, page, params), grid, empty);
+  const top = pager(data.total, page, params, [sortChoice(params), monthJump(months, params)]);
+  const bottom = data.total > PAGE_SIZE ? pager(data.total, page, params) : null;
+  show(container, top, grid, empty, bottom);
+  await attach(grid, data, params, () => render(container)); // an editor's selection
+  if (mine !== generation) return;
   container.dataset.state = "ready";
   container.dataset.total = data.total;
+  document.getElementById("announce").textContent =
+    `${data.total.toLocaleString("en")} files${page > 1 ? `, page ${page}` : ""}`;
   requestAnimationFrame(() => {
     performance.mark("grid-paint");
     performance.measure("grid", "grid-request", "grid-paint");
   });
   const back = lastOpened && grid.querySelector(`[data-id="${lastOpened}"]`);
-  (back || grid.firstElementChild)?.focus({ preventScroll: !back });
   lastOpened = null;
-}
-
-function columns(grid) {
-  const cards = grid.children;
-  const top = cards[0]?.offsetTop;
-  let n = 0;
-  while (n < cards.length && cards[n].offsetTop === top) n += 1;
-  return Math.max(1, n);
-}
-
-function keys(event) {
-  const grid = event.currentTarget;
-  const cards = [...grid.children];
-  const at = cards.indexOf(document.activeElement);
-  const step = { ArrowLeft: -1, ArrowRight: 1, ArrowUp: -columns(grid), ArrowDown: columns(grid) }[
-    event.key
-  ];
-  if (step !== undefined && at >= 0) {
-    event.preventDefault();
-    cards[Math.min(cards.length - 1, Math.max(0, at + step))].focus();
-    return;
-  }
-  if (event.key === "PageDown" || event.key === "PageUp") {
-    const link = document.querySelector(
-      event.key === "PageDown" ? ".pager [rel=next]" : ".pager [rel=prev]",
-    );
-    if (link) {
-      event.preventDefault();
-      location.hash = link.getAttribute("href");
-    }
-  }
+  if (showMonth(grid)) return;
+  const link = (node) => (node?.matches("a") ? node : node?.querySelector("a"));
+  if (back) link(back)?.focus();
+  else if (hadFocus) {
+    window.scrollTo(0, 0);
+    link(grid.querySelector(".card"))?.focus({ preventScroll: true });
+  } else window.scrollTo(0, 0);
 }

@@ -5,8 +5,9 @@ import * as api from "./api.js";
 import * as detail from "./detail.js";
 import * as filters from "./filters.js";
 import * as grid from "./grid.js";
+import * as ingest from "./ingest.js";
 import * as map from "./map.js";
-import { current, go } from "./route.js";
+import { backView, current, go } from "./route.js";
 import * as stats from "./stats.js";
 import { el, show } from "./util.js";
 
@@ -15,7 +16,7 @@ const VIEWS = {
   file: detail.render,
   map: map.render,
   stats: stats.render,
-  ingest: stats.renderIngest,
+  ingest: ingest.renderIngest,
 };
 const FILTERED = new Set(["files", "map"]);
 const view = () => document.getElementById("view");
@@ -23,7 +24,7 @@ const view = () => document.getElementById("view");
 async function route() {
   const { view: name } = current();
   const render = VIEWS[name] ?? grid.render;
-  stats.stop();
+  ingest.stop();
   filters.visible(FILTERED.has(name));
   filters.syncFromUrl();
   for (const link of document.querySelectorAll("nav [data-view]")) {
@@ -34,6 +35,7 @@ async function route() {
   }
   try {
     await render(view());
+    view().dataset.route = location.hash; // what is drawn: tests wait for it, not for a time
   } catch (error) {
     show(view(), el("p", { class: "error", role: "alert" }, `Could not load: ${error.message}`));
     view().dataset.state = "error";
@@ -67,10 +69,15 @@ function keys(event) {
   const { view: name, params } = current();
   if (name === "file" && !event.defaultPrevented) {
     event.preventDefault();
-    go("files", params);
+    go(backView(params), params);
   }
 }
 
+// The skip link focuses the view (its href would change the route).
+document.getElementById("skip").addEventListener("click", (event) => {
+  event.preventDefault();
+  view().focus();
+});
 window.addEventListener("hashchange", route);
 document.addEventListener("keydown", keys);
 filters.bind();

@@ -191,6 +191,9 @@ function explainErrors(viewer, video) {
   });
 }
 
+/** What the media show, for those who cannot see them: the file's name and its context. */
+export const describe = (file) => `${fileName(file.path)}: ${file.context ?? "no context"}`;
+
 /** The <video>, its poster the thumbnail until the copy is ready. */
 function videoViewer(file) {
   const video = el("video", {
@@ -199,6 +202,7 @@ function videoViewer(file) {
     preload: "metadata",
     poster: file.thumbnail_url,
     tabindex: "0",
+    "aria-label": `Video ${describe(file)}`,
   });
   const viewer = new Viewer(file, video, "playable");
   explainErrors(viewer, video);
@@ -242,7 +246,7 @@ function fullView(file, opener) {
 /** The display-size copy of a still (its thumbnail until it is there), a "Full resolution"
  * control opening the original when the browser can show it. */
 function stillViewer(file) {
-  const picture = el("img", { id: "picture", alt: file.path });
+  const picture = el("img", { id: "picture", alt: describe(file) });
   if (file.thumbnail_url) {
     picture.src = file.thumbnail_url; // at its own size, not stretched, until the copy is there
     picture.classList.add("stand-in");
@@ -264,8 +268,9 @@ function stillViewer(file) {
   return viewer;
 }
 
-/** The file's media on the detail page: {node, player (the <video>, or null), watch()}; null
- * for a file that is not an indexed picture or video. Call `watch()` once `node` is on the page. */
+/** The file's media on the detail page: {node, player (the <video>, or null), watch(),
+ * describe(text): its accessible name}; null for a file that is not an indexed picture or video.
+ * Call `watch()` once `node` is on the page. */
 export function viewer(file) {
   if (file.status !== "indexed" || (file.kind !== "video" && file.kind !== "image")) return null;
   const made = file.kind === "video" ? videoViewer(file) : stillViewer(file);
@@ -274,6 +279,10 @@ export function viewer(file) {
     node: made.node,
     player: file.kind === "video" ? made.shown : null,
     watch: () => made.watch(),
+    describe: (text) => {
+      if (file.kind === "video") made.shown.setAttribute("aria-label", `Video ${text}`);
+      else made.shown.alt = text;
+    },
   };
 }
 

@@ -14,8 +14,12 @@ export const FILTERS = [
   "corrected",
   "unknown",
   "q",
+  "status",
+  "bbox",
 ];
 export const LIST_KEYS = [...FILTERS, "page", "sort"];
+// A detail's URL also says which view opened it (`back=map`), where Esc and ✕ return.
+const DETAIL_KEYS = [...LIST_KEYS, "back"];
 
 /** {view, id, params} of the current (or a given) hash. */
 export function current(hash = location.hash) {
@@ -27,11 +31,14 @@ export function current(hash = location.hash) {
 /** The hash of a view with these params (empty values dropped). */
 export function href(view, params = new URLSearchParams(), id = null) {
   const kept = new URLSearchParams();
-  for (const [key, value] of params)
-    if (value !== "" && LIST_KEYS.includes(key)) kept.set(key, value);
+  const keys = view === "file" ? DETAIL_KEYS : LIST_KEYS;
+  for (const [key, value] of params) if (value !== "" && keys.includes(key)) kept.set(key, value);
   const query = kept.toString();
   return `#/${view}${id === null ? "" : `/${id}`}${query ? `?${query}` : ""}`;
 }
+
+/** The view a detail returns to: the map when it was opened there, else the grid. */
+export const backView = (params) => (params.get("back") === "map" ? "map" : "files");
 
 export function go(view, params, id = null) {
   const target = href(view, params, id);

@@ -1,13 +1,9 @@
-// Counts per context as a bar chart (plain HTML bars, each a link to its filtered grid), and
-// the ingest view: pending / indexed / failed counts and the failures with their reasons,
-// refreshed while the view is open.
+// Counts per context as a bar chart (plain HTML bars, each a link to its filtered grid); the
+// ingest view is ingest.js.
 
 import * as api from "./api.js";
 import { href } from "./route.js";
-import { colour, el, show, when } from "./util.js";
-
-const REFRESH_MS = 3000;
-let timer = null;
+import { colour, el, show } from "./util.js";
 
 function bars(title, counts, link) {
   const entries = Object.entries(counts).sort((a, b) => b[1] - a[1]);
@@ -62,86 +58,4 @@ export async function render(container) {
     ),
   );
   container.dataset.state = "ready";
-}
-
-function counter(label, n, cls) {
-  return el(
-    "div",
-    { class: `counter ${cls}` },
-    el("span", { class: "n" }, n.toLocaleString("en")),
-    el("span", {}, label),
-  );
-}
-
-async function ingest(container) {
-  const [stats, failed] = await Promise.all([api.stats(), api.failures()]);
-  const s = stats.status;
-  const list = failed.length
-    ? el(
-        "table",
-        { id: "failures", class: "failures" },
-        el(
-          "thead",
-          {},
-          el(
-            "tr",
-            {},
-            el("th", {}, "File"),
-            el("th", {}, "Reason"),
-            el("th", {}, "Format"),
-            el("th", {}, "Attempts"),
-            el("th", {}, "Last tried"),
-          ),
-        ),
-        el(
-          "tbody",
-          {},
-          ...failed.map((f) =>
-            el(
-              "tr",
-              { dataset: { id: f.id } },
-              el("td", {}, el("a", { href: href("file", new URLSearchParams(), f.id) }, f.path)),
-              el("td", { class: "reason" }, f.error ?? "–"),
-              el("td", {}, f.format ?? "–"),
-              el("td", {}, f.attempts),
-              el("td", {}, when(f.last_processed)),
-            ),
-          ),
-        ),
-      )
-    : el("p", { class: "empty" }, "No failures.");
-  show(
-    container,
-    el(
-      "div",
-      { class: "ingest" },
-      el("h2", {}, "Ingest"),
-      el(
-        "div",
-        { class: "counters" },
-        counter("pending", stats.pending, "pending"),
-        counter("indexed", s.indexed ?? 0, "indexed"),
-        counter("failed", s.failed ?? 0, "failed"),
-        counter("unsupported", s.unsupported ?? 0, "unsupported"),
-        counter("missing", s.missing ?? 0, "missing"),
-      ),
-      el("h3", {}, "Failures"),
-      list,
-    ),
-  );
-  container.dataset.state = "ready";
-}
-
-/** The ingest view, refreshed every few seconds until another view is shown. */
-export async function renderIngest(container) {
-  stop();
-  await ingest(container);
-  timer = setInterval(() => {
-    if (!document.hidden) ingest(container).catch(() => {});
-  }, REFRESH_MS);
-}
-
-export function stop() {
-  clearInterval(timer);
-  timer = null;
 }

@@ -1,26 +1,27 @@
-// A video's context timeline: its segments as a coloured bar under the player, each as wide
-// as it lasts; clicking one (or Enter on it) seeks the player to its start.
+// A video's context timeline: its segments as a coloured bar under the player, each as wide as
+// it lasts (never thinner than the eye sees), and a legend of the segments as buttons (targets a
+// finger can hit); clicking a segment or its button (or Enter on it) seeks the player to its
+// start.
 
 import { colour, el, percent, seconds } from "./util.js";
 
-/** The bar for `segments` of a `duration`-second video, seeking `video` when clicked. */
+/** The bar and legend for `segments` of a `duration`-second video, seeking `video`. */
 export function timeline(segments, duration, video) {
   const timed = segments.filter((s) => s.start_s !== null && s.end_s !== null);
   if (!timed.length) return null;
   const total = duration || Math.max(...timed.map((s) => s.end_s)) || 1;
-  const bar = el("div", { class: "timeline", role: "group", "aria-label": "Context timeline" });
+  const describe = (s) =>
+    `${seconds(s.start_s)}–${seconds(s.end_s)} ${s.context ?? "–"} ${percent(s.confidence)}`;
+  // The bar is for the eye and the mouse; the legend's buttons say the same to everyone.
+  const bar = el("div", { class: "timeline", "aria-hidden": "true" });
   for (const segment of timed) {
-    const width = Math.max(0.5, (100 * (segment.end_s - segment.start_s)) / total);
-    const span = `${seconds(segment.start_s)}–${seconds(segment.end_s)}`;
-    const label = `${segment.context ?? "–"} ${span} (${percent(segment.confidence)})`;
+    const width = (100 * (segment.end_s - segment.start_s)) / total;
     bar.append(
       el(
-        "button",
+        "div",
         {
-          type: "button",
           class: "segment",
-          title: label,
-          "aria-label": `Seek to ${label}`,
+          title: describe(segment),
           style: [
             `left:${(100 * segment.start_s) / total}%`,
             `width:${width}%`,
@@ -33,20 +34,30 @@ export function timeline(segments, duration, video) {
       ),
     );
   }
-  const cursor = el("div", { class: "cursor", "aria-hidden": "true" });
+  const cursor = el("div", { class: "cursor" });
   bar.append(cursor);
   video?.addEventListener("timeupdate", () => {
     cursor.style.left = `${Math.min(100, (100 * video.currentTime) / total)}%`;
   });
   const legend = el(
     "ol",
-    { class: "segments" },
+    { class: "segments", "aria-label": "Segments: seek to one" },
     ...timed.map((s) =>
       el(
         "li",
         {},
-        el("span", { class: "swatch", style: `background:${colour(s.context)}` }),
-        `${seconds(s.start_s)}–${seconds(s.end_s)} ${s.context ?? "–"} ${percent(s.confidence)}`,
+        el(
+          "button",
+          {
+            type: "button",
+            class: "seek",
+            "aria-label": `Seek to ${describe(s)}`,
+            dataset: { start: s.start_s, context: s.context ?? "" },
+            onclick: () => seek(video, s.start_s),
+          },
+          el("span", { class: "swatch", style: `background:${colour(s.context)}` }),
+          describe(s),
+        ),
       ),
     ),
   );
