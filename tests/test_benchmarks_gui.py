@@ -38,4 +38,7 @@ def test_bench_gui_tiny(tmp_path: Path) -> None:
         assert figures[f"{view}: first_contentful_paint_ms"]["median"] > 0
     assert figures["grid: first_images_ms"]["median"] > 0
     assert figures["filters: context (glacier)"]["median"] > 0
+    assert totals["map:"] == counts["gps"] and 0 < totals["map:kind=video"] <= counts["video"]
+    assert figures["map_filters: kind (video)"]["median"] > 0
+    assert "| map, filter bar | filter: kind (video) |" in doc.read_text()
     assert "| grid | first contentful paint |" in doc.read_text()

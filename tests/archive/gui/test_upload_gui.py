@@ -91,6 +91,23 @@ def test_picker_uploads_several_files_with_their_outcomes(tab, uploading: str) -
     expect(tab.locator("#grid .card", has_text="sky.jpg")).to_have_count(1, timeout=WAIT_MS)
 
 
+def test_files_go_into_the_folder_given(tab, uploading: str) -> None:
+    tab.fill("#upload-folder", "campaigns/2024-06")
+    tab.set_input_files(
+        "#upload-input", [{"name": "sea.jpg", "mimeType": "image/jpeg", "buffer": jpeg()}]
+    )
+    row = upload_row(tab, "sea.jpg")
+    expect(row).to_have_attribute("data-state", "stored", timeout=WAIT_MS)
+    assert row.locator(".outcome a").inner_text() == "campaigns/2024-06/sea.jpg"
+    tab.fill("#upload-folder", "../outside")  # refused by the server, with its reason
+    tab.set_input_files(
+        "#upload-input", [{"name": "out.jpg", "mimeType": "image/jpeg", "buffer": jpeg()}]
+    )
+    row = upload_row(tab, "out.jpg")
+    expect(row).to_have_attribute("data-state", "refused", timeout=WAIT_MS)
+    assert "folder" in row.locator(".outcome").inner_text()
+
+
 def test_the_picker_is_a_real_button(tab) -> None:
     with tab.expect_file_chooser() as chooser:
         tab.get_by_role("button", name="Choose files…").click()

@@ -3,7 +3,7 @@
 
 /** The server's `detail` as text: a string, or FastAPI's list of field errors
  * ("min_confidence: Input should be less than or equal to 1"). */
-function reason(detail) {
+export function reason(detail) {
   if (!Array.isArray(detail)) return String(detail);
   return detail.map((e) => `${e.loc?.at(-1) ?? "request"}: ${e.msg ?? e}`).join("; ");
 }

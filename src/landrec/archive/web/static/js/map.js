@@ -416,4 +416,5 @@ export async function render(container) {
     go("files", next);
   });
   container.dataset.state = "ready";
+  container.dataset.total = data.total; // files with a position matching the filters
 }

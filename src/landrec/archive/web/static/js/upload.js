@@ -16,15 +16,13 @@ const delay = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** The server's reason: its `detail` text, or the messages of a 422's list. */
 function reason(status, body) {
-  const detail = body?.detail;
-  if (Array.isArray(detail)) return detail.map((d) => d.msg ?? String(d)).join("; ");
-  if (detail) return String(detail);
+  if (body?.detail) return api.reason(body.detail);
   return status ? `HTTP ${status}` : "the connection closed before an answer";
 }
 
-/** POST one file (multipart field `file`) with progress; resolves with the answer, never
- * rejects (a broken connection is status 0). */
-async function post(file, progress) {
+/** POST one file (multipart field `file`, and `folder` when given) with progress; resolves
+ * with the answer, never rejects (a broken connection is status 0). */
+async function post(file, folder, progress) {
   const { csrf } = await api.me().catch(() => ({}));
   return new Promise((resolve) => {
     const xhr = new XMLHttpRequest();
@@ -48,13 +46,15 @@ async function post(file, progress) {
     };
     xhr.onerror = () => resolve({ status: 0, body: null, wait: null });
     const form = new FormData();
+    if (folder) form.append("folder", folder);
     form.append("file", file, file.name);
     xhr.send(form);
   });
 }
 
-/** A file's row: name, size, progress, outcome; `data-state` says where it stands. */
-function row(file) {
+/** A file's row: name, size, progress, outcome; `data-state` says where it stands. `folder`:
+ * where in the storage it goes ("" for the top). */
+function row(file, folder) {
   const label = `Upload of ${file.name}`;
   const progress = el("progress", { max: file.size || 1, value: 0, "aria-label": label });
   const outcome = el("span", { class: "outcome" }, "waiting");
@@ -70,7 +70,7 @@ function row(file) {
     node.dataset.state = state;
     outcome.replaceChildren(...text);
   };
-  return { file, node, progress, set };
+  return { file, folder, node, progress, set };
 }
 
 /** Send one job, asking again after Retry-After while the service is busy (bounded). */
@@ -78,7 +78,7 @@ async function send(job) {
   for (let tries = 0; ; tries += 1) {
     job.set("uploading", "uploading…");
     job.progress.value = 0;
-    const { status, body, wait } = await post(job.file, job.progress);
+    const { status, body, wait } = await post(job.file, job.folder, job.progress);
     if (status === 503 && tries < BUSY_RETRIES) {
       const seconds = Math.min(wait ?? BUSY_WAIT_S, MAX_WAIT_S);
       job.set("busy", `server busy: trying again in ${seconds} s (${tries + 1}/${BUSY_RETRIES})`);
@@ -115,6 +115,18 @@ export function uploadPanel(onStored) {
     el("p", {}, "Drop photos or videos here, or ", pick),
     input,
   );
+  const folder = el("input", {
+    type: "text",
+    id: "upload-folder",
+    placeholder: "e.g. campaigns/2024-06",
+    autocomplete: "off",
+  });
+  const where = el(
+    "p",
+    { class: "upload-folder" },
+    el("label", { for: "upload-folder" }, "Into the folder (optional) "),
+    folder,
+  );
   const list = el("ul", { class: "uploads", id: "uploads", "aria-label": "Uploads" });
   const status = el("p", { class: "upload-status", id: "upload-status", role: "status" });
   const jobs = [];
@@ -143,7 +155,7 @@ export function uploadPanel(onStored) {
   };
   const add = (files) => {
     for (const file of files) {
-      const job = row(file);
+      const job = row(file, folder.value.trim());
       jobs.push(job);
       queue.push(job);
       list.append(job.node);
@@ -173,6 +185,7 @@ export function uploadPanel(onStored) {
     "section",
     { class: "upload-panel", "aria-labelledby": "upload-title" },
     el("h3", { id: "upload-title" }, "Upload"),
+    where,
     zone,
     status,
     list,
