@@ -88,3 +88,21 @@ def test_make_sessionmaker_binds_the_engine(tmp_path: Path) -> None:
         assert session.get_bind() is engine
         assert session.scalar(text("SELECT 1")) == 1
     engine.dispose()
+
+
+def test_postgresql_sessions_run_in_utc(fresh_postgres: str) -> None:
+    """The archive stores UTC: PostgreSQL's own view of a time (a month, a day) is UTC too,
+    whatever the server's default zone."""
+    setup = make_engine(fresh_postgres).execution_options(isolation_level="AUTOCOMMIT")
+    with setup.connect() as connection:  # a database whose default zone is 14 hours ahead
+        name = connection.execute(text("SELECT current_database()")).scalar()
+        connection.execute(text(f"ALTER DATABASE \"{name}\" SET timezone = 'Pacific/Kiritimati'"))
+    setup.dispose()
+    engine = make_engine(fresh_postgres)
+    try:
+        with engine.connect() as connection:
+            assert connection.execute(text("SHOW timezone")).scalar() == "UTC"
+            moment = text("SELECT extract(month FROM TIMESTAMPTZ '2024-12-31 23:30+00')")
+            assert connection.execute(moment).scalar() == 12
+    finally:
+        engine.dispose()

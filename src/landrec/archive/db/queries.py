@@ -348,10 +348,7 @@ def tokens(session: Session) -> list[Token]:
 def months(session: Session, f: FileFilter) -> list[tuple[int, int, int]]:
     """(year, month, files) of the files matching `f` by when they were taken (UTC), the
     newest month first; files without a time are not counted."""
-    taken: Any = File.taken_at
-    if session.get_bind().dialect.name == "postgresql":
-        taken = func.timezone("UTC", File.taken_at)  # timestamptz: the month in UTC
-    year, month = extract("year", taken), extract("month", taken)
+    year, month = extract("year", File.taken_at), extract("month", File.taken_at)
     query = (
         select(year, month, func.count())
         .where(File.taken_at.is_not(None), *_conditions(f))

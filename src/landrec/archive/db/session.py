@@ -29,9 +29,12 @@ def make_engine(url: str) -> Engine:
     An `ArchiveError` for a URL that is not one, a missing driver or an unusable SQLite path."""
     parsed = parse_db_url(url)
     if parsed.get_backend_name() != "sqlite":
-        connect_args = {}
-        if parsed.get_backend_name() == "postgresql" and "connect_timeout" not in parsed.query:
-            connect_args["connect_timeout"] = CONNECT_TIMEOUT_S
+        connect_args: dict[str, object] = {}
+        if parsed.get_backend_name() == "postgresql":
+            if "connect_timeout" not in parsed.query:
+                connect_args["connect_timeout"] = CONNECT_TIMEOUT_S
+            if "options" not in parsed.query:  # the archive's times are UTC: so is SQL's view
+                connect_args["options"] = "-c timezone=UTC"
         return create_engine(parsed, pool_pre_ping=True, connect_args=connect_args)
     path = sqlite_file(parsed)
     if path is not None:

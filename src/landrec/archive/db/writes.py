@@ -466,6 +466,14 @@ RENDITION_KINDS = {Kind.IMAGE.value: RenditionKind.STILL, Kind.VIDEO.value: Rend
 CLAIM_CANDIDATES = 16  # rows read per claim; another worker may take some of them first
 
 
+def _made_again(now: datetime) -> dict[str, Any]:
+    """The columns of a rendition to be made anew: pending, nothing tried, nothing made."""
+    return {
+        "status": RenditionStatus.PENDING.value, "attempts": 0, "error": None, "progress": 0.0,
+        "bytes": None, "name": None, "updated_at": now,
+    }  # fmt: skip
+
+
 def _requeue_renditions(session: Session, ids: list[int], now: datetime) -> None:
     """The renditions of these files whose content changed -> pending again, for the new
     content (an unchanged file keeps its rendition)."""
@@ -473,16 +481,7 @@ def _requeue_renditions(session: Session, ids: list[int], now: datetime) -> None
     session.execute(
         update(Rendition)
         .where(Rendition.file_id.in_(ids), Rendition.sha256.is_distinct_from(current))
-        .values(
-            sha256=current,
-            status=RenditionStatus.PENDING.value,
-            attempts=0,
-            error=None,
-            progress=0.0,
-            bytes=None,
-            name=None,
-            updated_at=now,
-        ),
+        .values(sha256=current, **_made_again(now)),
         execution_options={"synchronize_session": False},
     )
 
@@ -492,14 +491,7 @@ def remake_rendition(session: Session, rendition_id: int) -> None:
     session.execute(
         update(Rendition)
         .where(Rendition.id == rendition_id, Rendition.status == RenditionStatus.READY.value)
-        .values(
-            status=RenditionStatus.PENDING.value,
-            attempts=0,
-            progress=0.0,
-            bytes=None,
-            name=None,
-            updated_at=utcnow(),
-        )
+        .values(_made_again(utcnow()))
     )
     session.commit()
 

@@ -16,6 +16,7 @@ from landrec.archive.db import auth_writes, queries, reads
 from landrec.archive.db.models import Role
 from landrec.archive.db.writes import utcnow
 from landrec.archive.settings import ArchiveSettings
+from landrec.archive.web.schemas import INT64
 
 
 def get_session(request: Request) -> Iterator[Session]:
@@ -115,4 +116,4 @@ ViewerDep = Annotated[Principal, Depends(require(Role.VIEWER))]
 EditorDep = Annotated[Principal, Depends(require(Role.EDITOR))]
 AdminDep = Annotated[Principal, Depends(require(Role.ADMIN))]
 # A row's id in a URL: within the database's 64-bit integer, else 422 (never an overflow, 500).
-RowId = Annotated[int, Path(ge=-(2**63), le=2**63 - 1)]
+RowId = Annotated[int, Path(**INT64)]

@@ -118,11 +118,10 @@ def file_filter(query: Annotated[ListQuery, Query()]) -> queries.FileFilter:
 
 
 def search_filter(
-    fields: FilterQuery, where: str, sort: Sort = "-id", page: int = 1, page_size: int = 50
+    f: FilterQuery, where: str, sort: Sort = "-id", page: int = 1, page_size: int = 50
 ) -> queries.FileFilter:
     """The list's filters (GET /api/files' query, a bulk action's body) as a search filter;
     422 (at `where`: "query", "body") when a date, the bbox or the page is invalid."""
-    f = fields
     try:
         return queries.FileFilter(
             f.context, f.min_confidence, f.kind, f.format, f.camera,

@@ -26,7 +26,8 @@ KindName = Literal["image", "video", "track", "other"]
 CampaignName = Literal["air", "land", "sea"]
 MAX_PAGE = 1_000_000  # keeps the OFFSET inside a 64-bit integer
 MAX_BULK_IDS = 10_000  # ids one bulk action names at most (a filter has no cap)
-RowIdValue = Annotated[int, Field(ge=-(2**63), le=2**63 - 1)]  # within a 64-bit integer
+INT64 = {"ge": -(2**63), "le": 2**63 - 1}  # a row id's range: a 64-bit integer
+RowIdValue = Annotated[int, Field(**INT64)]
 
 
 class FilterQuery(BaseModel):

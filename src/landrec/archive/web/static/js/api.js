@@ -23,6 +23,9 @@ export function me() {
   return meOnce;
 }
 
+/** Whether `who` (GET /api/me, or null) may change the archive: an editor or an admin. */
+export const canEdit = (who) => Boolean(who) && who.role !== "viewer";
+
 /** Off to the login page, coming back here afterwards. */
 export function toLogin() {
   location.assign(`/login?next=${encodeURIComponent(location.pathname + location.hash)}`);
@@ -55,6 +58,8 @@ export const file = (id) => get(`/api/files/${id}`);
 export const stats = () => get("/api/stats");
 export const health = () => get("/api/health");
 export const failures = (limit = 200) => get(`/api/failures?limit=${limit}`);
+/** Files per month taken ({year, month, files}, newest first) under the list's filters. */
+export const months = (params) => get(`/api/months?${params}`);
 
 let classesOnce = null;
 /** The contexts a file can be corrected to (asked once per page load). */

@@ -140,7 +140,7 @@ function correction(file, names, changed) {
 
 /** The campaign as a select an editor saves; null for a viewer (the metadata shows the text). */
 function campaignChoice(file, who) {
-  if (!who || who.role === "viewer") return null;
+  if (!api.canEdit(who)) return null;
   const select = el(
     "select",
     { id: "campaign", "aria-label": "Correct the campaign" },

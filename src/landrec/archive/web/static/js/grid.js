@@ -33,6 +33,16 @@ export function remember(id) {
 /** The sort the URL asks for, else the default. */
 export const sortOf = (params) => params.get("sort") || DEFAULT_SORT;
 
+/** The /api/files query of page `page` of the list the URL's `params` describe: its filters,
+ * its sort, the grid's page size (the grid and a detail's previous / next ask the same). */
+export function listQuery(params, page) {
+  const query = filtersOf(params);
+  query.set("sort", sortOf(params));
+  query.set("page", page);
+  query.set("page_size", PAGE_SIZE);
+  return query;
+}
+
 const monthKey = (iso) => (iso ? iso.slice(0, 7) : "");
 function monthName(key) {
   if (!key) return "Date unknown";
@@ -167,16 +177,12 @@ export async function render(container) {
   const mine = ++generation;
   const { params } = current();
   const page = Math.max(1, Number(params.get("page")) || 1);
-  const query = new URLSearchParams(params);
-  query.set("page", page);
-  query.set("page_size", PAGE_SIZE);
-  query.set("sort", sortOf(params));
   performance.mark("grid-request");
   container.dataset.state = "loading";
   const dated = BY_DATE.has(sortOf(params));
   const [data, months] = await Promise.all([
-    api.files(query),
-    dated ? api.get(`/api/months?${filtersOf(params)}`).catch(() => null) : null,
+    api.files(listQuery(params, page)),
+    dated ? api.months(filtersOf(params)).catch(() => null) : null,
   ]);
   if (mine !== generation) return;
   // Focus goes to the first card on a page's first load or when paging from the grid itself,

@@ -10,7 +10,6 @@ import { el, show, when } from "./util.js";
 
 const REFRESH_MS = 3000;
 const LIMIT = 500; // failures listed
-const EDITORS = new Set(["editor", "admin"]);
 const COUNTERS = ["pending", "indexed", "failed", "unsupported", "missing"];
 let timer = null;
 
@@ -185,7 +184,7 @@ function stray(event) {
 export async function renderIngest(container) {
   stop();
   const who = await api.me().catch(() => null);
-  const view = new Ingest(EDITORS.has(who?.role));
+  const view = new Ingest(api.canEdit(who));
   await view.refresh();
   show(container, view.root);
   container.dataset.state = "ready";

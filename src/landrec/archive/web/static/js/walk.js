@@ -3,8 +3,8 @@
 // as buttons, keys (←/→ and k/j) and a finger's swipe on the stage.
 
 import * as api from "./api.js";
-import { PAGE_SIZE, sortOf } from "./grid.js";
-import { current, filtersOf, go } from "./route.js";
+import { listQuery, PAGE_SIZE } from "./grid.js";
+import { current, go } from "./route.js";
 import { el, fileName } from "./util.js";
 
 const SWIPE_PX = 50; // a finger's horizontal travel that counts as a swipe
@@ -18,11 +18,7 @@ let shown = null; // {id, near} of the detail on the page: what the keys move fr
 
 /** Page `page` (1-based) of the list that `params` describe, as the grid asks for it. */
 function listPage(params, page) {
-  const query = filtersOf(params);
-  query.set("sort", sortOf(params));
-  query.set("page", page);
-  query.set("page_size", PAGE_SIZE);
-  return api.files(query);
+  return api.files(listQuery(params, page));
 }
 
 /** {previous, next} of file `id` in the list of `params`: each {item, page} or null (at an end,
