@@ -9,14 +9,13 @@ import { remember } from "./grid.js";
 import { pointMap } from "./map.js";
 import { metadata } from "./meta.js";
 import { describe, viewer } from "./preview.js";
-import { backView, current, href } from "./route.js";
+import { backView, current, drawing, href } from "./route.js";
 import { badge, colour, el, percent, show, when } from "./util.js";
 import { timeline } from "./timeline.js";
 import { trackMap } from "./track.js";
 import { neighbours, swipeOn, walker } from "./walk.js";
 
 const NOWHERE = { previous: null, next: null };
-let generation = 0; // a newer render wins over a slower, older one
 
 /** What stands for a file that is neither a picture nor a video (the viewer shows those). */
 function note(file) {
@@ -184,8 +183,7 @@ function closeLink(params) {
 
 /** Render the detail of the URL's file into `container`: at the page's top, its heading
  * focused. */
-export async function render(container) {
-  const mine = ++generation;
+export async function render(container, live = drawing()) {
   const { id, params } = current();
   remember(id);
   container.dataset.state = "loading";
@@ -196,7 +194,7 @@ export async function render(container) {
     api.me().catch(() => null),
   ]);
   const track = await trackOf(file);
-  if (mine !== generation) return;
+  if (!live()) return;
   const shown = viewer(file);
   const player = shown?.player ?? null;
   const heading = el("h2", { title: file.path, tabindex: "-1" }, file.path);

@@ -6,7 +6,7 @@
 import * as api from "./api.js";
 import { card, keys } from "./card.js";
 import { attach } from "./select.js";
-import { current, filtersOf, go, href } from "./route.js";
+import { current, drawing, filtersOf, go, href } from "./route.js";
 import { el, show } from "./util.js";
 
 export const PAGE_SIZE = 60;
@@ -24,7 +24,6 @@ const SORTS = [
 const BY_DATE = new Set(["-taken_at", "taken_at"]);
 let lastOpened = null; // the id whose detail was open: focused again on return
 let jumpedTo = null; // the month ("2024-06") a jump asked for: its heading is shown and focused
-let generation = 0; // a newer render wins over a slower, older one
 
 export function remember(id) {
   lastOpened = id;
@@ -172,9 +171,9 @@ function showMonth(grid) {
   return true;
 }
 
-/** Render the grid for the URL's filters and page into `container`. */
-export async function render(container) {
-  const mine = ++generation;
+/** Render the grid for the URL's filters and page into `container`, unless another view
+ * starts drawing first (`live` turns false). */
+export async function render(container, live = drawing()) {
   const { params } = current();
   const page = Math.max(1, Number(params.get("page")) || 1);
   performance.mark("grid-request");
@@ -184,7 +183,7 @@ export async function render(container) {
     api.files(listQuery(params, page)),
     dated ? api.months(filtersOf(params)).catch(() => null) : null,
   ]);
-  if (mine !== generation) return;
+  if (!live()) return;
   // Focus goes to the first card on a page's first load or when paging from the grid itself,
   // never away from a field being typed in.
   const active = document.activeElement;
@@ -197,7 +196,7 @@ export async function render(container) {
   const bottom = data.total > PAGE_SIZE ? pager(data.total, page, params) : null;
   show(container, top, grid, empty, bottom);
   await attach(grid, data, params, () => render(container)); // an editor's selection
-  if (mine !== generation) return;
+  if (!live()) return;
   container.dataset.state = "ready";
   container.dataset.total = data.total;
   document.getElementById("announce").textContent =

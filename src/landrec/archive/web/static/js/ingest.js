@@ -4,7 +4,7 @@
 // the table are refreshed in place: the focus and the uploads in progress stay.
 
 import * as api from "./api.js";
-import { href } from "./route.js";
+import { drawing, href } from "./route.js";
 import { uploadPanel } from "./upload.js";
 import { el, show, when } from "./util.js";
 
@@ -181,11 +181,12 @@ function stray(event) {
 
 /** The ingest view, its counters and table refreshed every few seconds until another view is
  * shown. */
-export async function renderIngest(container) {
+export async function renderIngest(container, live = drawing()) {
   stop();
   const who = await api.me().catch(() => null);
   const view = new Ingest(api.canEdit(who));
   await view.refresh();
+  if (!live()) return;
   show(container, view.root);
   container.dataset.state = "ready";
   if (view.editor) for (const type of ["dragover", "drop"]) document.addEventListener(type, stray);

@@ -7,7 +7,7 @@ import * as filters from "./filters.js";
 import * as grid from "./grid.js";
 import * as ingest from "./ingest.js";
 import * as map from "./map.js";
-import { backView, current, go } from "./route.js";
+import { backView, current, drawing, go } from "./route.js";
 import * as stats from "./stats.js";
 import { el, show } from "./util.js";
 
@@ -20,6 +20,8 @@ const VIEWS = {
 };
 const FILTERED = new Set(["files", "map"]);
 const view = () => document.getElementById("view");
+let busy = 0; // renders not yet returned, the older ones that draw nothing included
+
 
 async function route() {
   const { view: name } = current();
@@ -33,12 +35,18 @@ async function route() {
       link.dataset.view === name || (name === "file" && link.dataset.view === "files"),
     );
   }
+  const live = drawing();
+  view().dataset.busy = ++busy;
   try {
-    await render(view());
-    view().dataset.route = location.hash; // what is drawn: tests wait for it, not for a time
+    await render(view(), live);
+    if (live()) view().dataset.route = location.hash; // what is drawn: tests wait for it
   } catch (error) {
-    show(view(), el("p", { class: "error", role: "alert" }, `Could not load: ${error.message}`));
-    view().dataset.state = "error";
+    if (live()) {
+      show(view(), el("p", { class: "error", role: "alert" }, `Could not load: ${error.message}`));
+      view().dataset.state = "error";
+    }
+  } finally {
+    view().dataset.busy = --busy;
   }
 }
 

@@ -6,7 +6,7 @@
 // telemetry tracks as lines coloured by campaign (else context).
 
 import * as api from "./api.js";
-import { current, filtersOf, go, href } from "./route.js";
+import { current, drawing, filtersOf, go, href } from "./route.js";
 import { badge, colour, el, fileName, show, when } from "./util.js";
 
 const MAX_POINTS = 500; // one API page: the map shows the newest this many with a position
@@ -368,7 +368,7 @@ export function bboxOf(bounds) {
 
 /** The map view: the URL's filtered files that have a position (within its `bbox`, fitted to
  * it, if given), and those with a track; a button that filters the grid to the area seen. */
-export async function render(container) {
+export async function render(container, live = drawing()) {
   const { params } = current();
   container.dataset.state = "loading";
   const filters = filtersOf(params);
@@ -379,6 +379,7 @@ export async function render(container) {
     api.files(query),
     api.tracks(filters).catch(() => null), // the points are still worth showing
   ]);
+  if (!live()) return; // another view was opened meanwhile
   const node = el("div", { id: "map", class: "bigmap" });
   const note =
     data.total > data.items.length

@@ -40,6 +40,15 @@ export function href(view, params = new URLSearchParams(), id = null) {
 /** The view a detail returns to: the map when it was opened there, else the grid. */
 export const backView = (params) => (params.get("back") === "map" ? "map" : "files");
 
+let drawn = 0;
+
+/** A view starts drawing: the test returned stays true until another starts. A slower, older
+ * render checks it after each wait and draws nothing once it is false. */
+export function drawing() {
+  const mine = ++drawn;
+  return () => mine === drawn;
+}
+
 export function go(view, params, id = null) {
   const target = href(view, params, id);
   if (location.hash !== target) location.hash = target;

@@ -2,7 +2,7 @@
 // ingest view is ingest.js.
 
 import * as api from "./api.js";
-import { href } from "./route.js";
+import { drawing, href } from "./route.js";
 import { colour, el, show } from "./util.js";
 
 function bars(title, counts, link) {
@@ -37,9 +37,10 @@ function bars(title, counts, link) {
 }
 
 /** The stats view. */
-export async function render(container) {
+export async function render(container, live = drawing()) {
   container.dataset.state = "loading";
   const stats = await api.stats();
+  if (!live()) return;
   const byContext = (name) =>
     href(
       "files",
