@@ -3,119 +3,47 @@
 
 from __future__ import annotations
 
-import contextlib
-import glob
-import os
-import pwd
-import shutil
-import signal
-import socket
-import subprocess
-import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import psycopg
 import pytest
+import torch
 from sqlalchemy.orm import Session, sessionmaker
 
 from landrec.archive.db.session import open_database
+from landrec.data.transforms import Preprocessing
+from landrec.engine.checkpoint import CheckpointMeta
+from landrec.engine.onnx import export_module, set_meta
+from landrec.models.factory import ModelConfig
 
-PG_BINARIES = "/usr/lib/postgresql/*/bin"  # Debian's layout; scripts/setup.sh installs them
-PG_USER = "postgres"  # initdb refuses to run as root
-PG_START_TIMEOUT_S = 60
-
-
-def pg_bindir() -> Path:
-    """The newest installed PostgreSQL's bin folder; fails the test when there is none."""
-    found = [Path(d) for d in glob.glob(PG_BINARIES) if (Path(d) / "initdb").exists()]
-    if not found:
-        pytest.fail(f"PostgreSQL binaries not found ({PG_BINARIES}): run scripts/setup.sh")
-    return max(found, key=lambda d: int(d.parent.name.split(".")[0]))
-
-
-def as_pg_user(*command: str | Path) -> list[str]:
-    """`command` run as the `postgres` system user (a plain exec: signals reach it)."""
-    if os.geteuid() != 0:
-        return [str(part) for part in command]
-    user = PG_USER
-    return ["setpriv", f"--reuid={user}", f"--regid={user}", "--init-groups", "--"] + [
-        str(part) for part in command
-    ]
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_ready(server: subprocess.Popen[bytes], dsn: str, log: Path) -> None:
-    """Return once the server accepts connections; fail with its log if it never does."""
-    deadline = time.monotonic() + PG_START_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            pytest.fail(f"PostgreSQL exited with {server.returncode}:\n{log.read_text()}")
-        with contextlib.suppress(psycopg.OperationalError):
-            psycopg.connect(dsn, connect_timeout=2).close()
-            return
-        time.sleep(0.05)
-    pytest.fail(f"PostgreSQL did not start in {PG_START_TIMEOUT_S} s:\n{log.read_text()}")
+from .servers import Postgres, ServerError
 
 
 @pytest.fixture(scope="session")
-def postgres_url() -> Iterator[str]:
-    """A PostgreSQL server for this test session: the URL of its `postgres` database."""
-    bindir = pg_bindir()
-    # Not pytest's tmp_path: its parents are private to root, the server's user must enter.
-    root = Path(tempfile.mkdtemp(prefix="landrec-pg-"))
-    data, log = root / "data", root / "server.log"
-    if os.geteuid() == 0:
-        entry = pwd.getpwnam(PG_USER)
-        os.chown(root, entry.pw_uid, entry.pw_gid)
-    init = as_pg_user(bindir / "initdb", "-D", data, "-U", PG_USER, "-A", "trust", "-E", "UTF8")
-    done = subprocess.run(
-        [*init, "--no-sync", "--locale=C"], cwd=root, capture_output=True, text=True
-    )
-    if done.returncode != 0:
-        pytest.fail(f"initdb failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")
-    port = free_port()
-    # Durability off: a throwaway server, faster on a shared machine.
-    settings = ["fsync=off", "synchronous_commit=off", "full_page_writes=off"]
-    options = [arg for s in settings for arg in ("-c", s)]
-    command = as_pg_user(bindir / "postgres", "-D", data, "-p", str(port), "-k", root)
-    with log.open("wb") as out:
-        server = subprocess.Popen(
-            [*command, "-c", "listen_addresses=127.0.0.1", *options],
-            cwd=root,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
+def postgres_server() -> Iterator[Postgres]:
+    """A PostgreSQL server for this test session (Debian's binaries, a temporary folder)."""
     try:
-        wait_ready(server, f"host=127.0.0.1 port={port} user={PG_USER} dbname=postgres", log)
-        yield f"postgresql+psycopg://{PG_USER}@127.0.0.1:{port}/postgres"
-    finally:
-        server.send_signal(signal.SIGINT)  # "fast" shutdown: disconnects clients
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
-        shutil.rmtree(root, ignore_errors=True)
+        server = Postgres().start()
+    except ServerError as exc:
+        pytest.fail(str(exc))
+    yield server
+    server.close()
+
+
+@pytest.fixture(scope="session")
+def postgres_url(postgres_server: Postgres) -> str:
+    """The URL of the session server's `postgres` database."""
+    return postgres_server.url
 
 
 @pytest.fixture
-def fresh_postgres(postgres_url: str, request: pytest.FixtureRequest) -> Iterator[str]:
+def fresh_postgres(request: pytest.FixtureRequest) -> Iterator[str]:
     """The URL of a new, empty database on the session's server, dropped afterwards."""
     name = f"test_{abs(hash(request.node.nodeid)):x}_{time.monotonic_ns()}"
-    admin = postgres_url.replace("postgresql+psycopg://", "postgresql://")
-    with psycopg.connect(admin, autocommit=True) as connection:
-        connection.execute(f'CREATE DATABASE "{name}"')
-    yield postgres_url.rsplit("/", 1)[0] + f"/{name}"
-    with psycopg.connect(admin, autocommit=True) as connection:
-        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    server: Postgres = request.getfixturevalue("postgres_server")
+    yield server.create_database(name)
+    server.drop_database(name)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -133,3 +61,37 @@ def sessions(db_url: str) -> Iterator[sessionmaker[Session]]:
     yield maker
     engine = maker.kw["bind"]
     engine.dispose()
+
+
+class MeanColour(torch.nn.Module):
+    """Logits from the mean red minus the mean blue: red images are "red", blue ones "blue"
+    (a random-init network gives every image the same class, so no filter or timeline
+    would have anything to show)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.linear = torch.nn.Linear(3, 2)
+        with torch.no_grad():
+            self.linear.weight.copy_(torch.tensor([[2.0, 0.0, -2.0], [-2.0, 0.0, 2.0]]))
+            self.linear.bias.zero_()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # (B, 3, H, W) -> (B, 2)
+        return self.linear(x.mean(dim=(2, 3)))
+
+
+def write_colour_model(path: Path, classes: list[str], name: str) -> Path:
+    """`MeanColour` exported to ONNX at `path`, its classes named `classes` (red's logit
+    first)."""
+    export_module(MeanColour(), torch.zeros(1, 3, 32, 32), path)
+    pre = Preprocessing(32, (0.5, 0.5, 0.5), (0.5, 0.5, 0.5))
+    config = ModelConfig("mobilenet_v2", 2)
+    set_meta(path, CheckpointMeta(classes, config, pre, name, random_init=True))
+    return path
+
+
+@pytest.fixture(scope="session")
+def colour_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An exported ONNX classifier (classes red, blue) that the service loads like any."""
+    return write_colour_model(
+        tmp_path_factory.mktemp("model") / "colour.onnx", ["red", "blue"], "mean colour"
+    )

@@ -49,13 +49,18 @@ def predict(
 
 
 def _classifier(
-    model: str | Path, backend: str | None, tta: bool, unknown: bool, threshold: float | None
+    model: str | Path,
+    backend: str | None,
+    tta: bool,
+    unknown: bool,
+    threshold: float | None,
+    threads: int | None = None,
 ) -> Classifier:
     from landrec.engine.inference.classifier import with_options
     from landrec.engine.inference.ensemble import load_models
 
     chosen = None if backend is None else Backend(backend)  # None: ONNX Runtime where installed
-    return with_options(load_models(model, chosen), tta, unknown, threshold)
+    return with_options(load_models(model, chosen, threads), tta, unknown, threshold)
 
 
 @dataclass
@@ -142,8 +147,11 @@ class Predictor:
         threshold: float | None = None,
         batch_size: int = 32,
         workers: int | None = None,
+        model_threads: int | None = None,
     ) -> None:
-        self.classifier = _classifier(model, backend, False, unknown, threshold)
+        """`workers`: decoding threads; `model_threads`: ONNX Runtime's (default: one per
+        core; several processes on one machine share its cores)."""
+        self.classifier = _classifier(model, backend, False, unknown, threshold, model_threads)
         self.batch_size, self.workers = batch_size, workers
 
     @property

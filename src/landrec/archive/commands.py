@@ -15,8 +15,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from landrec.api import Predictor
 from landrec.archive.auth import CLI
 from landrec.archive.db import auth_writes, reads, writes
-from landrec.archive.db.models import Action
+from landrec.archive.db.models import Action, Kind
 from landrec.archive.db.session import open_archive, open_database
+from landrec.archive.domain import StoragePath
 from landrec.archive.indexer import Indexer, model_version
 from landrec.archive.positions import locate
 from landrec.archive.renditions.worker import build_pending
@@ -59,8 +60,9 @@ def check_port(host: str, port: int) -> None:
             raise ArchiveError(f"{host}:{port}: cannot listen there ({exc.strerror})") from None
 
 
-def open_indexer(settings: ArchiveSettings) -> Indexer:
-    """The database (migrated), the model and the indexer for these settings."""
+def open_storage_database(settings: ArchiveSettings) -> sessionmaker[Session]:
+    """The database (migrated) of these settings' storage; an `ArchiveError` when it indexes
+    another storage folder."""
     sessions = open_database(settings.db_url)
     with sessions() as session:
         known = reads.info(session, STORAGE_KEY)
@@ -69,6 +71,12 @@ def open_indexer(settings: ArchiveSettings) -> Indexer:
                 f"{settings.db_url}: this database indexes {known}, not {settings.storage}"
             )
         writes.set_info(session, STORAGE_KEY, str(settings.storage))
+    return sessions
+
+
+def open_indexer(settings: ArchiveSettings) -> Indexer:
+    """The database (migrated), the model and the indexer for these settings."""
+    sessions = open_storage_database(settings)
     predictor = None
     if settings.model is not None:
         predictor = Predictor(
@@ -134,27 +142,37 @@ def retag(
     counts = {"retagged": 0, "failed": 0}
     for start in range(0, len(rows), batch_size):
         chunk = rows[start : start + batch_size]
-        # A file replaced by a link out of the storage is not read: it counts as failed.
-        found = [(row, file) for row in chunk if (file := row[1].resolve_in(root)) is not None]
-        items = [ToClassify(file, row[2], row[3] or 1) for row, file in found]
-        tagged = classify(predictor, version, items)
-        tags = [
-            (row[0], t.tag, t.segments) for (row, _), t in zip(found, tagged, strict=True) if t.tag
-        ]
-        with sessions() as session:
-            tracks = reads.tracks(session, [file_id for file_id, _, segments in tags if segments])
-            for file_id, _, segments in tags:
-                if file_id in tracks:  # where the new segments were shot
-                    locate(segments, tracks[file_id])
-            writes.write_tags(session, tags)
-        counts["retagged"] += len(tags)
-        counts["failed"] += len(chunk) - len(tags)
+        for key, value in retag_rows(sessions, root, predictor, version, chunk).items():
+            counts[key] += value
         if progress is not None:
             progress(len(chunk), len(rows))
     with sessions() as session:
         detail = f"{counts['retagged']} retagged, {counts['failed']} failed"
         auth_writes.audit(session, CLI, Action.RETAG, version, detail)
     return {"model_version": version, **counts}
+
+
+def retag_rows(
+    sessions: sessionmaker[Session],
+    root: Path,
+    predictor: Predictor,
+    version: str,
+    rows: list[tuple[int, StoragePath, Kind, int | None]],
+) -> dict[str, int]:
+    """One batch of a retag (one model call for its images), written in one transaction;
+    {"retagged", "failed"}."""
+    # A file replaced by a link out of the storage is not read: it counts as failed.
+    found = [(row, file) for row in rows if (file := row[1].resolve_in(root)) is not None]
+    items = [ToClassify(file, row[2], row[3] or 1) for row, file in found]
+    tagged = classify(predictor, version, items)
+    tags = [(row[0], t.tag, t.segments) for (row, _), t in zip(found, tagged, strict=True) if t.tag]
+    with sessions() as session:
+        tracks = reads.tracks(session, [file_id for file_id, _, segments in tags if segments])
+        for file_id, _, segments in tags:
+            if file_id in tracks:  # where the new segments were shot
+                locate(segments, tracks[file_id])
+        writes.write_tags(session, tags)
+    return {"retagged": len(tags), "failed": len(rows) - len(tags)}
 
 
 def export_corrections(db_url: str, out: Path, copy: bool = False) -> dict:

@@ -1,9 +1,10 @@
-"""`landrec archive serve`: the REST API (uvicorn) and the indexing loop in one process."""
+"""`landrec archive serve`: the REST API (uvicorn) and the indexing loop in one process (which
+sends the work to Celery workers in the distributed mode)."""
 
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -14,11 +15,19 @@ from landrec.archive.scanner import remove_stale_uploads
 from landrec.archive.settings import ArchiveSettings
 from landrec.archive.watcher import IndexLoop
 
+if TYPE_CHECKING:
+    from landrec.archive.queue.dispatch import Dispatcher
+
 log = logging.getLogger(__name__)
 
 
 def index_now(indexer: Indexer, paths: list[StoragePath]) -> None:
     """Register and index these files at once (an upload: complete, no settling wait)."""
+    indexer.process(register_now(indexer, paths), settled=True)
+
+
+def register_now(indexer: Indexer, paths: list[StoragePath]) -> list[int]:
+    """Register these files (pending); their row ids."""
     root = indexer.settings.storage
     seen = []
     for path in paths:
@@ -28,8 +37,7 @@ def index_now(indexer: Indexer, paths: list[StoragePath]) -> None:
             seen.append(Seen(path, st.st_size, st.st_mtime))
     with indexer.sessions() as session:
         writes.register(session, seen)
-        ids = reads.ids_of(session, [s.path for s in seen])
-    indexer.process(ids, settled=True)
+        return reads.ids_of(session, [s.path for s in seen])
 
 
 def server_options(settings: ArchiveSettings, host: str, port: int) -> dict[str, Any]:
@@ -51,16 +59,29 @@ def serve(
     indexer: Indexer,
     host: str = "127.0.0.1",
     port: int = 8000,
+    dispatcher: Dispatcher | None = None,
 ) -> None:
-    """Serve until interrupted; the indexing loop runs beside the API and stops with it."""
+    """Serve until interrupted; the indexing loop runs beside the API and stops with it. With
+    a `dispatcher`, uploads and the loop send their files to the workers."""
     import uvicorn
 
     from landrec.archive.web.app import create_app
 
+    def upload(paths: list[StoragePath]) -> None:
+        if dispatcher is None:
+            index_now(indexer, paths)
+        else:  # answered 202: a worker indexes it
+            register_now(indexer, paths)
+            try:
+                dispatcher.index()
+            except Exception:  # the broker restarting: the loop sends it once it is back
+                log.warning("upload registered, not sent yet (broker unreachable)", exc_info=True)
+
     classes = indexer.predictor.classes if indexer.predictor is not None else None
-    app = create_app(settings, sessions, lambda paths: index_now(indexer, paths), classes)
+    app = create_app(settings, sessions, upload, classes)
+    app.state.dispatcher = dispatcher
     remove_stale_uploads(settings.storage)  # before anything is received
-    loop = IndexLoop(indexer)
+    loop = IndexLoop(indexer, dispatcher)
     app.state.wake = loop.wake.set  # a bulk re-index is taken at once, not at the next rescan
     loop.start()
     log.info("archive: watching %s, database %s", settings.storage, settings.db_url)

@@ -1,6 +1,7 @@
 """The service's indexing loop: filesystem events (watchdog) and a periodic full rescan feed
-the database's pending rows; the loop indexes them. The database is the queue: a row is
-pending until it has a final status, so a crash or restart loses nothing."""
+the database's pending rows; the loop indexes them (embedded mode) or sends them to the
+workers (distributed mode: a `Dispatcher`). The database is the queue: a row is pending until
+it has a final status, so a crash or restart loses nothing."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import logging
 import threading
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
@@ -19,14 +21,19 @@ from landrec.archive.renditions.worker import build_pending
 from landrec.archive.scanner import is_hidden, register_storage
 from landrec.archive.settings import ArchiveError
 
+if TYPE_CHECKING:  # celery is imported only by the distributed mode
+    from landrec.archive.queue.dispatch import Dispatcher
+
 log = logging.getLogger(__name__)
+PREVIEWS_POLL_S = 2.0  # distributed mode: how often more preview messages are sent
 
 
 class IndexLoop:
-    """A thread that indexes what the watcher reports, and rescans every `rescan_s`."""
+    """A thread that indexes what the watcher reports (or, given a `dispatcher`, sends it to
+    the workers), and rescans every `rescan_s`."""
 
-    def __init__(self, indexer: Indexer) -> None:
-        self.indexer = indexer
+    def __init__(self, indexer: Indexer, dispatcher: Dispatcher | None = None) -> None:
+        self.indexer, self.dispatcher = indexer, dispatcher
         self.root = indexer.settings.storage
         self.dirty: set[StoragePath] = set()
         self.root_changed = False  # the root's own event: rescanned like any folder's
@@ -82,7 +89,10 @@ class IndexLoop:
                     register_storage(self.indexer.sessions, self.root)
                     last_scan = time.monotonic()
                 self._register_dirty()
-                self.indexer.process_pending()
+                if self.dispatcher is None:
+                    self.indexer.process_pending()
+                else:
+                    self.dispatcher.index()
                 self.previews_wake.set()
             except ArchiveError as exc:  # the storage unreadable: no row touched; next rescan
                 last_scan = time.monotonic()
@@ -96,8 +106,15 @@ class IndexLoop:
         """Make one rendition at a time while nothing waits to be indexed; sleep otherwise."""
         settings, sessions = self.indexer.settings, self.indexer.sessions
         while not self.stopping.is_set():
-            made = {}
+            made: dict[str, int] = {}
             try:
+                if self.dispatcher is not None:  # the workers make them: sent, then looked at
+                    busy = self._indexing_waits()  # again soon while some wait (or may soon)
+                    waiting = self.dispatcher.previews()
+                    soon = waiting or busy
+                    self.previews_wake.wait(PREVIEWS_POLL_S if soon else settings.rescan_s)
+                    self.previews_wake.clear()
+                    continue
                 if not self._indexing_waits():
                     made = build_pending(
                         settings, sessions, limit=1, should_stop=self.stopping.is_set

@@ -22,7 +22,7 @@ from landrec.archive.db.migrate import MIGRATIONS, current_revision, make_config
 from landrec.archive.db.models import Audit, Base, File, Segment, Track, TrackPoint, User
 from landrec.archive.db.session import make_engine
 
-HEAD = "0005"  # the newest migration
+HEAD = "0006"  # the newest migration
 
 
 def schema(engine: Engine) -> dict[str, Any]:
@@ -39,11 +39,12 @@ def schema(engine: Engine) -> dict[str, Any]:
     }
 
 
-def test_the_package_holds_one_line_of_migrations_0001_to_0005() -> None:
+def test_the_package_holds_one_line_of_migrations_0001_to_0006() -> None:
     scripts = ScriptDirectory.from_config(make_config())
     assert (MIGRATIONS / "env.py").exists()
     assert scripts.get_heads() == [HEAD]
-    assert [s.revision for s in scripts.walk_revisions()] == [HEAD, "0004", "0003", "0002", "0001"]
+    revisions = [s.revision for s in scripts.walk_revisions()]
+    assert revisions == [HEAD, "0005", "0004", "0003", "0002", "0001"]
 
 
 def test_upgrade_creates_exactly_the_models_schema(db_url: str) -> None:

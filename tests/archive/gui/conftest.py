@@ -10,14 +10,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-import torch
 from PIL import Image
 
 from conftest import write_image
-from landrec.data.transforms import Preprocessing
-from landrec.engine.checkpoint import CheckpointMeta
-from landrec.engine.onnx import export_module, set_meta
-from landrec.models.factory import ModelConfig
 
 from .helpers import (
     launch_chromium,
@@ -30,33 +25,6 @@ RED, BLUE = (220, 30, 30), (30, 30, 220)
 GPS = (46.55, 7.98)  # the photo's position (degrees)
 VIDEO_PLACE = "+46.5000+008.0000/"  # the video's ISO 6709 location tag
 N_FILES = 6
-
-
-class MeanColour(torch.nn.Module):
-    """Logits from the mean red minus the mean blue: red images are "red", blue ones "blue"
-    (a random-init network gives every image the same class, so no filter or timeline
-    would have anything to show)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.linear = torch.nn.Linear(3, 2)
-        with torch.no_grad():
-            self.linear.weight.copy_(torch.tensor([[2.0, 0.0, -2.0], [-2.0, 0.0, 2.0]]))
-            self.linear.bias.zero_()
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:  # (B, 3, H, W) -> (B, 2)
-        return self.linear(x.mean(dim=(2, 3)))
-
-
-@pytest.fixture(scope="session")
-def colour_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """An exported ONNX classifier (classes red, blue) that the service loads like any."""
-    path = tmp_path_factory.mktemp("model") / "colour.onnx"
-    export_module(MeanColour(), torch.zeros(1, 3, 32, 32), path)
-    pre = Preprocessing(32, (0.5, 0.5, 0.5), (0.5, 0.5, 0.5))
-    config = ModelConfig("mobilenet_v2", 2)
-    set_meta(path, CheckpointMeta(["red", "blue"], config, pre, "mean colour", random_init=True))
-    return path
 
 
 def write_storage(storage: Path) -> None:

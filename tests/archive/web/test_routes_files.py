@@ -115,8 +115,10 @@ def test_bad_queries_are_422(client: TestClient, query: str) -> None:
 
 
 def test_health_and_stats(client: TestClient, corpus: dict[str, File]) -> None:
-    assert client.get("/api/health").json() == {"status": "ok", "files": 7, "pending": 1}
+    health = client.get("/api/health").json()
+    assert health == {"status": "ok", "files": 7, "pending": 1}  # embedded: no queues
     stats = client.get("/api/stats").json()
+    assert stats["distributed"] is None
     assert stats["context"] == {"glacier": 1, "coast": 2, "forest": 1, "unknown": 1}
     assert stats["kind"] == {"image": 4, "video": 1, "other": 2}
     assert stats["status"] == {"indexed": 5, "unsupported": 1, "pending": 1}

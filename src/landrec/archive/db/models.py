@@ -114,6 +114,8 @@ class File(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     first_seen: Mapped[datetime] = mapped_column(UtcDateTime())
     last_processed: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    # Distributed mode: when the row was sent to the broker (sent again once that looks lost)
+    queued_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
     # Image and video content
     width: Mapped[int | None] = mapped_column(Integer)
@@ -289,6 +291,23 @@ class Correction(Base):
     context: Mapped[str] = mapped_column(String(64))
     model_context: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class Worker(Base):
+    """A Celery worker process of the distributed mode: its heartbeat (written when a task
+    starts and when it ends) and what it has done since it started."""
+
+    __tablename__ = "workers"
+
+    name: Mapped[str] = mapped_column(String(255), primary_key=True)  # celery@host/child pid
+    pid: Mapped[int] = mapped_column(Integer)
+    started_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    last_seen: Mapped[datetime] = mapped_column(UtcDateTime())
+    indexed: Mapped[int] = mapped_column(BigInteger, default=0)  # files given a final status
+    failed: Mapped[int] = mapped_column(BigInteger, default=0)  # of those, failed
+    previews: Mapped[int] = mapped_column(BigInteger, default=0)
+    retagged: Mapped[int] = mapped_column(BigInteger, default=0)
+    doing: Mapped[str | None] = mapped_column(String(255))  # the task running now, if any
 
 
 class Info(Base):

@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Row, Select, and_, extract, func, or_, select
 from sqlalchemy.orm import InstrumentedAttribute, Session, selectinload
 
+from landrec.archive.db import reads
 from landrec.archive.db.models import (
     Audit,
     Correction,
@@ -265,6 +266,30 @@ def stats(session: Session) -> dict[str, Any]:
         "format": _counts(session, File.format),
         "total": sum(by_status.values()),
         "pending": by_status.get(Status.PENDING.value, 0),
+    }
+
+
+def progress(session: Session) -> dict[str, Any]:
+    """The distributed mode's progress: rows sent to the workers and not done, each worker's
+    heartbeat and counts (the most recently seen first), the previews by status."""
+    now = datetime.now(timezone.utc)
+    return {
+        "queued": reads.queued_count(session),
+        "previews": reads.rendition_counts(session),
+        "workers": [
+            {
+                "name": w.name,
+                "started_at": w.started_at,
+                "last_seen": w.last_seen,
+                "seen_s_ago": round((now - w.last_seen).total_seconds(), 1),
+                "indexed": w.indexed,
+                "failed": w.failed,
+                "previews": w.previews,
+                "retagged": w.retagged,
+                "doing": w.doing,
+            }
+            for w in reads.workers(session)
+        ],
     }
 
 

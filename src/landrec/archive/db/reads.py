@@ -3,7 +3,9 @@ commands list, and the archive's recorded facts. The API's reads are in `queries
 
 from __future__ import annotations
 
-from sqlalchemy import func, or_, select
+from datetime import datetime
+
+from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from landrec.api.telemetry import Track as TrackOut
@@ -18,6 +20,7 @@ from landrec.archive.db.models import (
     Token,
     Track,
     User,
+    Worker,
 )
 from landrec.archive.domain import Job, StoragePath
 
@@ -31,6 +34,34 @@ def pending_ids(session: Session, after: int = 0, limit: int = 256) -> list[int]
         .limit(limit)
     )
     return list(session.scalars(query))
+
+
+def pending_among(session: Session, ids: list[int]) -> list[int]:
+    """Those of `ids` whose rows are still pending (a message delivered twice, or after
+    another worker indexed its rows, finds nothing to do)."""
+    query = select(File.id).where(File.id.in_(ids), File.status == Status.PENDING)
+    return list(session.scalars(query.order_by(File.id)))
+
+
+def statuses(session: Session, ids: list[int]) -> dict[int, str]:
+    """{id: status} of these rows."""
+    rows = session.execute(select(File.id, File.status).where(File.id.in_(ids)))
+    return {file_id: status for file_id, status in rows}
+
+
+def queued_count(session: Session) -> int:
+    """Pending rows sent to the workers and not done yet (distributed mode)."""
+    query = (
+        select(func.count())
+        .select_from(File)
+        .where(File.status == Status.PENDING, File.queued_at.is_not(None))
+    )
+    return int(session.scalar(query) or 0)
+
+
+def workers(session: Session) -> list[Worker]:
+    """Every worker that has reported, the most recently seen first."""
+    return list(session.scalars(select(Worker).order_by(Worker.last_seen.desc())))
 
 
 def pending_count(session: Session) -> int:
@@ -66,12 +97,17 @@ def info(session: Session, key: str) -> str | None:
     return None if row is None else row.value
 
 
-def indexed_files(session: Session) -> list[tuple[int, StoragePath, Kind, int | None]]:
-    """Every indexed image and video, by id: (id, path, kind, pages), what a retag classifies."""
+def indexed_files(
+    session: Session, ids: list[int] | None = None
+) -> list[tuple[int, StoragePath, Kind, int | None]]:
+    """Every indexed image and video (of `ids`, when given), by id: (id, path, kind, pages),
+    what a retag classifies."""
     classified = [kind.value for kind in Kind if kind.classified]
     query = select(File.id, File.path, File.kind, File.pages).where(
         File.status == Status.INDEXED, File.kind.in_(classified)
     )
+    if ids is not None:
+        query = query.where(File.id.in_(ids))
     rows = session.execute(query.order_by(File.id)).all()
     return [(i, StoragePath(path), Kind(kind), pages) for i, path, kind, pages in rows]
 
@@ -106,6 +142,31 @@ def rendition_counts(session: Session) -> dict[str, int]:
     """{rendition status: number of rows}: what the previews queue holds."""
     query = select(Rendition.status, func.count()).group_by(Rendition.status)
     return {str(s): int(n) for s, n in session.execute(query).all()}
+
+
+def claimable(stale_before: datetime) -> ColumnElement[bool]:
+    """The renditions a worker can claim now (`writes.claim_rendition`; joined with their
+    file): pending ones, or running ones not updated since `stale_before` (their worker is
+    gone), of files still indexed with the content they are made of."""
+    waiting = or_(
+        Rendition.status == RenditionStatus.PENDING.value,
+        and_(
+            Rendition.status == RenditionStatus.RUNNING.value,
+            Rendition.updated_at < stale_before,
+        ),
+    )
+    return and_(waiting, File.status == Status.INDEXED.value, File.sha256 == Rendition.sha256)
+
+
+def renditions_to_make(session: Session, stale_before: datetime) -> int:
+    """How many renditions a worker can claim now."""
+    query = (
+        select(func.count())
+        .select_from(Rendition)
+        .join(File, File.id == Rendition.file_id)
+        .where(claimable(stale_before))
+    )
+    return int(session.scalar(query) or 0)
 
 
 def renditions_waiting(session: Session) -> bool:

@@ -12,7 +12,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import NullPool
 
-from landrec.archive.db.migrate import current_revision, upgrade
+from landrec.archive.db.migrate import current_revision, head_revision, upgrade
 from landrec.archive.settings import ArchiveError, parse_db_url, sqlite_file
 
 BUSY_TIMEOUT_MS = 30_000  # a writer waits this long for another's lock before "database is locked"
@@ -90,9 +90,25 @@ def open_database(url: str) -> sessionmaker[Session]:
     return make_sessionmaker(engine)
 
 
-def open_archive(url: str) -> sessionmaker[Session]:
+def migrate(url: str) -> dict[str, str | None]:
+    """`landrec archive migrate`: the database at `url` brought to the newest revision;
+    {"from": the revision before, "to": the revision now}."""
+    engine = make_engine(url)
+    try:
+        before = current_revision(engine)
+        upgrade(engine)
+        return {"from": before, "to": current_revision(engine)}
+    except (DBAPIError, CommandError) as exc:
+        raise cannot_open(engine.url, exc) from exc
+    finally:
+        engine.dispose()
+
+
+def open_archive(url: str, migrate: bool = True) -> sessionmaker[Session]:
     """An existing archive's database (migrated, as `open_database`); an `ArchiveError`, and
-    nothing created or written, when `url` holds no archive."""
+    nothing created or written, when `url` holds no archive. `migrate=False` (a command that
+    only reads, run beside an upgrade): an `ArchiveError` when its schema is not this
+    version's, and nothing written."""
     parsed = parse_db_url(url)
     path = sqlite_file(parsed)
     if path is not None and not path.is_file():
@@ -100,7 +116,21 @@ def open_archive(url: str) -> sessionmaker[Session]:
     if not _holds_archive(parsed):
         where = path or shown(parsed)
         raise ArchiveError(f"{where}: not an archive database (no archive tables in it)")
-    return open_database(url)
+    if migrate:
+        return open_database(url)
+    engine = make_engine(url)
+    try:
+        found, wanted = current_revision(engine), head_revision()
+    except DBAPIError as exc:
+        engine.dispose()
+        raise cannot_open(engine.url, exc) from exc
+    if found != wanted:
+        engine.dispose()
+        raise ArchiveError(
+            f"{path or shown(parsed)}: its schema is at revision {found}, this landrec's is"
+            f" {wanted}: run `landrec archive migrate --db URL` (with the workers stopped)"
+        )
+    return make_sessionmaker(engine)
 
 
 def _holds_archive(url: URL) -> bool:

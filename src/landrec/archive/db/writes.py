@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from landrec.api.telemetry import Track as TrackIn
+from landrec.archive.db import reads
 from landrec.archive.db.models import (
     Action,
     Audit,
@@ -33,6 +34,7 @@ from landrec.archive.db.models import (
     Track,
     TrackPoint,
     UtcDateTime,
+    Worker,
 )
 from landrec.archive.domain import (
     Outcome,
@@ -156,11 +158,13 @@ def record(session: Session, results: list[tuple[int, Outcome]], gone: Gone) -> 
     per file: this runs for every file of the archive). A `missing` row of the same content
     whose file `gone` confirms is not on disk is taken over (a move). Another writer may
     record one of these rows meanwhile (an upload and the loop index the same file; its row
-    moved onto a missing one): the batch is read again and retried."""
+    moved onto a missing one; two workers given the same row, whose tag rows then collide on
+    their unique key): the batch is read again and retried, the later writer's rows
+    replacing the earlier's."""
     for _ in range(RECORD_TRIES - 1):
         try:
             return _record(session, results, gone)
-        except StaleDataError:
+        except (StaleDataError, IntegrityError):
             session.rollback()
     return _record(session, results, gone)
 
@@ -207,6 +211,7 @@ def _clear_tracks(session: Session, ids: list[int]) -> None:
 
 def _apply(session: Session, row: File, outcome: Outcome, now: datetime) -> None:
     row.status, row.kind, row.format = outcome.status.value, outcome.kind.value, outcome.format
+    row.queued_at = None
     row.mime = outcome.mime
     row.sha256, row.error, row.last_processed = outcome.sha256, outcome.error, now
     row.thumbnail, row.extra = outcome.thumbnail, outcome.extra
@@ -529,17 +534,10 @@ def claim_rendition(session: Session, stale_before: datetime) -> RenditionJob | 
     """Take the next rendition to make: a pending one (or one left `running` by a worker that
     stopped updating it before `stale_before`), of an indexed file. The row is claimed by a
     conditional update that only one worker's can match, so two never take the same row."""
-    waiting = or_(
-        Rendition.status == RenditionStatus.PENDING.value,
-        and_(
-            Rendition.status == RenditionStatus.RUNNING.value,
-            Rendition.updated_at < stale_before,
-        ),
-    )
     query = (
         select(Rendition, File)
         .join(File, File.id == Rendition.file_id)
-        .where(waiting, File.status == Status.INDEXED.value, File.sha256 == Rendition.sha256)
+        .where(reads.claimable(stale_before))
         .order_by(Rendition.id)
         .limit(CLAIM_CANDIDATES)
     )
@@ -635,3 +633,90 @@ def retry_failed_renditions(session: Session) -> int:
     )
     session.commit()
     return int(done.rowcount or 0)  # type: ignore[attr-defined]
+
+
+# The distributed mode's queue bookkeeping: the database stays the truth of what is pending;
+# `queued_at` only says a message was sent, so that each pending row is sent once, and sent
+# again when its message looks lost (not done within the broker's visibility timeout).
+
+
+def claim_for_queue(session: Session, resend_before: datetime | None, limit: int) -> list[int]:
+    """Up to `limit` pending rows never sent, or sent before `resend_before` (None: never
+    sent only), marked sent now; their ids in id order. Two dispatchers at once never take the
+    same row (PostgreSQL: the rows are locked, and skipped by the other; SQLite: one writer at
+    a time)."""
+    waiting: ColumnElement[bool] = File.queued_at.is_(None)
+    if resend_before is not None:
+        waiting = or_(waiting, File.queued_at < resend_before)
+    query = (
+        select(File.id)
+        .where(File.status == Status.PENDING.value, waiting)
+        .order_by(File.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    ids = list(session.scalars(query))
+    for chunk in _chunks(ids, 500):
+        session.execute(update(File).where(File.id.in_(chunk)).values(queued_at=utcnow()))
+    session.commit()
+    return ids
+
+
+def unqueue(session: Session, ids: list[int]) -> None:
+    """These rows' messages are gone (not sent, or done while the rows stay pending: a file
+    still being written, a try to repeat): sent again by the next dispatch."""
+    for chunk in _chunks(ids, 500):
+        query = update(File).where(File.id.in_(chunk), File.status == Status.PENDING.value)
+        session.execute(query.values(queued_at=None))
+    session.commit()
+
+
+def forget_workers(session: Session, prefix: str, seen_before: datetime) -> int:
+    """Drop the rows of processes named `prefix...` (one worker's: `landrec@host/`) not seen
+    since `seen_before`: the processes of its earlier run. Returns how many."""
+    query = delete(Worker).where(
+        Worker.name.startswith(prefix, autoescape=True), Worker.last_seen < seen_before
+    )
+    done = session.execute(query)
+    session.commit()
+    return int(done.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def worker_alive(session: Session, name: str, pid: int) -> None:
+    """A worker process's periodic heartbeat: its `last_seen` now (its row made if none)."""
+    query = update(Worker).where(Worker.name == name, Worker.pid == pid)
+    if session.execute(query.values(last_seen=utcnow())).rowcount:  # type: ignore[attr-defined]
+        session.commit()
+    else:
+        worker_seen(session, name, pid, None)
+
+
+def worker_seen(session: Session, name: str, pid: int, doing: str | None, **done: int) -> None:
+    """A worker's heartbeat: its row made or updated, `done` ({indexed, failed, previews,
+    retagged}: counts of the task just ended) added to its totals. Its heartbeat thread may
+    make the row at the same moment: then it is read again."""
+    try:
+        _worker_seen(session, name, pid, doing, done)
+    except IntegrityError:
+        session.rollback()
+        _worker_seen(session, name, pid, doing, done)
+
+
+def _worker_seen(
+    session: Session, name: str, pid: int, doing: str | None, done: dict[str, int]
+) -> None:
+    now = utcnow()
+    row = session.get(Worker, name)
+    if row is None or row.pid != pid:  # new, or the same name restarted: counts from zero
+        if row is not None:
+            session.delete(row)
+            session.flush()
+        row = Worker(
+            name=name, pid=pid, started_at=now, last_seen=now, indexed=0, failed=0,
+            previews=0, retagged=0,
+        )  # fmt: skip
+        session.add(row)
+    row.last_seen, row.doing = now, doing
+    for key, value in done.items():
+        setattr(row, key, getattr(row, key) + value)
+    session.commit()

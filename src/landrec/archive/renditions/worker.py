@@ -42,12 +42,15 @@ def build_pending(
     sessions: sessionmaker[Session],
     limit: int | None = None,
     should_stop: Stop | None = None,
+    queue: bool = True,
 ) -> dict[str, int]:
     """Make pending renditions (at most `limit`) until none is left or `should_stop()`;
-    {outcome status: count}."""
+    {outcome status: count}. `queue`: first add the rows of files that have none (a worker of
+    the distributed mode leaves that to the dispatcher)."""
     stop = should_stop or (lambda: False)
-    with sessions() as session:
-        writes.queue_renditions(session)
+    if queue:
+        with sessions() as session:
+            writes.queue_renditions(session)
     counts: Counter[str] = Counter()
     while (limit is None or sum(counts.values()) < limit) and not stop():
         with sessions() as session:

@@ -74,6 +74,7 @@ def create_app(
     app.state.sessions = sessions
     app.state.index = index
     app.state.wake = None  # serve() sets it: wakes the indexing loop (a bulk re-index)
+    app.state.dispatcher = None  # serve() sets it in the distributed mode (the broker's queues)
     app.state.classes = None if classes is None else list(classes)
     app.state.upload_slots = routes_upload.UploadSlots(settings.max_parallel_uploads)
     errors.install(app)

@@ -3,6 +3,7 @@ HTTP Range), statistics; and the writes a user makes, correcting a file's contex
 
 from __future__ import annotations
 
+import logging
 import math
 import mimetypes
 import os
@@ -11,7 +12,7 @@ from datetime import date, datetime, time, timezone
 from pathlib import Path
 from typing import Annotated, Any, BinaryIO
 
-from fastapi import APIRouter, Depends, Header, HTTPException, Query, Response
+from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, Response
 from fastapi.responses import StreamingResponse
 from sqlalchemy import Row
 from sqlalchemy.orm import Session
@@ -51,11 +52,13 @@ from landrec.archive.web.schemas import (
     ListQuery,
     Month,
     PreviewWaiting,
+    Progress,
     Sort,
     Stats,
     ValidationErrorOut,
 )
 
+log = logging.getLogger(__name__)
 router = APIRouter(prefix="/api")
 
 CLASS_NAME = re.compile(r"^[A-Za-z0-9_ -]{1,64}$")
@@ -133,10 +136,23 @@ def search_filter(
         raise invalid(where, "filter", str(exc)) from None
 
 
-@router.get("/health")
-def health(session: SessionDep) -> Health:
+@router.get("/health", response_model_exclude_none=True)
+def health(request: Request, session: SessionDep) -> Health:
     files, pending = queries.counts(session)
-    return Health(files=files, pending=pending)
+    if request.app.state.dispatcher is None:
+        return Health(files=files, pending=pending)
+    queues = broker_depths(request)
+    status = "ok" if queues is not None else "degraded"
+    return Health(status=status, files=files, pending=pending, queues=queues)
+
+
+def broker_depths(request: Request) -> dict[str, int] | None:
+    """The broker's queue depths; None when it does not answer (it restarts: the API stays)."""
+    try:
+        return dict(request.app.state.dispatcher.depths())
+    except Exception:  # kombu raises the transport's own errors
+        log.warning("the broker did not answer", exc_info=True)
+        return None
 
 
 @router.get("/files", response_model=FileList)
@@ -376,9 +392,14 @@ def waiting(status: RenditionStatus, progress: float) -> Response:
 
 
 @router.get("/stats")
-def stats(_: ViewerDep, session: SessionDep) -> Stats:
-    """Counts of files per context, kind, status and format; the total and the pending."""
-    return Stats.model_validate(queries.stats(session))
+def stats(_: ViewerDep, request: Request, session: SessionDep) -> Stats:
+    """Counts of files per context, kind, status and format; the total and the pending; in
+    the distributed mode, the queues and each worker's progress."""
+    out = Stats.model_validate(queries.stats(session))
+    if request.app.state.dispatcher is not None:
+        progress = queries.progress(session)
+        out.distributed = Progress.model_validate({**progress, "queues": broker_depths(request)})
+    return out
 
 
 def check_context(name: str, classes: list[str] | None) -> str:

@@ -22,7 +22,7 @@ from starlette.requests import ClientDisconnect
 
 from landrec.api import MediaKind, detect
 from landrec.archive.db import auth_writes, queries
-from landrec.archive.db.models import Action
+from landrec.archive.db.models import Action, Status
 from landrec.archive.domain import UPLOAD_TEMP_PREFIX, StoragePath, inside_storage
 from landrec.archive.web.deps import EditorDep
 from landrec.archive.web.errors import invalid, responses
@@ -340,7 +340,7 @@ async def indexed(state: Any, response: Response, path: StoragePath) -> FileItem
         try:
             await to_thread.run_sync(state.index, [path])
             row = await to_thread.run_sync(stored_row, state.sessions, path)
-            if row is not None:
+            if row is not None and row.status != Status.PENDING:  # else a worker indexes it
                 return row
         except Exception:  # the file is stored: the watcher retries; the client learns 202
             log.exception("indexing the upload %s", path)

@@ -101,6 +101,9 @@ class Health(BaseModel):
     status: str = "ok"
     files: int  # rows in the archive, every status
     pending: int  # waiting to be indexed
+    # Distributed mode only: messages waiting in the broker per queue (left out when the
+    # broker did not answer: `status` is then "degraded")
+    queues: dict[str, int] | None = None
 
 
 class FileItem(BaseModel):
@@ -249,6 +252,29 @@ class TrackMap(BaseModel):
     truncated: bool = False
 
 
+class WorkerOut(BaseModel):
+    """A worker process of the distributed mode: its last heartbeat and what it has done."""
+
+    name: str  # landrec@host/pid
+    started_at: UtcDatetime
+    last_seen: UtcDatetime  # every 30 s, busy or idle: far older means gone or stuck
+    seen_s_ago: float
+    indexed: int  # files given a final status
+    failed: int  # of those, failed
+    previews: int
+    retagged: int
+    doing: str | None  # the task running now
+
+
+class Progress(BaseModel):
+    """The distributed mode's progress."""
+
+    queued: int  # pending files sent to the workers, not done yet
+    queues: dict[str, int] | None  # messages waiting in the broker (null: it did not answer)
+    previews: dict[str, int]  # renditions by status
+    workers: list[WorkerOut]
+
+
 class Stats(BaseModel):
     total: int
     pending: int
@@ -256,6 +282,7 @@ class Stats(BaseModel):
     kind: dict[str, int]
     status: dict[str, int]
     format: dict[str, int]
+    distributed: Progress | None = None  # null in the embedded mode
 
 
 class ContextIn(BaseModel):

@@ -134,16 +134,18 @@ def default_backend() -> Backend:
     return Backend.ONNX if importlib.util.find_spec("onnxruntime") else Backend.TORCH
 
 
-def load_classifier(model_path: str | Path, backend: Backend | None = None) -> Classifier:
+def load_classifier(
+    model_path: str | Path, backend: Backend | None = None, threads: int | None = None
+) -> Classifier:
     """A run folder, checkpoint or (ONNX Runtime only) exported .onnx file, on `backend`
-    (default: `default_backend()`)."""
+    (default: `default_backend()`); `threads`: ONNX Runtime's (default one per core)."""
     backend = backend or default_backend()
     if backend is Backend.TORCH:
         return torch_classifier(resolve_checkpoint(model_path))
     path = Path(model_path)
     if path.is_dir() or path.suffix.lower() == ".safetensors":
-        return checkpoint_onnx_classifier(path)
-    return onnx_classifier(path)
+        return checkpoint_onnx_classifier(path, threads)
+    return onnx_classifier(path, threads)
 
 
 def with_options(

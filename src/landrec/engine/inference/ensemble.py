@@ -74,9 +74,11 @@ def model_list(text: str | Path) -> list[Path]:
     return [Path(p.strip()) for p in str(text).split(SEPARATOR) if p.strip()]
 
 
-def load_models(model: str | Path, backend: Backend | None = None) -> Classifier:
+def load_models(
+    model: str | Path, backend: Backend | None = None, threads: int | None = None
+) -> Classifier:
     """`load_classifier(model)`; several models (`model_list`) are one ensemble of them."""
     parts = model_list(model)
     if len(parts) < 2:
-        return load_classifier(model, backend)
-    return ensemble_classifier([load_classifier(p, backend) for p in parts])
+        return load_classifier(model, backend, threads)
+    return ensemble_classifier([load_classifier(p, backend, threads) for p in parts])

@@ -1,6 +1,7 @@
 // The ingest view: pending / indexed / failed / unsupported / missing counts, the files that
 // could not be indexed (failed or unsupported) with their reasons, a Retry per file and "Retry
-// all failed" (editors), and the upload panel (editors). Every few seconds the counters and
+// all failed" (editors), the upload panel (editors), and in the distributed mode the broker's
+// queues and each worker's progress. Every few seconds the counters and
 // the table are refreshed in place: the focus and the uploads in progress stay.
 
 import * as api from "./api.js";
@@ -37,6 +38,59 @@ function cells(f) {
   ];
 }
 const CLASSES = ["path", "status", "reason", "format", "attempts", "tried"];
+const WORKER_HEADS = ["Worker", "Doing", "Indexed", "Failed", "Previews", "Last seen"];
+
+/** The distributed mode's panel: queue depths and a row per worker; hidden in the embedded
+ * mode. Rebuilt whole on each refresh (nothing in it takes the focus). */
+class WorkersPanel {
+  constructor() {
+    this.queues = el("p", { id: "queues" });
+    this.body = el("tbody");
+    this.root = el(
+      "section",
+      { class: "workers-panel", id: "workers", "aria-labelledby": "workers-title", hidden: "" },
+      el("h3", { id: "workers-title" }, "Workers"),
+      this.queues,
+      el(
+        "div",
+        { class: "table-wrap" },
+        el(
+          "table",
+          { class: "failures" },
+          el("thead", {}, el("tr", {}, ...WORKER_HEADS.map((h) => el("th", { scope: "col" }, h)))),
+          this.body,
+        ),
+      ),
+    );
+  }
+
+  update(progress) {
+    this.root.hidden = !progress;
+    if (!progress) return;
+    const depths = progress.queues
+      ? Object.entries(progress.queues).map(([q, n]) => `${q}: ${n.toLocaleString("en")}`)
+      : ["the broker did not answer"];
+    this.queues.textContent =
+      `${progress.queued.toLocaleString("en")} files sent to the workers; waiting in the queues: ` +
+      depths.join(", ");
+    this.body.replaceChildren(
+      ...progress.workers.map((w) =>
+        el(
+          "tr",
+          { dataset: { name: w.name } },
+          ...[
+            w.name,
+            w.doing ?? "idle",
+            w.indexed.toLocaleString("en"),
+            w.failed.toLocaleString("en"),
+            w.previews.toLocaleString("en"),
+            `${Math.round(w.seen_s_ago)} s ago`,
+          ].map((text) => el("td", {}, text)),
+        ),
+      ),
+    );
+  }
+}
 
 /** The ingest view's state: its nodes, built once, and what refreshes them. */
 class Ingest {
@@ -72,11 +126,13 @@ class Ingest {
     );
     this.empty = el("p", { class: "empty" }, "No failures.");
     this.title = el("h3", { id: "failures-title", tabindex: "-1" }, "Failures");
+    this.workers = new WorkersPanel();
     this.root = el(
       "div",
       { class: "ingest" },
       el("h2", {}, "Ingest"),
       el("div", { class: "counters" }, ...Object.values(this.counters)),
+      this.workers.root,
       editor ? uploadPanel(() => this.refresh().catch(() => {})) : null,
       el(
         "section",
@@ -97,6 +153,7 @@ class Ingest {
       const text = countOf(stats, name).toLocaleString("en");
       if (n.textContent !== text) n.textContent = text;
     }
+    this.workers.update(stats.distributed);
     this.rowsOf(failed);
     this.empty.hidden = failed.length > 0;
     this.table.hidden = failed.length === 0;
