@@ -1,8 +1,10 @@
 """The archive service, embedded mode (SQLite): ingest throughput, API latency, sizes.
 
 ingest   the photos of DATA (all splits) copied into an empty storage folder, then one
-         `archive scan` pass in-process (detect -> hash -> metadata -> thumbnail -> classify
-         -> commit), wall time and each step's share (steps run in threads: summed seconds)
+         `archive scan` pass (detect -> hash -> decode -> metadata -> thumbnail -> classify
+         -> commit) in a child process, wall time, each step's share (steps run in threads:
+         summed seconds) and the child's peak RSS; then the model alone on ONNX Runtime
+         (batch 32, preprocessed arrays) in this process, and the scan's rate over it
 video    generated videos (PyAV, mpeg4 640x360, 25 fps) indexed the same way: seconds of video
          per second
 api      a database of ROWS synthetic rows (say so: generated, not indexed), the real API
@@ -12,13 +14,17 @@ sizes    database bytes and thumbnail bytes per 1,000 indexed files
 
   python benchmarks/bench_archive.py --run runs/mobilenet_v2          # 7,444 photos, 100k rows
   python benchmarks/bench_archive.py --run RUN --quick                # 200 photos, 10k rows
+  python benchmarks/bench_archive.py --run RUN --parts ingest --photos 1000   # RSS at 1k
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import resource
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -29,6 +35,7 @@ import archive_load
 import common
 
 BENCHMARK = "bench_archive"
+PARTS = ("ingest", "video", "api")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -41,7 +48,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--requests", type=int, default=100, help="requests per client")
     p.add_argument("--videos", type=int, default=4, help="generated videos of 20 s")
     p.add_argument("--quick", action="store_true", help="200 photos, 10k rows, 1 video")
+    p.add_argument("--parts", default=",".join(PARTS), help="comma-separated, of " + str(PARTS))
+    p.add_argument("--seconds", type=float, default=3.0, help="model-only timed seconds")
     p.add_argument("--out-dir", type=Path, default=None)
+    p.add_argument("--scan-child", nargs=2, type=Path, help=argparse.SUPPRESS)  # STORAGE STATE
     return p.parse_args(argv)
 
 
@@ -79,6 +89,33 @@ def index_folder(storage: Path, run: Path, state: Path) -> dict[str, Any]:
     return {"wall_s": wall, "counts": counts, "step_seconds_summed": steps}
 
 
+def index_in_child(storage: Path, run: Path, state: Path) -> dict[str, Any]:
+    """`index_folder` in a fresh process: its peak RSS is the scan's alone."""
+    argv = [sys.executable, __file__, "--run", str(run), "--scan-child", str(storage), str(state)]
+    done = subprocess.run(argv, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise SystemExit(f"the scan failed:\n{done.stderr[-4000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def scan_child(storage: Path, run: Path, state: Path) -> None:
+    result = index_folder(storage, run, state)
+    result["peak_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps(result))
+
+
+def model_only(run: Path, data: Path, seconds: float) -> dict[str, Any]:
+    """Images/s of the run's model alone on ONNX Runtime, batch 32 of preprocessed photos."""
+    import numpy as np
+
+    from landrec.api import Predictor
+
+    predictor = Predictor(run, "onnx")
+    photos = common.sample_files(data / "test", 32)
+    batch = np.stack([predictor.model_input(predictor.decode(p)) for p in photos])
+    return common.measure(lambda: predictor.classifier.logits(batch), 32, seconds)
+
+
 def sizes(state: Path, files: int) -> dict[str, float]:
     import sqlite3
 
@@ -86,7 +123,8 @@ def sizes(state: Path, files: int) -> dict[str, float]:
     with sqlite3.connect(database) as db:
         db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     db_bytes = database.stat().st_size
-    thumbs = sum(p.stat().st_size for p in (state / "thumbs").rglob("*.webp"))
+    made = (state / "thumbs").rglob("*")
+    thumbs = sum(p.stat().st_size for p in made if p.suffix in (".jpg", ".webp"))
     return {
         "database_bytes": db_bytes,
         "thumbnail_bytes": thumbs,
@@ -101,9 +139,14 @@ def ingest(args: argparse.Namespace, root: Path) -> dict[str, Any]:
     limit = 200 if args.quick else args.photos
     n, copy_s = copy_photos(args.data, storage, limit)
     settle(storage)
-    result = index_folder(storage, args.run, root / "state")
+    load = os.getloadavg()
+    result = index_in_child(storage, args.run, root / "state")
     result |= {"photos": n, "copy_s": copy_s, "photos_per_s": n / result["wall_s"]}
+    result["load_average_at_start"] = load
     result["sizes"] = sizes(root / "state", n)
+    alone = model_only(args.run, args.data, args.seconds)
+    result["model_only_ort_batch32"] = alone
+    result["scan_over_model_only"] = result["photos_per_s"] / alone["images_per_s"]
     return result
 
 
@@ -122,14 +165,30 @@ def videos(args: argparse.Namespace, root: Path) -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.scan_child:
+        storage, state = args.scan_child
+        scan_child(storage, args.run, state)
+        return 0
+    parts = [p for p in args.parts.split(",") if p]
+    if unknown := set(parts) - set(PARTS):
+        raise SystemExit(f"--parts: unknown {sorted(unknown)}; choose from {PARTS}")
     machine = common.machine_info()
+    rows = 10_000 if args.quick else args.rows
+    results: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="bench-archive-") as tmp:
         root = Path(tmp)
-        results = {"ingest": ingest(args, root), "video": videos(args, root)}
-        rows = 10_000 if args.quick else args.rows
-        results["api"] = archive_load.api_latency(root / "api", rows, args.clients, args.requests)
+        if "ingest" in parts:
+            results["ingest"] = ingest(args, root)
+        if "video" in parts:
+            results["video"] = videos(args, root)
+        if "api" in parts:
+            results["api"] = archive_load.api_latency(
+                root / "api", rows, args.clients, args.requests
+            )
     notes = [
         "ingest: photos copied, then their mtime set 2 minutes back so the scan reads them at once",
+        "ingest: the scan runs in a child process (peak_rss_mib: its ru_maxrss); the model alone "
+        "is timed after it in this process, scan_over_model_only is the ratio of the two rates",
         "step seconds are summed over the indexer's threads and overlap each other",
         "api: synthetic rows (random contexts, sizes, positions, dates), not indexed photos",
     ]
@@ -140,6 +199,8 @@ def main(argv: list[str] | None = None) -> int:
         "clients": args.clients,
         "requests_per_client": args.requests,
         "rows": rows,
+        "parts": parts,
+        "photos": args.photos,
     }
     common.write_results(BENCHMARK, common.out_dir_for(args), machine, settings, results, notes)
     return 0

@@ -91,7 +91,12 @@ def training_section(record: dict[str, Any]) -> list[str]:
     return [*lines, "", *[f"- {n}" for n in record["notes"]], ""]
 
 
-def render(records: dict[str, dict[str, Any]]) -> str:
+def written_by_hand(path: Path) -> list[str]:
+    """A section kept beside the JSON records (before/after figures of a change), as written."""
+    return [*path.read_text().rstrip().splitlines(), ""] if path.is_file() else []
+
+
+def render(records: dict[str, dict[str, Any]], records_dir: Path) -> str:
     lines = [
         "# Benchmarks",
         "",
@@ -110,6 +115,7 @@ def render(records: dict[str, dict[str, Any]]) -> str:
         lines += malloc_section(records["bench_malloc"])
     if "bench_predict" in records:
         lines += predict_section(records["bench_predict"])
+        lines += written_by_hand(records_dir / "bench_predict_steps.md")
     if "bench_startup" in records:
         lines += startup_section(records["bench_startup"])
     if "bench_int8" in records:
@@ -129,7 +135,7 @@ def main(argv: list[str] | None = None) -> int:
     if not records:
         print(f"no benchmark results in {args.dir}", file=sys.stderr)
         return 1
-    args.out.write_text(render(records))
+    args.out.write_text(render(records, args.dir))
     print(f"wrote {args.out} from {', '.join(records)}", file=sys.stderr)
     return 0
 

@@ -255,10 +255,11 @@ def test_a_model_failure_is_retried_then_failed_not_a_dead_loop(
 ):
     indexer = open_indexer(settings_for(storage, red_blue_checkpoint, max_attempts=2))
 
-    def broken(paths, top_k=3):
+    def broken(*args, **kwargs):
         raise RuntimeError("ONNX Runtime: out of memory")
 
-    monkeypatch.setattr(indexer.predictor, "images", broken)
+    monkeypatch.setattr(indexer.predictor, "images", broken)  # files the model decodes
+    monkeypatch.setattr(indexer.predictor, "arrays", broken)  # images decoded with thumbnails
     counts = scan(indexer, settle_s=0.0)
     assert counts["failed"] == 12
     assert all("out of memory" in r.error and r.attempts == 2 for r in rows(indexer))

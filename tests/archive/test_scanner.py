@@ -95,3 +95,29 @@ def test_serve_removes_stale_upload_temp_files_at_start(
     monkeypatch.setattr(uvicorn, "run", lambda *args, **kwargs: None)  # serves nothing
     serve(settings, indexer.sessions, indexer)
     assert {key for key, path in made.items() if path.exists()} == {"fresh", "other", "visible"}
+
+
+def test_a_pass_registers_the_storage_in_bounded_transactions(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = tmp_path / "storage"
+    for i in range(7):
+        write_image(root / f"{i}.jpg", (200, 40, 40), seed=i)
+    sessions = open_database(f"sqlite:///{tmp_path / 'archive.db'}")
+    scanner.register_storage(sessions, root)
+    (root / "0.jpg").unlink()
+    sizes: list[int] = []
+    register = writes.register
+
+    def counted(session, seen):  # type: ignore[no-untyped-def]
+        seen = list(seen)
+        sizes.append(len(seen))
+        return register(session, seen)
+
+    monkeypatch.setattr(scanner, "REGISTER_CHUNK", 3)
+    monkeypatch.setattr(writes, "register", counted)
+    assert scanner.register_storage(sessions, root) == (6, 1)  # seen, marked missing
+    assert sizes == [3, 3]  # never the whole listing at once: a pass's memory stays flat
+    with sessions() as session:
+        statuses = {r.path: r.status for r in session.scalars(select(File))}
+    assert statuses.pop("0.jpg") == "missing" and len(statuses) == 6

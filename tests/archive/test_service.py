@@ -65,7 +65,7 @@ def test_watch_upload_correct(tmp_path: Path, red_blue_checkpoint: Path) -> None
         detail = httpx.get(f"{base}/api/files/{item['id']}").json()
         assert detail["context"] == label and detail["model_context"] == item["context"]
         thumb = httpx.get(f"{base}/api/files/{item['id']}/thumbnail")
-        assert thumb.status_code == 200 and thumb.headers["content-type"] == "image/webp"
+        assert thumb.status_code == 200 and thumb.headers["content-type"] == "image/jpeg"
         bad = httpx.put(f"{base}/api/files/{item['id']}/context", json={"context": "lava"})
         assert bad.status_code == 422 and "detail" in bad.json()
     finally:

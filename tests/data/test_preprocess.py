@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 
 from landrec.data.decode import load_image
-from landrec.data.preprocess import Preprocessing, load_array, to_array
+from landrec.data.preprocess import Preprocessing, load_array, normalise, to_array
 from landrec.data.transforms import eval_transform
 
 IMAGENET = Preprocessing(224, (0.485, 0.456, 0.406), (0.229, 0.224, 0.225), resize_size=256)
@@ -50,6 +50,18 @@ def test_to_array_matches_eval_transform(
     assert got.shape == want.shape == (3, pre.input_size, pre.input_size)
     assert got.dtype == np.float32
     assert np.abs(got - want).max() < 1e-5
+
+
+def test_normalise_gives_torchvision_values_channel_first() -> None:
+    """Every 8-bit level of every channel, normalised as ToTensor + Normalize compute it (to
+    float32 rounding), laid out (3, H, W) and C-contiguous, as ONNX Runtime takes it."""
+    levels = np.arange(256, dtype=np.uint8)
+    pixels = np.stack([levels, levels[::-1], np.roll(levels, 85)], axis=-1).reshape(16, 16, 3)
+    got = normalise(pixels, IMAGENET)
+    mean, std = np.array(IMAGENET.mean)[:, None, None], np.array(IMAGENET.std)[:, None, None]
+    want = (pixels.transpose(2, 0, 1) / 255.0 - mean) / std
+    assert got.shape == (3, 16, 16) and got.dtype == np.float32 and got.flags.c_contiguous
+    assert np.abs(got - want).max() < 1e-6
 
 
 def test_load_array_decodes_jpeg_in_draft_mode_as_evaluation_does(tmp_path: Path) -> None:

@@ -12,9 +12,11 @@ from typing import TYPE_CHECKING
 from landrec.engine.config import Backend
 
 if TYPE_CHECKING:
+    import numpy as np
     from PIL import Image
 
     from landrec.data.formats import Detected
+    from landrec.data.preprocess import Preprocessing
     from landrec.engine.inference.classifier import Classifier
     from landrec.engine.inference.predict import ImageRef, Prediction
     from landrec.engine.inference.video import VideoOptions, VideoPrediction
@@ -161,6 +163,40 @@ class Predictor:
     @property
     def source(self) -> str:
         return self.classifier.source
+
+    @property
+    def preprocessing(self) -> Preprocessing:
+        """What the model's input is made with (input size, the short side decoded at least)."""
+        return self.classifier.preprocessing
+
+    def decode(self, path: Path) -> Image.Image:
+        """An image file as `images` decodes it for the model (RGB, upright, reduced by an
+        integer factor keeping its short side >= `preprocessing.short_side`); a `UserError`
+        that says why when it cannot be read. `model_input` of it is what `images` classifies."""
+        from landrec.data.decode import load_image
+
+        return load_image(path, draft_size=self.preprocessing.short_side)
+
+    def model_input(self, image: Image.Image) -> np.ndarray:
+        """The (3, H, W) array the model reads of a decoded image (see `decode`)."""
+        from landrec.data.preprocess import to_array
+
+        return to_array(image, self.preprocessing)
+
+    def arrays(self, names: list[str], arrays: np.ndarray, top_k: int = 3) -> list[Prediction]:
+        """One Prediction per `model_input` array (an image decoded elsewhere, e.g. for its
+        thumbnail too), named `names`, in `batch_size` model calls."""
+        from landrec.engine.inference.predict import to_prediction
+
+        k = max(1, min(top_k, len(self.classifier.classes)))
+        out: list[Prediction] = []
+        for start in range(0, len(names), self.batch_size):
+            probs = self.classifier.probabilities(arrays[start : start + self.batch_size])
+            out += [
+                to_prediction(self.classifier, name, row, k)
+                for name, row in zip(names[start : start + self.batch_size], probs, strict=True)
+            ]
+        return out
 
     def images(self, paths: list[Path], top_k: int = 3) -> list[Prediction]:
         """One Prediction per image file, in order; an unreadable one carries its error."""

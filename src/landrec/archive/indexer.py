@@ -23,7 +23,7 @@ from landrec.archive.db.models import Kind, Status
 from landrec.archive.domain import Outcome
 from landrec.archive.extract import EXTRACTORS, Registry
 from landrec.archive.positions import locate_segments
-from landrec.archive.prepare import Prepared, Preparer, StepTimes
+from landrec.archive.prepare import Prepared, Preparer, StepTimes, pages
 from landrec.archive.settings import ArchiveSettings
 from landrec.archive.tagging import ToClassify, classify
 
@@ -57,7 +57,8 @@ class Indexer:
         self.times = StepTimes()
         self.seconds = self.times.seconds  # per step, summed over threads (benchmarks read it)
         self.requeued = 0  # videos made pending again by a side file (`writes.requeue_beside`)
-        self.prepare = Preparer(settings, sessions, extractors, self.version, self.times)
+        model = predictor if self.version else None
+        self.prepare = Preparer(settings, sessions, extractors, self.version, self.times, model)
 
     def close(self) -> None:
         self.pool.shutdown(wait=True)
@@ -119,7 +120,7 @@ class Indexer:
         if self.predictor is None or self.version is None:
             return
         todo: list[tuple[ToClassify, Outcome]] = [
-            (ToClassify(p.source, p.outcome.kind, pages(p.outcome)), p.outcome)
+            (ToClassify(p.source, p.outcome.kind, pages(p.outcome), p.array), p.outcome)
             for p in ready
             if p.outcome is not None
             and p.outcome.status is Status.INDEXED
@@ -154,8 +155,3 @@ class Indexer:
             if side_files and (requeued := writes.requeue_beside(session, side_files)):
                 session.commit()
                 self.requeued += requeued
-
-
-def pages(outcome: Outcome) -> int:
-    """An image's number of pages (1 when unknown); 1 for a video."""
-    return int(outcome.fields.get("pages") or 1) if outcome.kind is Kind.IMAGE else 1

@@ -1,4 +1,5 @@
 """A file's work before the model: is it complete, what is it (by content), its hash, the
+model's input of an image (decoded once: its thumbnail is made from the same pixels), the
 registered extractors of its kind (metadata, thumbnail, telemetry, ...) and the campaign's first
 rule. Runs in the indexer's pool."""
 
@@ -14,9 +15,11 @@ from dataclasses import dataclass
 from os import stat_result
 from pathlib import Path
 
+import numpy as np
+from PIL import Image
 from sqlalchemy.orm import Session, sessionmaker
 
-from landrec.api import Detected, Format, MediaKind, detect, sha256_file
+from landrec.api import Detected, Format, MediaKind, Predictor, UserError, detect, sha256_file
 from landrec.archive.campaign import first_rule
 from landrec.archive.db import writes
 from landrec.archive.db.models import Kind, Status
@@ -28,6 +31,9 @@ from landrec.archive.settings import ArchiveSettings
 log = logging.getLogger(__name__)
 # The kinds that are hashed and read (telemetry alone: indexed with its track, not classified)
 MEDIA = frozenset({MediaKind.IMAGE, MediaKind.VIDEO, MediaKind.TELEMETRY})
+# Images decoded once for the model and the thumbnail: single-page formats that Pillow reads
+# itself (the others keep their own paths: RAW, JPEG XL, HEIF, multi-page TIFF and GIF).
+SHARED_DECODE = frozenset({"image/jpeg", "image/png"})
 
 
 class StepTimes:
@@ -56,6 +62,7 @@ class Prepared:
     unchanged: bool = False
     transient: str | None = None  # an unexpected error: retried up to max_attempts
     source: Path | None = None  # the file read (links resolved, inside the storage)
+    array: np.ndarray | None = None  # the model's input, (3, H, W), when decoded here
 
 
 @dataclass
@@ -67,6 +74,7 @@ class Preparer:
     extractors: Registry
     version: str | None  # the model's: a file tagged by it with the same hash is unchanged
     times: StepTimes
+    model: Predictor | None = None  # the model whose input images are decoded here
 
     def __call__(self, job: Job, settled: bool) -> Prepared | None:
         """None: not ready (vanished, or still being written); else what it is."""
@@ -97,13 +105,36 @@ class Preparer:
         tagged = job.model_version == self.version or not kind_of(detected.kind).classified
         if sha == job.sha256 and tagged and job.error is None:
             return Prepared(job, unchanged=True)
-        return Prepared(job, self._extract(path, detected.format, sha), source=path)
+        still = self._decode(path, detected.format)
+        floor = self.model.preprocessing.short_side if self.model is not None else 0
+        thumbs = self.settings.thumbs_dir
+        outcome = self._extract(Source(path, sha, detected.format, thumbs, still, floor))
+        array = None
+        if still is not None and outcome.status is Status.INDEXED and pages(outcome) == 1:
+            with self.times.step("preprocess"):
+                array = self.model.model_input(still)  # type: ignore[union-attr]
+        return Prepared(job, outcome, source=path, array=array)
 
-    def _extract(self, path: Path, format: Format, sha: str) -> Outcome:
+    def _decode(self, path: Path, format: Format) -> Image.Image | None:
+        """The image as the model decodes it (`Predictor.decode`), for the model and the
+        thumbnail; None where it is not shared (see `SHARED_DECODE`) or not readable (the
+        extractors and the model then read the file themselves and say why)."""
+        if self.model is None or format.mime not in SHARED_DECODE:
+            return None
+        with self.times.step("decode"):
+            try:
+                return self.model.decode(path)
+            except UserError:
+                return None
+
+    def _extract(self, source: Source) -> Outcome:
         """Every extractor of the file's kind, each timed under its name; the first
         `ExtractError` makes the file `failed` with its reason, and nothing found is kept."""
-        outcome = Outcome(Status.INDEXED, kind_of(format.kind), format.name, sha, mime=format.mime)
-        source, found = Source(path, sha, format, self.settings.thumbs_dir), Metadata()
+        format = source.format
+        outcome = Outcome(
+            Status.INDEXED, kind_of(format.kind), format.name, source.sha256, mime=format.mime
+        )
+        found = Metadata()
         try:
             for extractor in self.extractors.for_kind(format.kind):
                 with self.times.step(extractor.name):
@@ -136,6 +167,11 @@ class Preparer:
         with self.sessions() as session:
             writes.register(session, [Seen(job.path, size, mtime)])
         return True
+
+
+def pages(outcome: Outcome) -> int:
+    """An image's number of pages (1 when unknown); 1 for a video."""
+    return int(outcome.fields.get("pages") or 1) if outcome.kind is Kind.IMAGE else 1
 
 
 def _degrees(value: object) -> float | None:

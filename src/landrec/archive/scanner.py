@@ -8,6 +8,7 @@ import os
 import re
 import time
 from collections.abc import Callable, Iterator
+from itertools import islice
 from pathlib import Path
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -20,6 +21,7 @@ from landrec.archive.settings import ArchiveError
 
 log = logging.getLogger(__name__)
 SETTLE_ROUNDS = 5  # passes a one-off scan waits for files still being written
+REGISTER_CHUNK = 1000  # files registered per transaction: a pass's memory stays flat
 STALE_UPLOAD_S = 300  # an upload's temp file untouched this long: its upload was killed
 UPLOAD_TEMP = re.compile(re.escape(UPLOAD_TEMP_PREFIX) + r"[0-9a-f]{16}")  # ours, nothing else
 
@@ -85,19 +87,24 @@ def remove_stale_uploads(root: Path, older_than_s: float = STALE_UPLOAD_S) -> in
 
 
 def register_storage(sessions: sessionmaker[Session], root: Path) -> tuple[int, int]:
-    """Rows for every file now in `root`; returns (files seen, rows marked missing)."""
+    """Rows for every file now in `root`, `REGISTER_CHUNK` files a transaction as the walk
+    finds them (a pass keeps only their paths, not their rows); returns (files seen, rows
+    marked missing)."""
     unreadable: list[StoragePath] = []
-    seen = list(walk(root, unreadable))  # before any write: an unreadable root changes nothing
+    found = walk(root, unreadable)  # an unreadable root raises before anything is written
+    present: set[StoragePath] = set()
+    while chunk := list(islice(found, REGISTER_CHUNK)):
+        with sessions() as session:
+            writes.register(session, chunk)
+        present.update(s.path for s in chunk)
     folders = tuple(f"{folder.posix}/" for folder in unreadable)
 
     def gone(path: StoragePath) -> bool:  # a file in a folder not listed is not known gone
         return not path.posix.startswith(folders) and not path.is_file_in(root)
 
     with sessions() as session:
-        writes.register(session, seen)
-        present = {s.path for s in seen}
         missing = writes.mark_missing(session, present, gone)
-    return len(seen), missing
+    return len(present), missing
 
 
 def status_counts(sessions: sessionmaker[Session]) -> dict[str, int]:

@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from landrec.api import Predictor
 from landrec.archive.db.models import Kind, Status
 from landrec.archive.domain import Outcome, SegmentIn, TagIn
@@ -21,11 +23,13 @@ MAX_PAGES = 100  # pages of a multi-page image classified one by one (beyond: th
 
 @dataclass(frozen=True)
 class ToClassify:
-    """A file to tag: where it is, its kind and (an image) its number of pages."""
+    """A file to tag: where it is, its kind, (an image) its number of pages and the model's
+    input if it was decoded already (`Predictor.preprocessing`)."""
 
     path: Path  # absolute
     kind: Kind
     pages: int = 1
+    array: np.ndarray | None = field(default=None, compare=False)  # (3, H, W)
 
 
 @dataclass
@@ -63,13 +67,26 @@ def classify(predictor: Predictor, version: str, items: list[ToClassify]) -> lis
 
 
 def image_tags(predictor: Predictor, version: str, items: list[ToClassify]) -> list[Tagged]:
-    """Classify the images together (one batched call): each one's tag, its pages as detail
-    rows for a multi-page file, or the decoder's reason."""
+    """Classify the images together (one batched call for those decoded already, one for the
+    rest): each one's tag, its pages as detail rows for a multi-page file, or the decoder's
+    reason."""
     if not items:
         return []
-    predictions = predictor.images([item.path for item in items], TOP_K)
+    ready = [i for i, item in enumerate(items) if item.array is not None]
+    to_read = [i for i, item in enumerate(items) if item.array is None]
+    predictions: list[Prediction | None] = [None] * len(items)
+    if ready:
+        arrays = np.stack([items[i].array for i in ready])  # type: ignore[misc]
+        names = [str(items[i].path) for i in ready]
+        for i, p in zip(ready, predictor.arrays(names, arrays, TOP_K), strict=True):
+            predictions[i] = p
+    if to_read:
+        read = predictor.images([items[i].path for i in to_read], TOP_K)
+        for i, p in zip(to_read, read, strict=True):
+            predictions[i] = p
     return [
-        _image_tag(predictor, version, item, p) for item, p in zip(items, predictions, strict=True)
+        _image_tag(predictor, version, item, p)  # type: ignore[arg-type]
+        for item, p in zip(items, predictions, strict=True)
     ]
 
 

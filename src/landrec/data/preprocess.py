@@ -65,18 +65,18 @@ def to_array(image: Image.Image, pre: Preprocessing) -> np.ndarray:
     size = resized_size(image.width, image.height, pre.short_side)
     if size != image.size:
         image = image.resize(size, resample=Image.Resampling.BILINEAR)
-    pixels = centre_crop(np.asarray(image), pre.input_size)
-    table = normalise_table(pre)
-    return np.stack([table[c][pixels[..., c]] for c in range(3)])
+    return normalise(centre_crop(np.asarray(image), pre.input_size), pre)
 
 
-def normalise_table(pre: Preprocessing) -> np.ndarray:
-    """(3, 256) float32: the normalised value of each 8-bit level per channel, computed as
-    torchvision does (/255, minus mean, over std): a lookup is faster than the arithmetic."""
-    levels = np.arange(256, dtype=np.float32) * np.float32(1 / 255)
-    mean = np.asarray(pre.mean, dtype=np.float32)[:, None]
-    std = np.asarray(pre.std, dtype=np.float32)[:, None]
-    return (levels[None, :] - mean) / std
+def normalise(pixels: np.ndarray, pre: Preprocessing) -> np.ndarray:
+    """(H, W, 3) uint8 -> (3, H, W) float32 as torchvision computes it (/255, minus mean, over
+    std), each step in float32 on a contiguous channel-first copy: 0.21 ms a 224 x 224 crop,
+    against 0.50 for a per-channel lookup table of the same values (docs/benchmarks.md)."""
+    chw = np.ascontiguousarray(pixels.transpose(2, 0, 1))
+    out = np.multiply(chw, np.float32(1 / 255), dtype=np.float32)
+    out -= np.asarray(pre.mean, dtype=np.float32)[:, None, None]
+    out /= np.asarray(pre.std, dtype=np.float32)[:, None, None]
+    return out
 
 
 @dataclass

@@ -125,6 +125,7 @@ def test_real_photos(real_data: Path) -> None:
 @pytest.mark.parametrize(("plugin", "suffix"), [("HEIF", "heic"), ("AVIF", "avif")])
 def test_heif_and_avif(tmp_path: Path, plugin: str, suffix: str) -> None:
     enable_heif()
+    Image.init()  # Pillow's own AVIF plugin registers when its plugins load, not at import
     if plugin not in Image.SAVE:
         pytest.skip(f"no {plugin} encoder here")
     path = tmp_path / f"phone.{suffix}"

@@ -1,4 +1,4 @@
-"""make_thumbnail: WebP, longest side `size`, upright, RGB from any mode, written once."""
+"""make_thumbnail: JPEG, longest side `size`, upright, RGB from any mode, written once."""
 
 from __future__ import annotations
 
@@ -10,8 +10,15 @@ import numpy as np
 import pytest
 from PIL import Image, ImageFile
 
-from landrec.api import MediaKind
-from landrec.archive.extract import ExtractError, make_thumbnail, save_thumbnail, thumbnail_name
+from landrec.api import MediaKind, detect
+from landrec.archive.extract import (
+    ExtractError,
+    Source,
+    make_thumbnail,
+    save_thumbnail,
+    thumbnail_name,
+)
+from landrec.archive.extract.thumbs import Thumbnail
 
 from .samples import WriteVideo, camera_exif, gradient, rgb16_png
 
@@ -22,9 +29,9 @@ def thumb(
     tmp_path: Path, source: Path, kind: MediaKind = MediaKind.IMAGE, size: int = 64
 ) -> Image.Image:
     name = make_thumbnail(source, kind, SHA, tmp_path / "thumbs", size)
-    assert name == f"{SHA[:2]}/{SHA}.webp" == thumbnail_name(SHA)
+    assert name == f"{SHA[:2]}/{SHA}.jpg" == thumbnail_name(SHA)
     with Image.open(tmp_path / "thumbs" / name) as image:
-        assert image.format == "WEBP"
+        assert image.format == "JPEG"
         image.load()
         return image
 
@@ -85,13 +92,13 @@ def test_written_once_per_hash(tmp_path: Path) -> None:
     written = (tmp_path / "thumbs" / name).read_bytes()
     assert make_thumbnail(second, MediaKind.IMAGE, SHA, tmp_path / "thumbs") == name
     assert (tmp_path / "thumbs" / name).read_bytes() == written
-    assert sorted(p.name for p in (tmp_path / "thumbs" / SHA[:2]).iterdir()) == [f"{SHA}.webp"]
+    assert sorted(p.name for p in (tmp_path / "thumbs" / SHA[:2]).iterdir()) == [f"{SHA}.jpg"]
 
 
 def test_save_thumbnail_from_decoded_image(tmp_path: Path) -> None:
     name = save_thumbnail(Image.new("RGBA", (300, 100)), SHA, tmp_path)
     with Image.open(tmp_path / name) as image:
-        assert (image.format, image.size, image.mode) == ("WEBP", (256, 85), "RGB")
+        assert (image.format, image.size, image.mode) == ("JPEG", (256, 85), "RGB")
         assert image.getpixel((5, 5)) == (255, 255, 255)  # transparent -> white
 
 
@@ -156,3 +163,27 @@ def test_an_image_over_the_pixel_limit_is_refused_before_it_is_decoded(
     with pytest.raises(ExtractError, match="too large: 12000x12000"):
         make_thumbnail(source, MediaKind.IMAGE, SHA, tmp_path / "thumbs")
     assert not (tmp_path / "thumbs" / thumbnail_name(SHA)).exists()
+
+
+def _source(path: Path, tmp_path: Path, still: Image.Image) -> Source:
+    return Source(path, SHA, detect(path).format, tmp_path / "thumbs", still)  # type: ignore[arg-type]
+
+
+def test_a_still_decoded_at_the_files_size_makes_the_thumbnail(tmp_path: Path) -> None:
+    source = tmp_path / "blue.jpg"
+    Image.new("RGB", (90, 30), (0, 0, 255)).save(source)
+    still = Image.new("RGB", (90, 30), (255, 0, 0))  # not what the file holds: seen if used
+    name = Thumbnail().extract(_source(source, tmp_path, still)).thumbnail
+    with Image.open(tmp_path / "thumbs" / str(name)) as image:
+        pixel = image.getpixel((45, 15))
+        assert image.size == (90, 30) and isinstance(pixel, tuple) and pixel[0] > 200
+
+
+def test_a_still_reduced_below_the_thumbnail_size_is_not_used(tmp_path: Path) -> None:
+    source = tmp_path / "blue.jpg"
+    Image.new("RGB", (900, 300), (0, 0, 255)).save(source)
+    still = Image.new("RGB", (225, 75), (255, 0, 0))  # the model's reduced read of the file
+    name = Thumbnail().extract(_source(source, tmp_path, still)).thumbnail
+    with Image.open(tmp_path / "thumbs" / str(name)) as image:
+        pixel = image.getpixel((128, 40))
+        assert image.size == (256, 85) and isinstance(pixel, tuple) and pixel[2] > 200

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import os
 from collections.abc import Callable
@@ -49,6 +50,22 @@ def test_thumbnail(client: TestClient, photo: tuple[File, bytes], add_file: AddF
         response = client.get(missing)
         assert response.status_code == 404
         assert response.json()["detail"] == "thumbnail not found"
+
+
+def test_thumbnail_jpeg_as_made_now_webp_as_made_before(
+    client: TestClient, photo: tuple[File, bytes], settings: ArchiveSettings, add_file: AddFile
+) -> None:
+    other = hashlib.sha256(b"other").hexdigest()
+    thumb = settings.thumbs_dir / other[:2] / f"{other}.jpg"
+    thumb.parent.mkdir(parents=True, exist_ok=True)
+    Image.new("RGB", (16, 12), (10, 200, 10)).save(thumb, "JPEG")
+    row = add_file("photos/c.jpg", sha256=other, thumbnail=f"{other[:2]}/{other}.jpg")
+    response = client.get(f"/api/files/{row.id}/thumbnail")
+    assert response.status_code == 200 and response.headers["content-type"] == "image/jpeg"
+    assert Image.open(io.BytesIO(response.content)).format == "JPEG"
+    old, _ = photo  # an archive indexed before keeps its WebP thumbnails
+    response = client.get(f"/api/files/{old.id}/thumbnail")
+    assert response.headers["content-type"] == "image/webp"
 
 
 def test_thumbnail_file_gone(

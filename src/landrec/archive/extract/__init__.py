@@ -10,6 +10,7 @@ from landrec.archive.extract.thumbs import (
     Thumbnail,
     make_thumbnail,
     save_thumbnail,
+    thumbnail_media_type,
     thumbnail_name,
 )
 from landrec.archive.extract.videos import VideoMetadata, parse_iso6709, video_metadata
@@ -36,6 +37,7 @@ __all__ = [
     "make_thumbnail",
     "parse_iso6709",
     "save_thumbnail",
+    "thumbnail_media_type",
     "thumbnail_name",
     "video_metadata",
 ]

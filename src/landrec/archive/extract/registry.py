@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+from PIL import Image
+
 from landrec.api import Format, MediaKind
 from landrec.archive.extract.metadata import Metadata
 
@@ -24,6 +26,8 @@ class Source:
     sha256: str  # of its content: names the thumbnail
     format: Format  # detected by content: kind, name, media type
     thumbs_dir: Path  # where thumbnails are written
+    still: Image.Image | None = None  # an image already decoded (8-bit RGB, upright), if any
+    still_floor: int = 0  # the still's short side if it was decoded reduced is at least this
 
 
 class Extractor(Protocol):

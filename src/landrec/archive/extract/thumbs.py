@@ -1,4 +1,5 @@
-"""Thumbnails: one small upright RGB WebP per content hash, for images and video posters."""
+"""Thumbnails: one small upright RGB JPEG per content hash, for images and video posters.
+Archives made before keep their WebP thumbnails: a row stores its thumbnail's name."""
 
 from __future__ import annotations
 
@@ -18,10 +19,13 @@ from landrec.archive.extract.metadata import ExtractError, Metadata, to_int
 from landrec.archive.extract.registry import Source
 from landrec.archive.extract.videos import poster_frame
 
-WEBP_QUALITY = 80
-# 0 (fastest) .. 6 (smallest). At 256 px encoding dominates a thumbnail's cost: method 0 takes
-# ~3 ms, 2 ~4.5 ms and 4 ~10 ms for ~15% and ~20% fewer bytes; ingest speed wins.
-WEBP_METHOD = 0
+THUMB_SIZE = 256  # a thumbnail's longest side at most
+# At 256 px encoding dominates a thumbnail's cost: JPEG at quality 85 takes ~0.14 ms for a
+# 150 px photo where WebP (quality 80, its fastest method 0) took ~1.3 ms, for ~18% more bytes
+# (7.8 against 6.6 KiB; benchmarks.md, issue 28); ingest speed wins.
+JPEG_QUALITY = 85
+SUFFIX = ".jpg"
+MEDIA_TYPES = {".jpg": "image/jpeg", ".webp": "image/webp"}  # WebP: archives made before
 # An image's pixels decoded for its thumbnail at most (landrec's decoder's limit): refused from
 # its header, before any decoding (a 20 KB PNG can hold 144 Mpx: 6 s and 1.5 GB to decode).
 MAX_PIXELS = 120_000_000
@@ -44,10 +48,15 @@ _UPRIGHT = {
 
 
 def thumbnail_name(sha256: str) -> str:
-    """The thumbnail's name relative to the thumbs folder: `<sha[:2]>/<sha>.webp`."""
+    """The thumbnail's name relative to the thumbs folder: `<sha[:2]>/<sha>.jpg`."""
     if not _HASH.fullmatch(sha256):
         raise ValueError(f"not a lower-case hex SHA-256: {sha256!r}")
-    return f"{sha256[:2]}/{sha256}.webp"
+    return f"{sha256[:2]}/{sha256}{SUFFIX}"
+
+
+def thumbnail_media_type(name: str) -> str:
+    """The media type of a stored thumbnail, by its name (JPEG, or WebP in older archives)."""
+    return MEDIA_TYPES.get(Path(name).suffix, "image/jpeg")
 
 
 def make_thumbnail(
@@ -55,12 +64,12 @@ def make_thumbnail(
     kind: MediaKind,
     sha256: str,
     thumbs_dir: Path,
-    size: int = 256,
+    size: int = THUMB_SIZE,
     mime: str | None = None,
 ) -> str:
     """Write an image's or video's thumbnail once per content hash; return its name. `mime`:
     the detected media type (detected here when not given)."""
-    # WebP, longest side `size`, upright, RGB; the name is relative to `thumbs_dir`.
+    # JPEG, longest side `size`, upright, RGB; the name is relative to `thumbs_dir`.
     name = thumbnail_name(sha256)
     target = thumbs_dir / name
     if target.exists():
@@ -84,11 +93,30 @@ class Thumbnail:
 
     def extract(self, source: Source) -> Metadata:
         kind, thumbs_dir = source.format.kind, source.thumbs_dir
+        if source.still is not None and _whole_enough(source, THUMB_SIZE):
+            return Metadata(thumbnail=save_thumbnail(source.still, source.sha256, thumbs_dir))
         name = make_thumbnail(source.path, kind, source.sha256, thumbs_dir, mime=source.format.mime)
         return Metadata(thumbnail=name)
 
 
-def save_thumbnail(image: Image.Image, sha256: str, thumbs_dir: Path, size: int = 256) -> str:
+def _whole_enough(source: Source, size: int) -> bool:
+    """Whether the source's decoded still makes the thumbnail that decoding the file for it
+    would: its long side reaches `size`, or it is the picture at its stored size (a short side
+    below `still_floor` was never reduced; else the file's header says)."""
+    still = source.still
+    assert still is not None
+    if max(still.size) >= size or min(still.size) < source.still_floor:
+        return True
+    try:
+        with Image.open(source.path) as header:
+            return sorted(header.size) == sorted(still.size)
+    except (OSError, ValueError, Image.DecompressionBombError):
+        return False
+
+
+def save_thumbnail(
+    image: Image.Image, sha256: str, thumbs_dir: Path, size: int = THUMB_SIZE
+) -> str:
     """`make_thumbnail` of an image already decoded and upright (any mode), e.g. to classify."""
     name = thumbnail_name(sha256)
     target = thumbs_dir / name
@@ -165,10 +193,10 @@ def _to_rgb(image: Image.Image) -> Image.Image:
 def _write_atomically(picture: Image.Image, target: Path) -> None:
     """Write to a temporary file beside `target`, then rename: readers never see half a file."""
     target.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=".", suffix=".webp.tmp")
+    handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=".", suffix=SUFFIX + ".tmp")
     try:
         with os.fdopen(handle, "wb") as stream:
-            picture.save(stream, "WEBP", quality=WEBP_QUALITY, method=WEBP_METHOD)
+            picture.save(stream, "JPEG", quality=JPEG_QUALITY)
         os.replace(temporary, target)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):

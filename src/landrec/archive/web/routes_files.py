@@ -28,6 +28,7 @@ from landrec.archive.db.models import (
     Status,
 )
 from landrec.archive.domain import inside_storage
+from landrec.archive.extract import thumbnail_media_type
 from landrec.archive.renditions.plan import MIME
 from landrec.archive.web import ranges
 from landrec.archive.web.deps import (
@@ -214,7 +215,10 @@ def inside(root: Path, relative: str) -> Path:
     "/files/{file_id}/thumbnail",
     response_class=Response,
     responses={
-        200: {"content": {"image/webp": {}}, "description": "The WebP thumbnail"},
+        200: {
+            "content": {"image/jpeg": {}, "image/webp": {}},
+            "description": "The thumbnail (JPEG; WebP in archives indexed before issue 28)",
+        },
         304: {"description": "Not modified: the client's copy is current"},
         **responses(404),
     },
@@ -226,7 +230,8 @@ def thumbnail(
     settings: SettingsDep,
     if_none_match: Annotated[str | None, Header()] = None,
 ) -> Response:
-    """The file's WebP thumbnail; 304 when the client's copy (ETag: content hash) is current."""
+    """The file's thumbnail (JPEG, or WebP as older archives made it); 304 when the client's
+    copy (ETag: content hash) is current."""
     row = queries.file_row(session, file_id)
     if row is None or not row.thumbnail:
         raise not_found("thumbnail")
@@ -238,7 +243,7 @@ def thumbnail(
         data = inside(settings.thumbs_dir, row.thumbnail).read_bytes()
     except (HTTPException, OSError):
         raise not_found("thumbnail") from None
-    return Response(data, media_type="image/webp", headers=headers)
+    return Response(data, media_type=thumbnail_media_type(row.thumbnail), headers=headers)
 
 
 def media_type(row: File) -> str:
