@@ -47,15 +47,20 @@ def write_image(path: Path, colour: tuple[int, int, int], seed: int, size: int =
     return path
 
 
+def write_truncated(
+    path: Path, colour: tuple[int, int, int] = (128, 128, 128), seed: int = 999
+) -> Path:
+    """A JPEG cut after its first 200 bytes: a file that fails to decode, with a reason."""
+    whole = write_image(path, colour, seed=seed).read_bytes()
+    path.write_bytes(whole[:200])
+    return path
+
+
 def write_corrupt(folder: Path) -> list[Path]:
     """A zero-byte .jpg and a truncated .jpg in `folder`."""
     empty = folder / "empty.jpg"
     empty.write_bytes(b"")
-    whole = write_image(folder / "whole.jpg", (128, 128, 128), seed=999)
-    truncated = folder / "truncated.jpg"
-    truncated.write_bytes(whole.read_bytes()[:200])
-    whole.unlink()
-    return [empty, truncated]
+    return [empty, write_truncated(folder / "truncated.jpg")]
 
 
 def write_dataset(

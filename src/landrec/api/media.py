@@ -186,9 +186,9 @@ class Predictor:
     def arrays(self, names: list[str], arrays: np.ndarray, top_k: int = 3) -> list[Prediction]:
         """One Prediction per `model_input` array (an image decoded elsewhere, e.g. for its
         thumbnail too), named `names`, in `batch_size` model calls."""
-        from landrec.engine.inference.predict import to_prediction
+        from landrec.engine.inference.predict import clamped_k, to_prediction
 
-        k = max(1, min(top_k, len(self.classifier.classes)))
+        k = clamped_k(self.classifier, top_k)
         out: list[Prediction] = []
         for start in range(0, len(names), self.batch_size):
             probs = self.classifier.probabilities(arrays[start : start + self.batch_size])

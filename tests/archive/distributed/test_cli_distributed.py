@@ -243,6 +243,16 @@ def test_previews_are_made_by_a_previews_worker(
     assert status["queues"]["landrec.previews"] == 0
 
 
+def send_previews(db: str, broker: str) -> tuple[dict, int]:
+    """`archive previews --broker` (no worker): what it printed, and the previews queue's
+    depth then (`archive status`)."""
+    sent = landrec(
+        "archive", "previews", "--storage", ".", "--db", db, "--broker", broker, "--json"
+    )  # fmt: skip
+    status = landrec("archive", "status", "--db", db, "--broker", broker, "--json")
+    return sent, status["queues"]["landrec.previews"]
+
+
 def test_previews_sends_a_message_for_every_pending_preview(
     fresh_postgres: str, broker_url: str
 ) -> None:
@@ -267,13 +277,9 @@ def test_previews_sends_a_message_for_every_pending_preview(
         )
         session.commit()
     sessions.kw["bind"].dispose()
-    sent = landrec(
-        "archive", "previews", "--storage", ".", "--db", fresh_postgres, "--broker", broker_url,
-        "--json",
-    )  # fmt: skip
+    sent, depth = send_previews(fresh_postgres, broker_url)
     assert sent["waiting"] == n and sent["queue"] == {"pending": n}
-    status = landrec("archive", "status", "--db", fresh_postgres, "--broker", broker_url, "--json")
-    assert status["queues"]["landrec.previews"] == n
+    assert depth == n
 
 
 def test_previews_sends_messages_only_for_previews_a_worker_can_take(
@@ -302,13 +308,9 @@ def test_previews_sends_messages_only_for_previews_a_worker_can_take(
                                   status=rendition, updated_at=updated))  # fmt: skip
         session.commit()
     sessions.kw["bind"].dispose()
-    sent = landrec(
-        "archive", "previews", "--storage", ".", "--db", fresh_postgres, "--broker", broker_url,
-        "--json",
-    )  # fmt: skip
+    sent, depth = send_previews(fresh_postgres, broker_url)
     assert sent["waiting"] == 2  # ready.jpg, orphan.jpg
-    status = landrec("archive", "status", "--db", fresh_postgres, "--broker", broker_url, "--json")
-    assert status["queues"]["landrec.previews"] == 2
+    assert depth == 2
 
 
 def test_a_worker_reaching_the_storage_at_another_path_indexes_it(

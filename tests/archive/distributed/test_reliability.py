@@ -206,6 +206,15 @@ def two_workers(start_worker, db: str, broker: str, storage: Path, model: Path) 
     return [w.wait_ready() for w in workers]
 
 
+def begin(storage: Path, db: str, broker: str, model: Path, archive, start_worker, scans):
+    """A run under way: MANY photos, the archive's sessions, two workers ready and
+    `scan --wait` started."""
+    photos(storage, MANY)
+    sessions = archive(db)
+    workers = two_workers(start_worker, db, broker, storage, model)
+    return sessions, workers, scans(storage, db, broker, model)
+
+
 def test_a_worker_killed_mid_run_loses_and_doubles_nothing(
     storage: Path,
     archive,
@@ -215,10 +224,9 @@ def test_a_worker_killed_mid_run_loses_and_doubles_nothing(
     start_worker,
     scans,
 ) -> None:
-    photos(storage, MANY)
-    sessions = archive(fresh_postgres)
-    doomed, survivor = two_workers(start_worker, fresh_postgres, broker_url, storage, colour_model)
-    scan = scans(storage, fresh_postgres, broker_url, colour_model)
+    sessions, (doomed, survivor), scan = begin(
+        storage, fresh_postgres, broker_url, colour_model, archive, start_worker, scans
+    )
     wait_for(
         lambda: indexed(sessions) >= KILL_AFTER and busy(sessions, "w1"),
         f"{KILL_AFTER} files indexed and w1 in a task",
@@ -267,11 +275,10 @@ def test_redis_killed_and_restarted_mid_run_loses_and_doubles_nothing(
     start_worker,
     scans,
 ) -> None:
-    photos(storage, MANY)
-    sessions = archive(fresh_postgres)
     broker = own_redis.url
-    workers = two_workers(start_worker, fresh_postgres, broker, storage, colour_model)
-    scan = scans(storage, fresh_postgres, broker, colour_model)
+    sessions, workers, scan = begin(
+        storage, fresh_postgres, broker, colour_model, archive, start_worker, scans
+    )
     wait_for(lambda: indexed(sessions) >= KILL_AFTER, f"{KILL_AFTER} files indexed")
     own_redis.stop(signal.SIGKILL)
     assert indexed(sessions) < MANY, "the run ended before the kill: give it more files"
@@ -298,11 +305,10 @@ def test_postgres_killed_and_restarted_mid_run_workers_reconnect_and_finish(
     start_worker,
     scans,
 ) -> None:
-    photos(storage, MANY)
     db = own_postgres.create_database("archive")
-    sessions = archive(db)
-    workers = two_workers(start_worker, db, broker_url, storage, colour_model)
-    scan = scans(storage, db, broker_url, colour_model)
+    sessions, workers, scan = begin(
+        storage, db, broker_url, colour_model, archive, start_worker, scans
+    )
     wait_for(lambda: indexed(sessions) >= KILL_AFTER, f"{KILL_AFTER} files indexed")
     own_postgres.stop(signal.SIGKILL)  # a crash: recovered from the write-ahead log
     wait_for(

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from conftest import write_image
+from conftest import write_image, write_truncated
 
 from .helpers import (
     launch_chromium,
@@ -34,8 +34,7 @@ def write_storage(storage: Path) -> None:
     write_image(storage / "blue1.jpg", BLUE, seed=3)
     write_gps_jpeg(storage / "trip" / "gps.jpg", Image.new("RGB", (64, 48), BLUE), *GPS)
     write_video(storage / "clip.mp4", [RED, BLUE, RED], location=VIDEO_PLACE)
-    whole = write_image(storage / "broken.jpg", RED, seed=4).read_bytes()
-    (storage / "broken.jpg").write_bytes(whole[:200])  # truncated: fails with a reason
+    write_truncated(storage / "broken.jpg", RED, seed=4)  # truncated: fails with a reason
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ import httpx
 import pytest
 from playwright.sync_api import expect
 
-from conftest import write_image
+from conftest import write_image, write_truncated
 
 from .conftest import BLUE, RED, open_page
 from .helpers import ready, served
@@ -33,8 +33,7 @@ def bulk_archive(tmp_path_factory: pytest.TempPathFactory, colour_model: Path) -
         write_image(storage / "red" / f"r{i:02d}.jpg", RED, seed=100 + i, size=32)
     write_image(storage / "b1.jpg", BLUE, seed=1, size=32)
     write_image(storage / "b2.jpg", BLUE, seed=2, size=32)
-    whole = write_image(storage / "broken.jpg", RED, seed=3).read_bytes()
-    (storage / "broken.jpg").write_bytes(whole[:200])
+    write_truncated(storage / "broken.jpg", RED, seed=3)
     with served(storage, colour_model, N_FILES) as url:
         yield url
 

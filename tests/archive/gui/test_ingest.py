@@ -17,7 +17,7 @@ import pytest
 from PIL import Image
 from playwright.sync_api import Route, expect
 
-from conftest import write_image
+from conftest import write_image, write_truncated
 
 from .conftest import RED, open_page
 from .helpers import ready, served
@@ -33,8 +33,7 @@ def ingesting(tmp_path_factory: pytest.TempPathFactory, colour_model: Path) -> I
     root = tmp_path_factory.mktemp("ingesting")
     storage = root / "storage"
     write_image(storage / "red1.jpg", RED, seed=1)
-    whole = write_image(storage / "broken.jpg", RED, seed=4).read_bytes()
-    (storage / "broken.jpg").write_bytes(whole[:200])
+    write_truncated(storage / "broken.jpg", RED, seed=4)
     (storage / "notes.txt").write_text("not a photo\n")
     with served(storage, colour_model, FILES) as url:
         yield url

@@ -167,14 +167,3 @@ def renditions_to_make(session: Session, stale_before: datetime) -> int:
         .where(claimable(stale_before))
     )
     return int(session.scalar(query) or 0)
-
-
-def renditions_waiting(session: Session) -> bool:
-    """Whether a rendition is pending, or an indexed image or video has none queued yet."""
-    pending = select(Rendition.id).where(Rendition.status == RenditionStatus.PENDING.value)
-    lacking = select(File.id).where(
-        File.status == Status.INDEXED.value,
-        File.kind.in_([Kind.IMAGE.value, Kind.VIDEO.value]),
-        ~select(Rendition.id).where(Rendition.file_id == File.id).exists(),
-    )
-    return bool(session.scalar(select(or_(pending.exists(), lacking.exists()))))

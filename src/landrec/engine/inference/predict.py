@@ -127,7 +127,7 @@ def predict_refs(
     if not refs:
         return []
     results: dict[int, Prediction] = {}
-    k = max(1, min(top_k, len(classifier.classes)))
+    k = clamped_k(classifier, top_k)
     items = [(r.path, r.page) for r in refs]
     batches = image_batches(items, classifier.preprocessing, batch_size, workers, timings)
     total = math.ceil(len(refs) / batch_size)
@@ -143,6 +143,11 @@ def predict_refs(
         for row, i in zip(probs, batch.indices, strict=True):
             results[i] = to_prediction(classifier, str(refs[i]), row, k)
     return [results[i] for i in range(len(refs))]
+
+
+def clamped_k(classifier: Classifier, top_k: int) -> int:
+    """How many classes a prediction lists: `top_k`, within 1 and the number of classes."""
+    return max(1, min(top_k, len(classifier.classes)))
 
 
 def to_prediction(classifier: Classifier, path: str, probs: np.ndarray, k: int) -> Prediction:
