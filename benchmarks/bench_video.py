@@ -138,12 +138,11 @@ def time_decode(args: argparse.Namespace, video: Path, draft_size: int) -> dict[
 
 
 def time_predict(args: argparse.Namespace, video: Path, classifier: Any) -> dict[str, Any]:
-    from landrec.engine.inference.video import predict_video
+    from landrec.engine.inference.video import VideoOptions, predict_video
 
     t0 = time.perf_counter()
-    result = predict_video(
-        classifier, video, args.every, args.scene_change, batch_size=args.batch_size
-    )
+    options = VideoOptions(args.every, args.scene_change)
+    result = predict_video(classifier, video, options, batch_size=args.batch_size)
     wall = time.perf_counter() - t0
     covered = result.segments[-1].end if result.segments else 0.0
     return {

@@ -177,23 +177,28 @@ def build(out: Path, data: Path) -> list[dict[str, str]]:
                 (out / name).parent.mkdir(parents=True, exist_ok=True)
                 (out / name).write_bytes(raw)
                 kept.add(name, sha, h, thumb)
-            rows.append(
-                {
-                    "file": name,
-                    "class": source.cls,
-                    "repo": source.repo,
-                    "commit": source.commit,
-                    "source_path": path,
-                    "licence": source.licence,
-                    "origin": source.origin,
-                    "size": size,
-                    "sha256": sha,
-                    "ahash": f"{h:016x}",
-                    "nearest_reference_bits": str(bits),
-                    "kept": why or "yes",
-                }
-            )
+            rows.append(manifest_row(name, source, path, size, sha, h, bits, why))
     return rows
+
+
+def manifest_row(
+    name: str, source: Source, path: str, size: str, sha: str, h: int, bits: int, why: str | None
+) -> dict[str, str]:
+    """One candidate's line of manifest.csv: where it came from, its hashes, kept or why not."""
+    return {
+        "file": name,
+        "class": source.cls,
+        "repo": source.repo,
+        "commit": source.commit,
+        "source_path": path,
+        "licence": source.licence,
+        "origin": source.origin,
+        "size": size,
+        "sha256": sha,
+        "ahash": f"{h:016x}",
+        "nearest_reference_bits": str(bits),
+        "kept": why or "yes",
+    }
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -139,6 +139,7 @@ def head_only() -> Callable[..., dict]:
             "workers": 0,
             "batch_size": 8,
             "cache_dir": str(cache_dir),
+            "calibrate": False,  # on by default; tests/engine/test_views.py covers it
             **overrides,
         }
 
@@ -162,6 +163,7 @@ def tiny_options() -> Callable[[Path], dict]:
             "workers": 0,
             "batch_size": 8,
             "cache_dir": str(cache_dir),
+            "calibrate": False,  # on by default; tests/engine/test_views.py covers it
         }
 
     return options

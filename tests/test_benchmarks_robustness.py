@@ -93,3 +93,28 @@ def test_quick_run_writes_json(bench, red_blue_checkpoint: Path, tmp_path: Path)
     assert source["repo"] == "someone/photos" and 0 <= source["accuracy"] <= 1
     assert oos["dropped"] == {"exact duplicate of x": 1}
     assert record["machine"]["cpu_model"] and record["command"].startswith("python ")
+
+
+def test_overhead_builder_maps_classes_and_picks_the_same_photos(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    import build_outofsource_aerial as aerial
+
+    assert [aerial.target_class(c) for c in ("Beach", "snowberg", "Desert", "BareLand")] == [
+        "coast",
+        "glacier",
+        "desert",
+        "bareland",
+    ]
+    paths = [f"AID/River/river_{i}.jpg" for i in range(10)]
+    picked = aerial.pick(paths, 4)
+    assert len(picked) == 4 and picked == aerial.pick(paths[::-1], 4) and picked != paths[:4]
+    assert aerial.pick(paths, None) == sorted(paths)
+
+    photo = write_image(tmp_path / "ooc" / "river" / "r.jpg", (40, 90, 160), seed=5, size=64)
+    index = aerial.add_flat_folder(aerial.Index([], {}, [], []), tmp_path / "ooc")
+    assert index.names == ["ooc/river/r.jpg"]
+    with Image.open(photo) as im:
+        h, thumb = aerial.average_hash(im), aerial.thumbnail(im)
+    assert index.duplicate("other-sha", h, thumb)[0].startswith("near duplicate of ooc/river/r.jpg")

@@ -79,12 +79,25 @@ class MeanColour(torch.nn.Module):
         return self.linear(x.mean(dim=(2, 3)))
 
 
-def write_colour_model(path: Path, classes: list[str], name: str) -> Path:
+class MeanColourViews(MeanColour):
+    """`MeanColour`'s class logits, then two view logits from the mean green: a green-ish
+    image (green above mid-grey: yellow, green) is "overhead", any other "ground" (what a model
+    trained on a sources file outputs: the classes' logits, then the views')."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # (B, 3, H, W) -> (B, 2 + 2)
+        green = x[:, 1].mean(dim=(1, 2)).unsqueeze(1)  # (B, 1), -1..1
+        return torch.cat([super().forward(x), -3 * green, 3 * green], 1)
+
+
+def write_colour_model(
+    path: Path, classes: list[str], name: str, views: tuple[str, ...] = ()
+) -> Path:
     """`MeanColour` exported to ONNX at `path`, its classes named `classes` (red's logit
-    first)."""
-    export_module(MeanColour(), torch.zeros(1, 3, 32, 32), path)
+    first); with `views` (ground, overhead), `MeanColourViews`."""
+    module = MeanColourViews() if views else MeanColour()
+    export_module(module, torch.zeros(1, 3, 32, 32), path)
     pre = Preprocessing(32, (0.5, 0.5, 0.5), (0.5, 0.5, 0.5))
-    config = ModelConfig("mobilenet_v2", 2)
+    config = ModelConfig("mobilenet_v2", 2, views=views)
     set_meta(path, CheckpointMeta(classes, config, pre, name, random_init=True))
     return path
 
@@ -94,4 +107,16 @@ def colour_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """An exported ONNX classifier (classes red, blue) that the service loads like any."""
     return write_colour_model(
         tmp_path_factory.mktemp("model") / "colour.onnx", ["red", "blue"], "mean colour"
+    )
+
+
+@pytest.fixture(scope="session")
+def view_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An exported ONNX classifier with views: classes red, blue; views ground, overhead
+    (`MeanColourViews`: a green-ish image is overhead)."""
+    return write_colour_model(
+        tmp_path_factory.mktemp("model") / "colour-views.onnx",
+        ["red", "blue"],
+        "mean colour, views",
+        ("ground", "overhead"),
     )

@@ -53,6 +53,7 @@ def run(tmp_path_factory: pytest.TempPathFactory, dataset_writer) -> dict:
         "8",
         "--cache-dir",
         tmp / "cache",
+        "--no-calibrate",  # a random-init model: its labels, not "unknown", are checked
         "--json",
     ]
     stdout = io.StringIO()
@@ -114,7 +115,8 @@ def test_predict_json_and_csv(run: dict, capsys: pytest.CaptureFixture[str]) -> 
     code, out, _ = _run(["predict", run["run"], folder, "--format", "csv"], capsys)
     assert code == 0
     rows = list(csv.DictReader(io.StringIO(out)))
-    assert len(rows) == 9 and list(rows[0]) == ["path", "label", "confidence", "top_k", "error"]
+    header = ["path", "label", "confidence", "top_k", "view", "view_confidence", "error"]
+    assert len(rows) == 9 and list(rows[0]) == header
     assert [r["path"] for r in rows] == [p["path"] for p in preds]
     assert all(len(r["top_k"].split(";")) == 3 for r in rows)
 

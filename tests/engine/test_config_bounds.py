@@ -56,6 +56,9 @@ BAD_VALUES = [
     ("distill_alpha", -0.1, "number in [0, 1]"),
     ("distill_alpha", 1.5, "number in [0, 1]"),
     ("distill_temperature", 0, "number > 0"),
+    ("target_accuracy", 0, "number in (0, 1]"),
+    ("average_epochs", -1, "integer >= 0"),
+    ("target_accuracy", 1.5, "number in (0, 1]"),
 ]
 
 
@@ -216,9 +219,12 @@ DEFAULT_CONFIG_YAML = (
     "weight_decay: 0.0001\nscheduler: cosine\nplateau_patience: 2\n"
     "plateau_factor: 0.1\nlabel_smoothing: 0.1\nhead_epochs: 30\nfinetune_epochs: 8\n"
     "finetune_groups: null\nbackbone_lr: 0.0001\nfinetune_head_lr: null\n"
-    "finetune_train_head: true\nfinetune_bn: false\nearly_stopping: 0\nseed: 0\n"
+    "finetune_train_head: true\nfinetune_bn: false\naverage_epochs: 4\n"
+    "select: accuracy\nearly_stopping: 0\n"
+    "seed: 0\n"
     "val_fraction: 0.15\nexclude: null\nexclude_eval: false\nteacher: null\n"
-    "distill_alpha: 0.5\ndistill_temperature: 1.0\nworkers: null\ncache: true\n"
+    "distill_alpha: 0.5\ndistill_temperature: 1.0\ncalibrate: true\n"
+    "target_accuracy: 0.97\nworkers: null\ncache: true\n"
     "cache_dir: null\ncache_fp16: true\ncache_point: auto\nfeature_backend: onnx\n"
     "bf16: true\ndevice: auto\n"
 )

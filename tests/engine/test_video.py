@@ -17,12 +17,11 @@ from landrec.data.transforms import Preprocessing
 from landrec.data.video import VideoDecodeError, VideoReadReport, sample_frames
 from landrec.engine.inference.classifier import Classifier
 from landrec.engine.inference.video import (
-    FrameRow,
+    FrameOutputs,
     VideoOptions,
-    dominant,
     predict_video,
     predict_videos,
-    segments,
+    summarise,
 )
 from landrec.engine.runs import RunFolder, onnx_cache_path
 
@@ -90,7 +89,7 @@ def approx_segments(result, expected: list[tuple[float, float, str]], step: floa
 @pytest.mark.parametrize("ext", sorted(CONTAINERS))
 def test_containers_give_segments_and_shares(tmp_path: Path, ext: str) -> None:
     path = red_then_blue(tmp_path / f"clip.{ext}")
-    result = predict_video(colour_classifier(), path, every_seconds=1.0)
+    result = predict_video(colour_classifier(), path, VideoOptions(min_segment_s=2.0))
     assert result.error is None
     assert result.frames == 6
     assert result.duration == pytest.approx(6.0, abs=0.2)
@@ -114,7 +113,7 @@ def test_frames_follow_every_seconds(clip: Path, every: float, times: list[float
 
 
 def test_per_frame_rows_and_max_frames(clip: Path) -> None:
-    result = predict_video(colour_classifier(), clip, every_seconds=0.5, per_frame=True)
+    result = predict_video(colour_classifier(), clip, VideoOptions(0.5, per_frame=True))
     assert [r.label for r in result.per_frame] == ["red"] * 6 + ["blue"] * 6
     assert len(list(sample_frames(clip, 0.5, max_frames=3))) == 3
 
@@ -124,7 +123,7 @@ def test_scene_change_adds_the_cut(clip: Path) -> None:
     with_cuts = [f.time for f in sample_frames(clip, every_seconds=10.0, scene_change=0.1)]
     assert plain == [0.0]
     assert with_cuts == pytest.approx([0.0, 3.0])
-    result = predict_video(colour_classifier(), clip, every_seconds=10.0, scene_change=0.1)
+    result = predict_video(colour_classifier(), clip, VideoOptions(10.0, scene_change=0.1))
     approx_segments(result, [(0, 3, "red"), (3, 6, "blue")], step=0.1)
 
 
@@ -167,7 +166,7 @@ def test_truncated_video_gives_partial_result_with_error(tmp_path: Path) -> None
     whole = red_then_blue(tmp_path / "whole.mp4", options={"movflags": "faststart"})
     cut = tmp_path / "cut.mp4"
     cut.write_bytes(whole.read_bytes()[: whole.stat().st_size // 2])
-    result = predict_video(colour_classifier(), cut, every_seconds=1.0)
+    result = predict_video(colour_classifier(), cut)
     assert result.error is not None and "cut.mp4" in result.error
     assert "stream ended at" in result.error
     assert 1 <= result.frames <= 4
@@ -198,20 +197,20 @@ def test_sampling_is_lazy(tmp_path: Path) -> None:
     assert sum(1 for _ in frames) == 59 and report.frames_decoded == 300
 
 
-def test_dominant_and_segments_by_hand() -> None:
-    rows = [
-        FrameRow(0.0, "a", 0.9),
-        FrameRow(1.0, "b", 0.6),
-        FrameRow(2.0, "b", 0.8),
-        FrameRow(3.0, "a", 0.7),
-    ]
-    assert dominant(rows) == ("a", pytest.approx(0.8))  # 2 votes each: a's confidence is higher
-    got = [(s.start, s.end, s.label, s.confidence) for s in segments(rows, end=4.0)]
+def test_raw_segments_and_duration_summary_by_hand() -> None:
+    """Unsmoothed: a segment per run of frame labels; shares by duration, not frame count."""
+    probs = np.array([[0.9, 0.1], [0.4, 0.6], [0.2, 0.8], [0.7, 0.3]])
+    frames = FrameOutputs(np.array([0.0, 1.0, 2.0, 3.0]), probs)
+    result = summarise(colour_classifier(), frames, VideoOptions(smooth=False), end=6.0)
+    got = [(s.start, s.end, s.label, s.confidence) for s in result.segments]
     assert got == [
-        (0.0, 1.0, "a", pytest.approx(0.9)),
-        (1.0, 3.0, "b", pytest.approx(0.7)),
-        (3.0, 4.0, "a", pytest.approx(0.7)),
+        (0.0, 1.0, "red", pytest.approx(0.9)),
+        (1.0, 3.0, "blue", pytest.approx(0.7)),
+        (3.0, 6.0, "red", pytest.approx(0.7)),
     ]
+    assert result.shares == pytest.approx({"red": 4 / 6, "blue": 2 / 6})
+    assert (result.label, result.confidence) == ("red", pytest.approx(0.8))
+    assert result.view is None and all(s.view is None for s in result.segments)
 
 
 def test_folders_list_videos_only_when_asked(tmp_path: Path, clip: Path) -> None:
@@ -239,7 +238,7 @@ def test_cli_predicts_images_and_videos_together(
 
     assert main([*argv[:-1], "csv"]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert lines[0] == "path,kind,start,end,label,confidence,error"
+    assert lines[0] == "path,kind,start,end,label,confidence,view,view_confidence,error"
     assert any(",video,0.000," in line for line in lines)
 
     assert main([*argv[:-2], "--frames"]) == 0

@@ -38,6 +38,7 @@ from landrec.api.training import (
 from landrec.data.errors import InputNotFoundError, UserError
 from landrec.data.formats import NOT_FOUND, Detected, Format, MediaKind
 from landrec.data.hashing import sha256_file
+from landrec.data.layout import read_sources
 from landrec.engine.config import CONFIG_ALIASES, TrainConfig
 from landrec.engine.experiments.tracking import cli_default as tracking_default
 from landrec.engine.runs import RunFolder
@@ -72,6 +73,7 @@ __all__ = [
     "models",
     "predict",
     "predict_media",
+    "read_sources",
     "rejection_report",
     "sha256_file",
     "study",

@@ -161,6 +161,11 @@ class Predictor:
         return list(self.classifier.classes)
 
     @property
+    def views(self) -> list[str]:
+        """The views the model tells apart (e.g. ground, overhead); [] where it has none."""
+        return list(self.classifier.views)
+
+    @property
     def source(self) -> str:
         return self.classifier.source
 
@@ -191,11 +196,10 @@ class Predictor:
         k = clamped_k(self.classifier, top_k)
         out: list[Prediction] = []
         for start in range(0, len(names), self.batch_size):
-            probs = self.classifier.probabilities(arrays[start : start + self.batch_size])
-            out += [
-                to_prediction(self.classifier, name, row, k)
-                for name, row in zip(names[start : start + self.batch_size], probs, strict=True)
-            ]
+            probs, views = self.classifier.outputs(arrays[start : start + self.batch_size])
+            for j, name in enumerate(names[start : start + self.batch_size]):
+                view = None if views is None else views[j]
+                out.append(to_prediction(self.classifier, name, probs[j], k, view))
         return out
 
     def images(self, paths: list[Path], top_k: int = 3) -> list[Prediction]:
@@ -219,7 +223,4 @@ class Predictor:
         """Sampled frames of one video classified and summarised (dominant context, segments)."""
         from landrec.engine.inference.video import VideoOptions, predict_video
 
-        o = options or VideoOptions()
-        return predict_video(
-            self.classifier, path, o.every_seconds, o.scene_change, self.batch_size, o.per_frame
-        )
+        return predict_video(self.classifier, path, options or VideoOptions(), self.batch_size)

@@ -16,6 +16,7 @@ from landrec.engine.config import (
 from landrec.engine.runs import RunFolder
 
 if TYPE_CHECKING:
+    from landrec.engine.evaluation.calibrate import CalibrationResult
     from landrec.engine.evaluation.evaluate import EvalResult
     from landrec.engine.experiments.study import StudyResult
     from landrec.engine.experiments.study_report import ExperimentResult
@@ -34,6 +35,7 @@ def _resolve(config: TrainConfig | str | Path | None, overrides: dict[str, Any])
 class TrainAndTest:
     train: TrainResult
     test: EvalResult | None
+    calibration: CalibrationResult | None = None  # `calibrate` (on by default), before the test
 
 
 def train(
@@ -63,6 +65,7 @@ def train(
     with open_tracker(tracking, run, "landrec-train", run.name, run, resume) as tracker:
         tracker.log_params(config_to_dict(resolved))
         result = _train(data, out, resolved, resume=resume, on_epoch=tracker.on_epoch)
+        calibrated = _calibrate(result, data, resolved)
         tested = None
         if test:
             try:
@@ -70,7 +73,25 @@ def train(
             except ValueError as exc:  # no test split: training still succeeded
                 result.notes.append(f"no test evaluation: {exc}")
         log_run_folder(tracker, result.run_dir, _summary_metrics(result, tested))
-    return TrainAndTest(result, tested)
+    return TrainAndTest(result, tested, calibrated)
+
+
+def _calibrate(
+    result: TrainResult, data: str | Path, config: TrainConfig
+) -> CalibrationResult | None:
+    """The run's calibration (`config.calibrate`): temperature and threshold on val, the data's
+    out-of-class folders joining; a failure is a note, the trained run stands."""
+    if not config.calibrate:
+        return None
+    from landrec.engine.evaluation.calibrate import calibrate as _calibrate_run
+
+    try:
+        return _calibrate_run(
+            result.checkpoint, data, "val", config.target_accuracy, batch_size=config.batch_size
+        )
+    except ValueError as exc:  # e.g. no readable val image
+        result.notes.append(f"not calibrated: {exc}")
+        return None
 
 
 def _summary_metrics(result: TrainResult, tested: EvalResult | None) -> dict[str, Any]:

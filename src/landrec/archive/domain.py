@@ -127,6 +127,8 @@ class TagIn:
     label: str | None  # "unknown" below the calibrated threshold
     confidence: float | None
     top_k: list[dict[str, Any]] = field(default_factory=list)
+    view: str | None = None  # e.g. ground, overhead; None: the model tells no views apart
+    view_confidence: float | None = None
 
 
 @dataclass
@@ -137,6 +139,8 @@ class SegmentIn:
     start_s: float | None = None
     end_s: float | None = None
     page: int | None = None
+    view: str | None = None  # e.g. ground, overhead, where the model tells views apart
+    view_confidence: float | None = None
     # Where the sensor was and the frame centre it looked at, at `start_s` (from the track)
     sensor_latitude: float | None = None
     sensor_longitude: float | None = None

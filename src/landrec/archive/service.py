@@ -77,8 +77,9 @@ def serve(
             except Exception:  # the broker restarting: the loop sends it once it is back
                 log.warning("upload registered, not sent yet (broker unreachable)", exc_info=True)
 
-    classes = indexer.predictor.classes if indexer.predictor is not None else None
-    app = create_app(settings, sessions, upload, classes)
+    model = indexer.predictor
+    classes, views = (model.classes, model.views) if model is not None else (None, None)
+    app = create_app(settings, sessions, upload, classes, views)
     app.state.dispatcher = dispatcher
     remove_stale_uploads(settings.storage)  # before anything is received
     loop = IndexLoop(indexer, dispatcher)

@@ -93,11 +93,14 @@ def image_tags(predictor: Predictor, version: str, items: list[ToClassify]) -> l
 def _image_tag(predictor: Predictor, version: str, item: ToClassify, p: Prediction) -> Tagged:
     if p.error is not None:
         return Tagged(error=p.error)
-    tagged = Tagged(TagIn(version, p.label, p.confidence, _top_k(p.top_k)))
+    tag = TagIn(version, p.label, p.confidence, _top_k(p.top_k), p.view, p.view_confidence)
+    tagged = Tagged(tag)
     if item.pages > 1:
         rows = predictor.pages(item.path, min(item.pages, MAX_PAGES), TOP_K)
         tagged.segments = [
-            SegmentIn(i, r.label, r.confidence, page=i + 1)
+            SegmentIn(
+                i, r.label, r.confidence, page=i + 1, view=r.view, view_confidence=r.view_confidence
+            )
             for i, r in enumerate(rows)
             if r.error is None
         ]
@@ -105,17 +108,20 @@ def _image_tag(predictor: Predictor, version: str, item: ToClassify, p: Predicti
 
 
 def video_tag(predictor: Predictor, version: str, path: Path) -> Tagged:
-    """A video's dominant context, its shares (in `extra`) and its segments."""
+    """A video's dominant context, its shares (in `extra`) and its segments, each with its view.
+    The top-k are the shares of the video's time, largest first: the first is the label's,
+    what the GUI's badge shows beside it and what its timeline adds up to."""
     v = predictor.video(path)
     if v.label is None:
         return Tagged(error=v.error or "no frame could be classified")
     shares = [{"label": c, "probability": s} for c, s in v.shares.items()]
+    segments = [
+        SegmentIn(i, s.label, s.confidence, s.start, s.end, None, s.view, s.view_confidence)
+        for i, s in enumerate(v.segments)
+    ]
     return Tagged(
-        TagIn(version, v.label, v.confidence, shares[:TOP_K]),
-        [
-            SegmentIn(i, s.label, s.confidence, start_s=s.start, end_s=s.end)
-            for i, s in enumerate(v.segments)
-        ],
+        TagIn(version, v.label, v.confidence, shares[:TOP_K], v.view, v.view_confidence),
+        segments,
         error=v.error or None,  # read to where it broke: indexed, with the reason kept
         extra={"context_shares": v.shares, "frames": v.frames},
     )

@@ -18,7 +18,7 @@ from landrec.cli.options import (
     add_video_options,
     at_least,
     config_overrides,
-    default_data,
+    default_train_data,
     probability,
     reliability_options,
     tracking_option,
@@ -44,7 +44,7 @@ PREDICT_EXIT_CODES = """exit codes:
 def cmd_train(args: argparse.Namespace) -> int:
     from landrec import api
 
-    data = default_data(args.data, "train")
+    data = default_train_data(args.data)
     overrides = config_overrides(args)
     out = args.out or Path("runs") / (overrides.get("model") or api.TrainConfig().model)
     tracking = tracking_option(args)
@@ -76,7 +76,8 @@ def cmd_predict(args: argparse.Namespace) -> int:
     from landrec import api
     from landrec.api.options import VideoOptions
 
-    options = VideoOptions(args.every, args.scene_change, args.frames)
+    smoothing = {} if args.min_segment is None else {"min_segment_s": args.min_segment}
+    options = VideoOptions(args.every, args.scene_change, args.frames, args.smooth, **smoothing)
     result = api.predict_media(
         args.model,
         args.paths,
@@ -198,7 +199,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("train", help="train a classifier (transfer learning, then fine-tuning)")
     p.add_argument(
-        "data", nargs="?", type=Path, help="data-set root (default ../shared/data/landscapes)"
+        "data",
+        nargs="?",
+        type=Path,
+        help="data-set root, or a sources file (YAML: roots with their view) "
+        "(default datasets/ground_overhead.yaml: ../shared/data/landscapes + aerial)",
     )
     p.add_argument("--out", type=Path, help="run folder (default runs/MODEL)")
     p.add_argument("--config", type=Path, help="YAML of training options (CLI options override it)")

@@ -11,7 +11,7 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
-from landrec.api import CONFIG_ALIASES, TrainConfig, tracking_default
+from landrec.api import CONFIG_ALIASES, TrainConfig, read_sources, tracking_default
 
 # The shared photos sit beside the checkout: ../shared/data/landscapes from the repo root.
 _SHARED = Path("shared") / "data" / "landscapes"
@@ -19,6 +19,20 @@ DEFAULT_DATA_CANDIDATES = (
     Path("..") / _SHARED,
     Path(__file__).resolve().parents[3].parent / _SHARED,
 )
+
+
+# The default training data: the repository's sources file of ground and overhead photos.
+DEFAULT_SOURCES = Path(__file__).resolve().parents[3] / "datasets" / "ground_overhead.yaml"
+
+
+def default_train_data(given: Path | None) -> Path:
+    """The DATA argument; else the ground + overhead sources file when both of its folders are
+    here; else ../shared/data/landscapes."""
+    if given is None and DEFAULT_SOURCES.is_file():
+        roots = [root for root, _ in read_sources(DEFAULT_SOURCES)]
+        if all(root.is_dir() for root in roots):
+            return DEFAULT_SOURCES
+    return default_data(given, "train")
 
 
 def default_data(given: Path | None, command: str) -> Path:
@@ -147,7 +161,21 @@ def add_video_options(parser: argparse.ArgumentParser) -> None:
         metavar="T",
         help="also classify frames whose mean grey-level change from the last one exceeds T (0-1)",
     )
-    group.add_argument("--frames", action="store_true", help="also list every classified frame")
+    group.add_argument(
+        "--frames", action="store_true", help="also list every classified frame (unsmoothed)"
+    )
+    group.add_argument(
+        "--no-smooth",
+        dest="smooth",
+        action="store_false",
+        help="one segment per run of equal frame labels, not the smoothed contexts",
+    )
+    group.add_argument(
+        "--min-segment",
+        type=positive,
+        metavar="S",
+        help="shortest context the smoothing keeps, in seconds [8]",
+    )
 
 
 def probability(text: str) -> float:

@@ -29,6 +29,14 @@ def _dump(obj: Any) -> None:
     print(json.dumps(obj, indent=2, default=str))
 
 
+def _calibration_summary(result: TrainAndTest) -> dict | None:
+    c = result.calibration
+    if c is None:
+        return None
+    keys = ("temperature", "threshold", "target_accuracy", "coverage", "accuracy", "ece_before")
+    return {k: getattr(c, k) for k in (*keys, "ece_after", "outside_n", "out_of_class")}
+
+
 def print_train(result: TrainAndTest, as_json: bool = False) -> None:
     tr = result.train
     summary = {
@@ -44,6 +52,7 @@ def print_train(result: TrainAndTest, as_json: bool = False) -> None:
         "skipped": tr.skipped,
         "notes": tr.notes,
         "test": result.test.to_dict() if result.test else None,
+        "calibration": _calibration_summary(result),
     }
     if as_json:
         _dump(summary)
@@ -60,6 +69,16 @@ def print_train(result: TrainAndTest, as_json: bool = False) -> None:
     if len(tr.skipped) > SKIPPED_LISTED:
         more = len(tr.skipped) - SKIPPED_LISTED
         print(f"... and {more} more, see {api.RunFolder(tr.run_dir).skipped}")
+    if (c := result.calibration) is not None:
+        threshold = "none reaches the target" if c.threshold is None else f"{c.threshold:.3f}"
+        print(
+            f"calibrated on val: T = {c.temperature:.3f}, unknown below {threshold} "
+            f"(val accepted {c.coverage:.1%} for {c.target_accuracy:.0%} accuracy)"
+        )
+        for row in c.out_of_class:
+            rate = row["rejection_rate"]
+            shown = "-" if rate is None else f"{rate:.1%}"
+            print(f"  out-of-class {row['folder']}: {shown} of {row['n']} said unknown")
     if result.test is not None:
         print()
         print(api.to_markdown(result.test))
@@ -78,11 +97,13 @@ def print_predictions(preds: list[Prediction], fmt: str) -> None:
         return
     if fmt == "csv":
         writer = csv.writer(sys.stdout)
-        writer.writerow(["path", "label", "confidence", "top_k", "error"])
+        writer.writerow(
+            ["path", "label", "confidence", "top_k", "view", "view_confidence", "error"]
+        )
         for p in preds:
             top = ";".join(f"{c}:{v:.4f}" for c, v in p.top_k)
-            conf = "" if p.confidence is None else f"{p.confidence:.4f}"
-            writer.writerow([p.path, p.label or "", conf, top, p.error or ""])
+            view = [p.view or "", _fmt(p.view_confidence)]
+            writer.writerow([p.path, p.label or "", _fmt(p.confidence), top, *view, p.error or ""])
         return
     width = max((len(p.path) for p in preds), default=4)
     for p in preds:
@@ -90,7 +111,8 @@ def print_predictions(preds: list[Prediction], fmt: str) -> None:
             print(f"{p.path:<{width}}  ERROR: {p.error}")
         else:
             top = ", ".join(f"{c} {v:.3f}" for c, v in p.top_k)
-            print(f"{p.path:<{width}}  {p.label:<10} {p.confidence:.3f}   [{top}]")
+            seen = _view_text(p.view, p.view_confidence)
+            print(f"{p.path:<{width}}  {p.label:<10} {p.confidence:.3f}   [{top}]{seen}")
 
 
 def print_models(rows: list[dict], as_json: bool = False) -> None:
@@ -124,11 +146,28 @@ def print_stats(stats: ChannelStats, as_json: bool = False) -> None:
         print(f"skipped {path}: {reason}")
 
 
-MEDIA_CSV_HEADER = ["path", "kind", "start", "end", "label", "confidence", "error"]
+MEDIA_CSV_HEADER = [
+    "path",
+    "kind",
+    "start",
+    "end",
+    "label",
+    "confidence",
+    "view",
+    "view_confidence",
+    "error",
+]
 
 
 def _fmt(x: float | None, digits: int = 4) -> str:
     return "" if x is None else f"{x:.{digits}f}"
+
+
+def _view_text(view: str | None, confidence: float | None) -> str:
+    """The view to print after a label ("   overhead 0.970"); nothing for a model without views."""
+    if view is None:
+        return ""
+    return f"   {view}" + ("" if confidence is None else f" {confidence:.3f}")
 
 
 def _print_video(v: VideoPrediction) -> None:
@@ -136,10 +175,12 @@ def _print_video(v: VideoPrediction) -> None:
         print(f"{v.path}  ERROR: {v.error}")
         return
     length = "" if v.duration is None else f", {v.duration:.1f} s"
-    print(f"{v.path}  {v.label} {v.confidence:.3f}  ({v.frames} frames{length})")
+    seen = _view_text(v.view, v.view_confidence)
+    print(f"{v.path}  {v.label} {v.confidence:.3f}{seen}  ({v.frames} frames{length})")
     print("  shares: " + ", ".join(f"{c} {s:.0%}" for c, s in v.shares.items()))
     for s in v.segments:
-        print(f"  {s.start:8.1f} - {s.end:8.1f} s  {s.label:<12} {s.confidence:.3f}")
+        seen = _view_text(s.view, s.view_confidence)
+        print(f"  {s.start:8.1f} - {s.end:8.1f} s  {s.label:<12} {s.confidence:.3f}{seen}")
     for r in v.per_frame:
         print(f"  frame {r.time:8.2f} s  {r.label:<12} {r.confidence:.3f}")
     if v.error:
@@ -151,13 +192,16 @@ def _media_csv(result: MediaPredictions) -> None:
     writer = csv.writer(sys.stdout)
     writer.writerow(MEDIA_CSV_HEADER)
     for p in result.images:
-        writer.writerow([p.path, "image", "", "", p.label or "", _fmt(p.confidence), p.error or ""])
+        view = [p.view or "", _fmt(p.view_confidence)]
+        row = [p.path, "image", "", "", p.label or "", _fmt(p.confidence), *view]
+        writer.writerow([*row, p.error or ""])
     for v in result.videos:
         if not v.segments:
-            writer.writerow([v.path, "video", "", "", "", "", v.error or ""])
+            writer.writerow([v.path, "video", "", "", "", "", "", "", v.error or ""])
         for s in v.segments:
             row = [v.path, "video", _fmt(s.start, 3), _fmt(s.end, 3), s.label, _fmt(s.confidence)]
-            writer.writerow([*row, v.error or ""])
+            view = [s.view or "", _fmt(s.view_confidence)]
+            writer.writerow([*row, *view, v.error or ""])
 
 
 def print_media(result: MediaPredictions, fmt: str) -> None:

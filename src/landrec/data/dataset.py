@@ -34,9 +34,11 @@ class ImageDataset(Dataset[Item]):
         draft_size: int | None = None,
         seeds: Sequence[int] | None = None,
         pages: Sequence[int] | None = None,
+        transforms: Sequence[Callable] | None = None,
     ) -> None:
         self.paths = list(paths)
         self.transform = transform
+        self.transforms = transforms  # per-item transforms (e.g. by view); None: `transform`
         self.draft_size = draft_size
         self.seeds = seeds  # per-item RNG seeds: random transforms become reproducible
         self.pages = pages  # per-item page of a multi-page file (0-based); None: all first
@@ -50,11 +52,12 @@ class ImageDataset(Dataset[Item]):
             image = load_image(self.paths[index], draft_size=self.draft_size, page=page)
         except ImageDecodeError as exc:
             return index, None, exc.reason
+        transform = self.transform if self.transforms is None else self.transforms[index]
         if self.seeds is None:
-            return index, self.transform(image), None
+            return index, transform(image), None
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(self.seeds[index])
-            return index, self.transform(image), None
+            return index, transform(image), None
 
 
 @dataclass

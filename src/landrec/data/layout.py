@@ -37,6 +37,7 @@ SPLIT_ALIASES: dict[Split, tuple[str, ...]] = {
     Split.TEST: ("test", "testing", "testing data", "testing_data", "testing-data"),
 }
 MAX_SEARCH_DEPTH = 4
+SOURCES_SUFFIXES = frozenset({".yaml", ".yml"})
 
 
 class DataLayoutError(UserError, ValueError):
@@ -47,6 +48,7 @@ class DataLayoutError(UserError, ValueError):
 class Sample:
     path: Path
     label: int
+    view: int = 0  # index into DatasetSplits.views (0 where the data has no views)
 
 
 @dataclass
@@ -61,6 +63,12 @@ class SplitData:
     def paths_labels(self) -> tuple[list[Path], list[int]]:
         """The files and their label indices, in sample order."""
         return [s.path for s in self.samples], [s.label for s in self.samples]
+
+    def paths_targets(self) -> tuple[list[Path], list[int]]:
+        """The files and what a head with views is trained on: (view, class) pairs, view-major
+        (`view * classes + label`); the labels themselves where the data has no views."""
+        n = len(self.classes)
+        return [s.path for s in self.samples], [s.view * n + s.label for s in self.samples]
 
     def counts(self) -> dict[str, int]:
         out = dict.fromkeys(self.classes, 0)
@@ -77,6 +85,12 @@ class DatasetSplits:
     classes: list[str]
     splits: dict[Split, SplitData] = field(default_factory=dict)
     val_note: str = ""
+    views: list[str] = field(default_factory=list)  # a sources file's views, in its order
+    # a sources file's augmentation preset per view (None: the training config's `augment`)
+    view_augment: list[str | None] = field(default_factory=list)
+    # a sources file's loss weight per view (each source's `weight`, 1 when not given)
+    view_weight: list[float] = field(default_factory=list)
+    out_of_class: list[Path] = field(default_factory=list)  # a sources file's: none of the classes
 
     def get(self, split: Split) -> SplitData:
         if split not in self.splits:
@@ -170,8 +184,105 @@ def stratified_split(
     return kept, held
 
 
+def is_sources_file(path: str | Path) -> bool:
+    """A YAML file naming several data-set roots, each with its view (`load_sources`)."""
+    return Path(path).suffix.lower() in SOURCES_SUFFIXES and Path(path).is_file()
+
+
+def _sources_doc(path: Path) -> dict:
+    import yaml  # only where a sources file is read
+
+    try:
+        doc = yaml.safe_load(path.read_text())
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise DataLayoutError(f"{path}: not a readable sources file ({exc})") from exc
+    if not isinstance(doc, dict):
+        raise DataLayoutError(f"{path}: expected 'sources:', a list of {{path, view}}")
+    return doc
+
+
+def read_out_of_class(path: str | Path) -> list[Path]:
+    """A sources file's `out_of_class` folders (images of none of the classes: they join the
+    calibration of the unknown threshold and its check); relative to the file's folder."""
+    path = Path(path)
+    folders = _sources_doc(path).get("out_of_class") or []
+    if not isinstance(folders, list):
+        raise DataLayoutError(f"{path}: 'out_of_class' must be a list of folders")
+    return [(path.parent / str(f)).resolve() for f in folders]
+
+
+def read_sources(path: str | Path) -> list[tuple[Path, str]]:
+    """The (root, view) pairs of a sources file; roots relative to the file's folder::
+
+    sources:
+      - {path: ../shared/data/landscapes, view: ground}
+      - {path: ../shared/data/aerial, view: overhead, augment: overhead}  # own preset
+    out_of_class: [../shared/data/out-of-class]  # optional
+    """
+    path = Path(path)
+    entries = _sources_doc(path).get("sources")
+    if not isinstance(entries, list) or not entries:
+        raise DataLayoutError(f"{path}: expected 'sources:', a list of {{path, view}}")
+    out: list[tuple[Path, str]] = []
+    for i, entry in enumerate(entries, 1):
+        if not isinstance(entry, dict) or not entry.get("path") or not entry.get("view"):
+            raise DataLayoutError(f"{path}: source {i} needs a 'path' and a 'view'")
+        out.append(((path.parent / str(entry["path"])).resolve(), normalise_class(entry["view"])))
+    views = [view for _, view in out]
+    if len(set(views)) != len(views):
+        raise DataLayoutError(f"{path}: each source needs its own view (got {views})")
+    return out
+
+
+def _source_augments(path: Path) -> list[str | None]:
+    """Each source's own `augment` preset name, None where it has none (checked where used)."""
+    entries = _sources_doc(path).get("sources") or []
+    return [str(e["augment"]) if e.get("augment") else None for e in entries]
+
+
+def _source_weights(path: Path) -> list[float]:
+    """Each source's loss `weight` (a number > 0; 1 where it has none)."""
+    weights = []
+    for i, entry in enumerate(_sources_doc(path).get("sources") or [], 1):
+        value = entry.get("weight", 1.0)
+        if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+            raise DataLayoutError(f"{path}: source {i}: weight must be a number > 0, not {value!r}")
+        weights.append(float(value))
+    return weights
+
+
+def load_sources(path: str | Path, val_fraction: float = 0.15, seed: int = 0) -> DatasetSplits:
+    """Several data-set roots as one: the same classes in each, every sample tagged with its
+    root's view; a split is present where every root has it (val held out per root)."""
+    parts = [(load_splits(root, val_fraction, seed), view) for root, view in read_sources(path)]
+    classes = parts[0][0].classes
+    for data, _ in parts[1:]:
+        if data.classes != classes:
+            raise DataLayoutError(
+                f"{path}: {data.root} has classes {data.classes}, {parts[0][0].root} {classes}"
+            )
+    views = [view for _, view in parts]
+    merged = DatasetSplits(root=Path(path), classes=classes, views=views)
+    merged.view_augment = _source_augments(Path(path))
+    merged.view_weight = _source_weights(Path(path))
+    merged.out_of_class = read_out_of_class(path)
+    for split in Split:
+        if all(split in data.splits for data, _ in parts):
+            samples = [
+                Sample(s.path, s.label, v)
+                for v, (data, _) in enumerate(parts)
+                for s in data.splits[split].samples
+            ]
+            merged.splits[split] = SplitData(split.value, Path(path), classes, samples)
+    merged.val_note = "; ".join(f"{d.root}: {d.val_note}" for d, _ in parts if d.val_note)
+    return merged
+
+
 def load_splits(root: str | Path, val_fraction: float = 0.15, seed: int = 0) -> DatasetSplits:
-    """Read a data set root with train/val/test (any accepted naming)."""
+    """Read a data set root with train/val/test (any accepted naming), or a sources file of
+    several roots with their views (`load_sources`)."""
+    if is_sources_file(root):
+        return load_sources(root, val_fraction, seed)
     root = Path(root)
     if not root.is_dir():
         raise DataLayoutError(f"{root}: data folder not found")
@@ -199,8 +310,19 @@ def load_splits(root: str | Path, val_fraction: float = 0.15, seed: int = 0) -> 
 
 
 def load_eval_folder(path: str | Path, split: Split, classes: list[str] | None) -> SplitData:
-    """A data-set root (then `split` picks the folder) or one folder of class subfolders."""
+    """A data-set root (then `split` picks the folder), a sources file (its roots' `split`,
+    labels by class: views are not evaluated here) or one folder of class subfolders."""
     path = Path(path)
+    if is_sources_file(path):
+        data = load_sources(path).get(split)
+        if classes is not None:
+            if extra := sorted(set(data.classes) - set(classes)):
+                raise DataLayoutError(f"{path}: classes {extra} are not the model's {classes}")
+            index = {c: i for i, c in enumerate(classes)}
+            names = data.classes
+            data.samples = [Sample(s.path, index[names[s.label]], s.view) for s in data.samples]
+            data.classes = list(classes)
+        return data
     folders = find_split_folders(path) if path.is_dir() else {}
     if folders:
         if split not in folders:

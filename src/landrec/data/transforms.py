@@ -67,6 +67,35 @@ class _Noise:
         return (img + torch.randn_like(img) * _uniform(*self.sigma)).clamp(0.0, 1.0)
 
 
+class _Rot90:
+    """A rotation by a random multiple of 90 degrees (a view from above has no up)."""
+
+    def __call__(self, img: Image.Image) -> Image.Image:
+        k = int(torch.randint(4, ()))
+        return img if k == 0 else img.rotate(90 * k)
+
+
+class _Sharpen:
+    """An unsharp mask of random strength: imagery sharper than the training sensor's."""
+
+    def __init__(self, percent: tuple[float, float]) -> None:
+        self.percent = percent
+
+    def __call__(self, img: Image.Image) -> Image.Image:
+        return img.filter(ImageFilter.UnsharpMask(2, int(_uniform(*self.percent)), 2))
+
+
+class _ChannelGains:
+    """White balance: each channel of a [0, 1] float image scaled by its own factor."""
+
+    def __init__(self, spread: float) -> None:
+        self.spread = spread
+
+    def __call__(self, img: torch.Tensor) -> torch.Tensor:
+        gains = 1.0 + (torch.rand(3, 1, 1) * 2 - 1) * self.spread
+        return (img * gains).clamp(0.0, 1.0)
+
+
 def _uniform(low: float, high: float) -> float:
     """One draw from torch's global generator (seeded per item by the dataset)."""
     return low + (high - low) * float(torch.rand(()))
@@ -96,6 +125,29 @@ def _robust_ops(size: int) -> list[Callable[..., Any]]:
     ]
 
 
+def _overhead_ops(size: int) -> list[Callable[..., Any]]:
+    """For views from above (one sensor's 128-px scenes in training, other sensors' at use):
+    zoom 0.35-1 of the scene, any 90-degree rotation and both flips (no up, no left), then
+    a lower or a higher resolution (blur, or an unsharp mask), JPEG at quality 20-70,
+    brightness, contrast, saturation and hue, a white balance off by up to 15% a channel,
+    sensor noise, and now and then grayscale (panchromatic sensors)."""
+    return [
+        T.RandomResizedCrop(size, scale=(0.35, 1.0), ratio=(0.8, 1.25), antialias=True),
+        T.RandomHorizontalFlip(),
+        T.RandomVerticalFlip(),
+        _Rot90(),
+        T.RandomApply([_Blur(sigma=(0.3, 2.0))], 0.2),
+        T.RandomApply([_Sharpen(percent=(50, 200))], 0.2),
+        T.ToImage(),
+        T.RandomApply([T.JPEG(quality=(20, 70))], 0.2),
+        T.RandomGrayscale(p=0.05),
+        T.ToDtype(torch.float32, scale=True),
+        T.RandomApply([T.ColorJitter(0.3, 0.3, 0.5, 0.05)], 0.6),
+        T.RandomApply([_ChannelGains(0.15)], 0.3),
+        T.RandomApply([_Noise(sigma=(0.01, 0.06))], 0.2),
+    ]
+
+
 def train_transform(pre: Preprocessing, preset: AugPreset) -> T.Compose:
     """Training-time augmentation ending in the same tensor layout as `eval_transform`."""
     size = pre.input_size
@@ -113,6 +165,8 @@ def train_transform(pre: Preprocessing, preset: AugPreset) -> T.Compose:
         ops = _flip_geometry(size)
     elif preset is AugPreset.ROBUST:  # ends in a float image already
         return T.Compose([*_robust_ops(size), T.Normalize(pre.mean, pre.std)])
+    elif preset is AugPreset.OVERHEAD:  # ends in a float image already
+        return T.Compose([*_overhead_ops(size), T.Normalize(pre.mean, pre.std)])
     else:
         ops = [
             T.RandomResizedCrop(size, scale=(0.5, 1.0), antialias=True),

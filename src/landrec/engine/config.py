@@ -49,6 +49,13 @@ class Scheduler(str, Enum):
     NONE = "none"
 
 
+class Select(str, Enum):
+    """What picks the best checkpoint on val (timm's default metric is top-1 too)."""
+
+    ACCURACY = "accuracy"  # top-1, averaged over the data's views with equal weight
+    LOSS = "loss"  # the lowest loss (label smoothing makes it favour early, soft epochs)
+
+
 class CachePoint(str, Enum):
     AUTO = "auto"  # the deepest prefix frozen in every stage of this run
     FINETUNE = "finetune"  # the input of the groups fine-tuning unfreezes, even head-only: head
@@ -182,8 +189,18 @@ class TrainConfig(BaseModel):
     finetune_bn: Flag = Field(
         False, description="true: BatchNorm statistics of unfrozen groups update too"
     )
+    average_epochs: Int = Field(
+        4,
+        ge=0,
+        description="the mean weights of the last stage's last N epochs become the best "
+        "checkpoint when their val score is better (0 or 1 = off)",
+    )
+    select: Choice[Select] = Field(
+        Select.ACCURACY,
+        description="the best checkpoint: val accuracy (each view weighing the same) or loss",
+    )
     early_stopping: Int = Field(
-        0, ge=0, description="stop a stage after N epochs without val-loss gain (0 = off)"
+        0, ge=0, description="stop a stage after N epochs with no better `select` score (0 = off)"
     )
     seed: Int = Field(0, ge=0, description="random seed (split, initialisation, batches)")
     val_fraction: float = Field(
@@ -203,6 +220,14 @@ class TrainConfig(BaseModel):
     )
     distill_temperature: float = Field(
         1.0, gt=0, description="softmax temperature of the teachers' logits"
+    )
+    calibrate: Flag = Field(
+        True,
+        description="after training: temperature and the unknown threshold fitted on val "
+        "and on the data's out-of-class folders (a sources file's out_of_class)",
+    )
+    target_accuracy: float = Field(
+        0.97, gt=0, le=1, description="calibration: accuracy of the accepted images aimed at"
     )
     workers: OptionalInt = Field(None, ge=0, description="decode processes; None = automatic")
     cache: Flag = Field(True, description="train from cached frozen-prefix features")

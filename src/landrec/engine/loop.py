@@ -29,6 +29,9 @@ class EpochStats:
     loss: float
     accuracy: float
     n: int
+    # `accuracy` on each view's samples averaged over the views, each view weighing the same
+    # (`accuracy` itself for a head without views)
+    view_balanced: float = float("nan")
 
 
 def epoch_order(n: int, seed: int) -> tuple[torch.Tensor, torch.Generator]:
@@ -79,17 +82,21 @@ class ImageSource:
         failures: FailureLog,
         workers: int | None = None,
         draft_size: int | None = None,
+        transforms: list[Callable] | None = None,
     ) -> None:
         self.paths, self.labels = paths, torch.tensor(labels)
         self.transform, self.batch_size, self.failures = transform, batch_size, failures
         self.workers, self.draft_size = workers, draft_size
+        self.transforms = transforms  # per file (e.g. by its view); None: `transform` for all
 
     def __len__(self) -> int:
         return (len(self.paths) + self.batch_size - 1) // self.batch_size
 
     def batches(self, seed: int | None = None) -> Batches:
         seeds = None if seed is None else [item_seed(seed, str(p)) for p in self.paths]
-        dataset = ImageDataset(self.paths, self.transform, self.draft_size, seeds)
+        dataset = ImageDataset(
+            self.paths, self.transform, self.draft_size, seeds, transforms=self.transforms
+        )
         order = None if seed is None else epoch_order(len(self.paths), seed)[0].tolist()
         loader = make_loader(dataset, self.batch_size, self.workers, sampler=order)
         for batch in loader:
@@ -148,7 +155,7 @@ def train_one_epoch(
     for x, y in tqdm(source.batches(seed), total=len(source), desc=desc, leave=False):
         x = to_model(x, model)
         y = y.to(x.device)
-        logits = model.forward_from(start, x)
+        logits = model.joint_from(start, x)  # one per (view, class) where the head has views
         loss = criterion(logits, y)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
@@ -162,20 +169,19 @@ def train_one_epoch(
 
 @torch.inference_mode()
 def predict_logits(
-    model: BlockClassifier, source: Source, start: int, tta: bool = False
+    model: BlockClassifier, source: Source, start: int, tta: bool = False, joint: bool = False
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Logits and labels over a source, in order, in eval mode; with `tta`, the log of the
-    probabilities averaged over each batch and its horizontal flip (images only: start 0)."""
+    probabilities averaged over each batch and its horizontal flip (images only: start 0);
+    with `joint`, the head's own logits (per view and class: what training's labels index)."""
     if tta and start != 0:
         raise ValueError("test-time augmentation flips images; cached features cannot be flipped")
     model.eval()
     outs, labels = [], []
     for x, y in source.batches(None):
         x = to_model(x, model)
-        if tta:
-            out = flip_tta_torch(partial(model.forward_from, start), x)
-        else:
-            out = model.forward_from(start, x)
+        forward = partial(model.joint_from if joint else model.forward_from, start)
+        out = flip_tta_torch(forward, x) if tta else forward(x)
         outs.append(out.float().cpu())
         labels.append(y)
     if not outs:
@@ -184,8 +190,20 @@ def predict_logits(
 
 
 def evaluate_epoch(model: BlockClassifier, source: Source, start: int) -> EpochStats:
-    logits, labels = predict_logits(model, source, start)
+    logits, labels = predict_logits(model, source, start, joint=True)
     if len(labels) == 0:
         return EpochStats(float("nan"), 0.0, 0)
     loss = nn.functional.cross_entropy(logits, labels).item()
-    return EpochStats(loss, float((logits.argmax(1) == labels).float().mean()), len(labels))
+    accuracy = float((logits.argmax(1) == labels).float().mean())
+    return EpochStats(loss, accuracy, len(labels), view_balanced(logits, labels, model.views))
+
+
+def view_balanced(joint: torch.Tensor, targets: torch.Tensor, views: int) -> float:
+    """The share of samples whose (view, class) pair is right, on each view's samples, averaged
+    over the views (targets index the pairs view-major); plain accuracy without views."""
+    right = joint.argmax(1) == targets
+    if views <= 1:
+        return float(right.float().mean())
+    of_view = targets // (joint.shape[1] // views)
+    per_view = [right[of_view == v].float().mean() for v in range(views) if (of_view == v).any()]
+    return float(torch.stack(per_view).mean())

@@ -68,10 +68,19 @@ class ModelConfig:
     head: HeadKind = HeadKind.MLP
     hidden: int = 256
     dropout: float = 0.3
+    # The views the head tells apart (e.g. ground, overhead): it then has one output per
+    # (view, class), and the model gives each class's and each view's marginal (`net.fold`).
+    # Empty: one output per class, no view output.
+    views: tuple[str, ...] = ()
+
+    @property
+    def outputs(self) -> int:
+        """The head's outputs: one per class, times the views when there are any."""
+        return self.num_classes * max(1, len(self.views))
 
     def to_dict(self) -> dict:
-        return {**asdict(self), "head": self.head.value}
+        return {**asdict(self), "head": self.head.value, "views": list(self.views)}
 
     @classmethod
     def from_dict(cls, d: dict) -> ModelConfig:
-        return cls(**{**d, "head": HeadKind(d["head"])})
+        return cls(**{**d, "head": HeadKind(d["head"]), "views": tuple(d.get("views", ()))})

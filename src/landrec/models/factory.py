@@ -53,10 +53,8 @@ def create_model(
     resolved = resolve_weights(spec, weights)
     if resolved.state_dict is not None:
         load_pretrained(spec, original, resolved.state_dict)
-    head = build_head(
-        config.head, spec.feature_dim, config.num_classes, config.hidden, config.dropout
-    )
-    return BlockClassifier(spec.split(original), head), resolved
+    head = build_head(config.head, spec.feature_dim, config.outputs, config.hidden, config.dropout)
+    return BlockClassifier(spec.split(original), head, len(config.views)), resolved
 
 
 def build_architecture(config: ModelConfig) -> BlockClassifier:

@@ -19,10 +19,10 @@ from sqlalchemy import Engine, inspect, select, text
 from sqlalchemy.orm import Session
 
 from landrec.archive.db.migrate import MIGRATIONS, current_revision, make_config, upgrade
-from landrec.archive.db.models import Audit, Base, File, Segment, Track, TrackPoint, User
+from landrec.archive.db.models import Audit, Base, File, Segment, Tag, Track, TrackPoint, User
 from landrec.archive.db.session import make_engine
 
-HEAD = "0006"  # the newest migration
+HEAD = "0007"  # the newest migration
 
 
 def schema(engine: Engine) -> dict[str, Any]:
@@ -39,12 +39,12 @@ def schema(engine: Engine) -> dict[str, Any]:
     }
 
 
-def test_the_package_holds_one_line_of_migrations_0001_to_0006() -> None:
+def test_the_package_holds_one_line_of_migrations_0001_to_0007() -> None:
     scripts = ScriptDirectory.from_config(make_config())
     assert (MIGRATIONS / "env.py").exists()
     assert scripts.get_heads() == [HEAD]
     revisions = [s.revision for s in scripts.walk_revisions()]
-    assert revisions == [HEAD, "0005", "0004", "0003", "0002", "0001"]
+    assert revisions == [HEAD, "0006", "0005", "0004", "0003", "0002", "0001"]
 
 
 def test_upgrade_creates_exactly_the_models_schema(db_url: str) -> None:
@@ -174,23 +174,27 @@ def test_0003_adds_empty_auth_tables_and_keeps_the_rows_of_0002(db_url: str) -> 
     engine.dispose()
 
 
-def test_0004_adds_campaigns_segment_positions_and_track_tables_to_the_rows_of_0003(
-    db_url: str,
-) -> None:
-    engine = make_engine(db_url)
-    upgrade(engine, "0003")
-    now = datetime(2024, 1, 1, tzinfo=timezone.utc)
+def add_a_video_with_a_segment(engine: Engine) -> None:
+    """An indexed video row with one coast segment, in the columns every revision has."""
     with engine.begin() as connection:
         columns = "path, size, mtime, kind, status, attempts, first_seen, corrected"
         connection.execute(
             text(f"INSERT INTO files ({columns}) VALUES ('a.mp4', 1, 0, 'video', 'indexed', 0, "
                  ":t, :c)"),
-            {"t": now, "c": False},
+            {"t": datetime(2024, 1, 1, tzinfo=timezone.utc), "c": False},
         )  # fmt: skip
         connection.execute(
             text('INSERT INTO segments (file_id, "index", start_s, context) '
                  "SELECT id, 0, 0.0, 'coast' FROM files"),
         )  # fmt: skip
+
+
+def test_0004_adds_campaigns_segment_positions_and_track_tables_to_the_rows_of_0003(
+    db_url: str,
+) -> None:
+    engine = make_engine(db_url)
+    upgrade(engine, "0003")
+    add_a_video_with_a_segment(engine)
     upgrade(engine)
     with Session(engine) as session:
         row = session.scalars(select(File)).one()
@@ -214,4 +218,33 @@ def test_0004_adds_campaigns_segment_positions_and_track_tables_to_the_rows_of_0
         row.campaign = "sea"
         session.commit()
         assert session.scalars(select(TrackPoint.footprint)).all() == [False]
+    engine.dispose()
+
+
+def test_0007_adds_empty_views_to_the_files_tags_and_segments_of_0006(db_url: str) -> None:
+    engine = make_engine(db_url)
+    upgrade(engine, "0006")
+    add_a_video_with_a_segment(engine)
+    with engine.begin() as connection:  # its tag and context, in the columns of 0006
+        connection.execute(
+            text("INSERT INTO tags (file_id, model_version, label, created_at) "
+                 "SELECT id, 'm1', 'coast', :t FROM files"),
+            {"t": datetime(2024, 1, 1, tzinfo=timezone.utc)},
+        )  # fmt: skip
+        connection.execute(text("UPDATE files SET context = 'coast'"))
+    upgrade(engine)
+    assert current_revision(engine) == HEAD
+    with Session(engine) as session:
+        row = session.scalars(select(File)).one()
+        tag = session.scalars(select(Tag)).one()
+        segment = session.scalars(select(Segment)).one()
+        assert (row.context, row.view, row.view_confidence) == ("coast", None, None)
+        assert (tag.label, tag.view, tag.view_confidence) == ("coast", None, None)
+        assert (segment.context, segment.view, segment.view_confidence) == ("coast", None, None)
+        row.view, row.view_confidence = "overhead", 0.9  # the new columns take values
+        session.commit()
+        assert session.scalars(select(File.view).where(File.view == "overhead")).all() == [
+            "overhead"
+        ]
+    assert "ix_files_view_id" in {i["name"] for i in inspect(engine).get_indexes("files")}
     engine.dispose()

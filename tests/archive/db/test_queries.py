@@ -30,7 +30,8 @@ UTC = timezone.utc
 LIBRARY: list[tuple[str, dict[str, Any]]] = [
     ("2019/Forest_01.jpg", dict(status="indexed", kind="image", format="JPEG", context="forest",
         confidence=0.9, camera_make="Canon", camera_model="EOS 5D", size=300,
-        taken_at=datetime(2019, 5, 1, 10, tzinfo=UTC), latitude=46.0, longitude=7.0)),
+        taken_at=datetime(2019, 5, 1, 10, tzinfo=UTC), latitude=46.0, longitude=7.0,
+        view="ground", view_confidence=0.9)),
     ("2019/coast_02.jpg", dict(status="indexed", kind="image", format="JPEG", context="coast",
         confidence=0.6, camera_make="NIKON CORPORATION", camera_model="D750", size=100,
         taken_at=datetime(2019, 8, 1, tzinfo=UTC), latitude=-33.9, longitude=18.4)),
@@ -38,7 +39,8 @@ LIBRARY: list[tuple[str, dict[str, Any]]] = [
         confidence=0.95, corrected=True, size=200, model_context="coast",
         taken_at=datetime(2020, 1, 1, tzinfo=UTC), latitude=64.0, longitude=-20.0)),
     ("videos/pacific.mp4", dict(status="indexed", kind="video", format="MP4", context="coast",
-        confidence=0.7, camera_model="GoPro HERO9", size=5000, latitude=-17.0, longitude=179.0)),
+        confidence=0.7, camera_model="GoPro HERO9", size=5000, latitude=-17.0, longitude=179.0,
+        view="overhead", view_confidence=0.8)),
     ("videos/fiji_50%.mp4", dict(status="indexed", kind="video", format="MP4", context="unknown",
         confidence=0.3, camera_make="100% Cam", size=300, latitude=-18.0, longitude=-179.0)),
     ("broken.jpg", dict(status="failed", kind="image", error="truncated", size=10,
@@ -78,6 +80,8 @@ def paths(f: FileFilter, session: Session) -> list[str]:
     ("f", "expected"),
     [
         (FileFilter(context="coast"), ["videos/pacific.mp4", "2019/coast_02.jpg"]),
+        (FileFilter(view="overhead"), ["videos/pacific.mp4"]),
+        (FileFilter(view="ground", kind="image"), ["2019/Forest_01.jpg"]),
         (FileFilter(unknown=True), ["videos/fiji_50%.mp4"]),
         (FileFilter(min_confidence=0.9), ["2020/glacier.png", "2019/Forest_01.jpg"]),
         (FileFilter(kind=Kind.VIDEO), ["videos/fiji_50%.mp4", "videos/pacific.mp4"]),
@@ -186,9 +190,10 @@ def test_get_file_loads_segments_and_get_by_path_finds_the_row(
     assert get_file(session, 10_000) is None
 
 
-def test_stats_count_by_context_kind_status_and_format(session: Session) -> None:
+def test_stats_count_by_context_view_kind_status_and_format(session: Session) -> None:
     assert stats(session) == {
         "context": {"forest": 1, "coast": 2, "glacier": 1, "unknown": 1},
+        "view": {"ground": 1, "overhead": 1},  # the files tagged without a view: uncounted
         "kind": {"image": 5, "video": 2, "other": 2},
         "status": {"indexed": 5, "failed": 2, "unsupported": 1, "pending": 1},
         "format": {"JPEG": 2, "PNG": 1, "MP4": 2, "text": 1},

@@ -49,7 +49,7 @@ def test_db_and_broker_come_from_the_environment(fresh_postgres: str, broker_url
     env = {"LANDREC_DB": fresh_postgres, "LANDREC_BROKER": broker_url}
     done = landrec("archive", "migrate", "--json", env=env)
     assert done.returncode == 0, done.stderr
-    assert json.loads(done.stdout) == {"from": None, "to": "0006"}
+    assert json.loads(done.stdout) == {"from": None, "to": "0007"}
     done = landrec("archive", "status", "--json", env=env)
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["queues"] == {"landrec.index": 0, "landrec.previews": 0}

@@ -25,6 +25,9 @@ RED, BLUE = (220, 30, 30), (30, 30, 220)
 GPS = (46.55, 7.98)  # the photo's position (degrees)
 VIDEO_PLACE = "+46.5000+008.0000/"  # the video's ISO 6709 location tag
 N_FILES = 6
+# The clip's shots, in seconds each: at least the 8 s a context must last to become a
+# segment of its own (VideoOptions.min_segment_s); 2 frames a second keep encoding cheap.
+SHOT_S = 9.0
 
 
 def write_storage(storage: Path) -> None:
@@ -33,7 +36,9 @@ def write_storage(storage: Path) -> None:
     write_image(storage / "trip" / "red2.jpg", RED, seed=2)
     write_image(storage / "blue1.jpg", BLUE, seed=3)
     write_gps_jpeg(storage / "trip" / "gps.jpg", Image.new("RGB", (64, 48), BLUE), *GPS)
-    write_video(storage / "clip.mp4", [RED, BLUE, RED], location=VIDEO_PLACE)
+    write_video(
+        storage / "clip.mp4", [RED, BLUE, RED], SHOT_S, fps=2, size=(96, 72), location=VIDEO_PLACE
+    )
     write_truncated(storage / "broken.jpg", RED, seed=4)  # truncated: fails with a reason
 
 

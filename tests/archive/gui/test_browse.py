@@ -21,7 +21,7 @@ def test_grid_shows_every_file_with_badges(page, archive: Archive) -> None:
     badges = page.locator("#grid .card .badge").all_inner_texts()
     assert [b.split()[0] for b in badges] == [i["context"] or "–" for i in items]
     assert {"red", "blue", "–"} == {i["context"] or "–" for i in items}
-    assert all(re.search(r"\d+%$", b) for b in badges if not b.startswith("–"))
+    assert all(re.search(r"\d+%( of \d+:\d\d)?$", b) for b in badges if not b.startswith("–"))
     first = page.locator("#grid .card img").first
     first.evaluate("img => img.decode()")
     assert first.evaluate("img => img.naturalWidth") > 0  # the WebP thumbnail was served

@@ -18,7 +18,7 @@ from playwright.sync_api import expect
 from conftest import write_image
 
 from .a11y import sideways_overflow, violations
-from .conftest import BLUE, PHONE, RED, Archive, open_page
+from .conftest import BLUE, PHONE, RED, SHOT_S, Archive, open_page
 from .helpers import ready, served
 from .test_views import file_id
 
@@ -328,7 +328,9 @@ def test_timeline_legend_seeks_and_the_bar_shows_every_segment(page, archive: Ar
     assert seeks.count() == 3
     page.wait_for_function("document.getElementById('player').readyState >= 1")
     seeks.nth(1).click()
-    page.wait_for_function("Math.abs(document.getElementById('player').currentTime - 2) < 0.05")
+    page.wait_for_function(
+        f"Math.abs(document.getElementById('player').currentTime - {SHOT_S}) < 0.05"
+    )  # the blue segment's start
     for box in seeks.evaluate_all("s => s.map((e) => e.getBoundingClientRect().toJSON())"):
         assert box["width"] >= 24 and box["height"] >= 24, box
     assert violations(page) == []

@@ -150,6 +150,9 @@ class File(Base):
     top_k: Mapped[list | None] = mapped_column(JSON)  # [{"label", "probability"}]
     model_version: Mapped[str | None] = mapped_column(String(128))
     corrected: Mapped[bool] = mapped_column(default=False)
+    # Where the model saw it from (e.g. ground, overhead); None: a model without a view output
+    view: Mapped[str | None] = mapped_column(String(64))
+    view_confidence: Mapped[float | None] = mapped_column(Float)
 
     # Air, land or sea: the first rule's, or a user's (then `campaign_corrected`, kept on re-index)
     campaign: Mapped[str | None] = mapped_column(String(8), index=True)
@@ -161,6 +164,7 @@ class File(Base):
 
     __table_args__ = (
         Index("ix_files_context_id", "context", "id"),
+        Index("ix_files_view_id", "view", "id"),
         Index("ix_files_lat_lon", "latitude", "longitude"),
     )
 
@@ -177,6 +181,8 @@ class Tag(Base):
     label: Mapped[str | None] = mapped_column(String(64))
     confidence: Mapped[float | None] = mapped_column(Float)
     top_k: Mapped[list | None] = mapped_column(JSON)
+    view: Mapped[str | None] = mapped_column(String(64))  # e.g. ground, overhead
+    view_confidence: Mapped[float | None] = mapped_column(Float)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
     __table_args__ = (UniqueConstraint("file_id", "model_version"),)
@@ -195,6 +201,8 @@ class Segment(Base):
     page: Mapped[int | None] = mapped_column(Integer)
     context: Mapped[str | None] = mapped_column(String(64))
     confidence: Mapped[float | None] = mapped_column(Float)
+    view: Mapped[str | None] = mapped_column(String(64))  # e.g. ground, overhead
+    view_confidence: Mapped[float | None] = mapped_column(Float)
     model_version: Mapped[str | None] = mapped_column(String(128))
     # Where the sensor was and where it looked (the frame centre) at the segment's start
     sensor_latitude: Mapped[float | None] = mapped_column(Float)

@@ -66,6 +66,7 @@ class FileFilter:
     q: str | None = None  # substring of the relative path, case-insensitive
     unknown: bool = False  # True: only files whose context is "unknown"
     campaign: str | None = None  # air, land or sea
+    view: str | None = None  # the model's view of the file, e.g. ground or overhead
     sort: str = "-id"
     page: int = 1  # from 1
     page_size: int = 50  # 1..MAX_PAGE_SIZE
@@ -90,6 +91,7 @@ LIST_COLUMNS = (
     File.context, File.confidence, File.model_context, File.corrected, File.width,
     File.height, File.duration_s, File.taken_at, File.latitude, File.longitude,
     File.camera_make, File.camera_model, File.thumbnail, File.sha256, File.campaign,
+    File.view, File.view_confidence, File.top_k,
     select(Track.id).where(Track.file_id == File.id).exists().label("has_track"),
     select(Rendition.status).where(Rendition.file_id == File.id).scalar_subquery()
     .label("preview_status"),
@@ -128,6 +130,7 @@ def _conditions(f: FileFilter) -> list[ColumnElement[bool]]:
         (File.status, f.status),
         (File.corrected, f.corrected),
         (File.campaign, f.campaign),
+        (File.view, f.view),
     ):
         if value is not None:
             where.append(column == _plain(value))
@@ -256,11 +259,17 @@ def _counts(session: Session, column: InstrumentedAttribute[Any]) -> dict[str, i
     return {str(value): count for value, count in session.execute(query)}
 
 
+def views(session: Session) -> list[str]:
+    """The views files of the archive are tagged with (e.g. ground, overhead), sorted."""
+    return sorted(_counts(session, File.view))
+
+
 def stats(session: Session) -> dict[str, Any]:
-    """Counts of files by context, kind, status and format, the total and the pending."""
+    """Counts of files by context, view, kind, status and format, the total and the pending."""
     by_status = _counts(session, File.status)
     return {
         "context": _counts(session, File.context),
+        "view": _counts(session, File.view),
         "kind": _counts(session, File.kind),
         "status": by_status,
         "format": _counts(session, File.format),

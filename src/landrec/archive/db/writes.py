@@ -235,10 +235,13 @@ def _write_tag(session: Session, row: File, tag: TagIn, now: datetime) -> None:
             label=tag.label,
             confidence=tag.confidence,
             top_k=tag.top_k,
+            view=tag.view,
+            view_confidence=tag.view_confidence,
             created_at=now,
         )
     )
     row.model_context, row.confidence, row.top_k = tag.label, tag.confidence, tag.top_k
+    row.view, row.view_confidence = tag.view, tag.view_confidence
     row.model_version = tag.model_version
     if not row.corrected:
         row.context = tag.label
@@ -326,6 +329,8 @@ def _segments(file_id: int, segments: list[SegmentIn], model_version: str) -> li
             start_s=s.start_s,
             end_s=s.end_s,
             page=s.page,
+            view=s.view,
+            view_confidence=s.view_confidence,
             model_version=model_version,
             sensor_latitude=s.sensor_latitude,
             sensor_longitude=s.sensor_longitude,

@@ -1,4 +1,4 @@
-"""The archive's REST API (FastAPI): `create_app(settings, sessions, index, classes)`."""
+"""The archive's REST API (FastAPI): `create_app(settings, sessions, index, classes, views)`."""
 
 from landrec.archive.web.app import create_app
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from typing import Any
 
 import anyio.to_thread
 from fastapi import FastAPI
@@ -51,15 +52,51 @@ class ArchiveApp(FastAPI):
             list(routes_docs.DOCS),
         )
 
+    def openapi(self) -> dict[str, Any]:
+        """The API's description, the `view` filter's values listed: the model's views."""
+        if self.openapi_schema is None:
+            views_in_schema(super().openapi(), self.state.views or [])
+        return self.openapi_schema or {}
+
+
+def views_in_schema(schema: dict[str, Any], views: list[str]) -> None:
+    """The model's `views` as the enum of every `view` filter of `schema` (the list's query
+    parameter, a bulk filter's field), in place; nothing where the model has no views."""
+    if not views:
+        return
+    targets = [
+        p["schema"]
+        for operation in _operations(schema)
+        for p in operation.get("parameters", [])
+        if p.get("name") == "view" and p.get("in") == "query"
+    ]
+    for component in schema.get("components", {}).get("schemas", {}).values():
+        if "view" in component.get("properties", {}) and component.get("title") in FILTERS:
+            targets.append(component["properties"]["view"])
+    for target in targets:
+        for branch in target.get("anyOf", [target]):
+            if branch.get("type") == "string":
+                branch["enum"] = list(views)
+
+
+FILTERS = ("BulkFilter", "FilterQuery", "ListQuery")  # the schemas whose `view` is a filter
+
+
+def _operations(schema: dict[str, Any]) -> list[dict[str, Any]]:
+    return [op for path in schema.get("paths", {}).values() for op in path.values()]
+
 
 def create_app(
     settings: ArchiveSettings,
     sessions: sessionmaker[Session],
     index: Index | None = None,
     classes: list[str] | None = None,
+    views: list[str] | None = None,
 ) -> FastAPI:
     """The API app: `index` is called on each upload once stored (None: the watcher will find
-    it, the upload answers 202); `classes` are the allowed corrections (None: any name)."""
+    it, the upload answers 202); `classes` are the allowed corrections (None: any name);
+    `views` the model's (e.g. ground, overhead: the list's `view` filter's values; None or []:
+    any name)."""
     app = ArchiveApp(
         title="landrec archive",
         summary="Search the archive's images and videos by landscape context and metadata.",
@@ -76,6 +113,7 @@ def create_app(
     app.state.wake = None  # serve() sets it: wakes the indexing loop (a bulk re-index)
     app.state.dispatcher = None  # serve() sets it in the distributed mode (the broker's queues)
     app.state.classes = None if classes is None else list(classes)
+    app.state.views = None if views is None else list(views)
     app.state.upload_slots = routes_upload.UploadSlots(settings.max_parallel_uploads)
     errors.install(app)
     if settings.cors_origins:  # off unless configured: the GUI is served from the same origin

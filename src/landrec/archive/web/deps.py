@@ -36,9 +36,17 @@ def get_classes(request: Request) -> list[str] | None:
     return classes
 
 
+def get_views(request: Request) -> list[str] | None:
+    """The model's views (what the list's `view` filter accepts); None: no model with views
+    is loaded, any well-formed name is accepted."""
+    views: list[str] | None = request.app.state.views
+    return views
+
+
 SessionDep = Annotated[Session, Depends(get_session)]
 SettingsDep = Annotated[ArchiveSettings, Depends(get_settings)]
 ClassesDep = Annotated[list[str] | None, Depends(get_classes)]
+ViewsDep = Annotated[list[str] | None, Depends(get_views)]
 
 
 # Who a request acts as (see `landrec.archive.auth`). The schemes document the two credentials

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from fastapi import APIRouter, Request
 
 from landrec.archive.db import queries, writes
-from landrec.archive.web.deps import ClassesDep, EditorDep, SessionDep
+from landrec.archive.web.deps import ClassesDep, EditorDep, SessionDep, ViewsDep
 from landrec.archive.web.errors import responses
 from landrec.archive.web.routes_files import check_context, search_filter
 from landrec.archive.web.schemas import BulkIn, BulkOut
@@ -18,7 +18,12 @@ router = APIRouter(prefix="/api")
 
 @router.post("/files/bulk", responses=responses(422))
 def bulk(
-    body: BulkIn, who: EditorDep, session: SessionDep, classes: ClassesDep, request: Request
+    body: BulkIn,
+    who: EditorDep,
+    session: SessionDep,
+    classes: ClassesDep,
+    views: ViewsDep,
+    request: Request,
 ) -> BulkOut:
     """`correct` (to `context`: the model's own label clears the correction), `clear` (back
     to the model's label) or `reindex` (indexed anew by the current model) the files of `ids`
@@ -26,7 +31,7 @@ def bulk(
     `matched`: the files named, `changed`: those the action changed."""
     context = None if body.context is None else check_context(body.context, classes)
     if body.filter is not None:
-        ids = queries.matching_ids(session, search_filter(body.filter, "body"))
+        ids = queries.matching_ids(session, search_filter(body.filter, "body", views))
     else:
         ids = body.ids or []
     matched, changed = writes.bulk(session, body.action, ids, who.name, context)

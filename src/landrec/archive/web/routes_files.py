@@ -38,6 +38,7 @@ from landrec.archive.web.deps import (
     SessionDep,
     SettingsDep,
     ViewerDep,
+    ViewsDep,
 )
 from landrec.archive.web.errors import error, invalid, responses
 from landrec.archive.web.schemas import (
@@ -77,11 +78,22 @@ def not_found(what: str) -> HTTPException:
 def item(row: File | Row[Any]) -> FileItem:
     """A list item: the row's columns plus the thumbnail's URL (versioned by content)."""
     out = FileItem.model_validate(row, from_attributes=True)
+    out.share = video_share(row)
     if row.thumbnail:
         out.thumbnail_url = f"/api/files/{row.id}/thumbnail?v={(row.sha256 or '')[:16]}"
     if out.preview_status is None and row.kind in (Kind.IMAGE, Kind.VIDEO):
         out.preview_status = RenditionStatus.PENDING.value  # queued by the next previews pass
     return out
+
+
+def video_share(row: File | Row[Any]) -> float | None:
+    """A video's label's share of its duration: the first of its top-k (the shares of its
+    time, largest first) when that is the model's label; None for anything else."""
+    top = row.top_k or []
+    if row.kind != Kind.VIDEO or not top or top[0].get("label") != row.model_context:
+        return None
+    share = top[0].get("probability")
+    return float(share) if isinstance(share, int | float) else None
 
 
 def moment(text: str | None, name: str, where: str, end: bool = False) -> datetime | None:
@@ -116,22 +128,35 @@ def parse_bbox(text: str | None, where: str) -> queries.BBox | None:
     return min_lon, min_lat, max_lon, max_lat
 
 
-def file_filter(query: Annotated[ListQuery, Query()]) -> queries.FileFilter:
+def file_filter(query: Annotated[ListQuery, Query()], views: ViewsDep) -> queries.FileFilter:
     """The list's query parameters, checked, as a search filter."""
-    return search_filter(query, "query", query.sort, query.page, query.page_size)
+    return search_filter(query, "query", views, query.sort, query.page, query.page_size)
+
+
+def check_view(view: str | None, views: list[str] | None, where: str) -> str | None:
+    """The `view` filter if allowed: one of the model's `views` (None: any name); 422 if not."""
+    if view is not None and views and view not in views:
+        raise invalid(where, "view", f"invalid view {view!r}: use one of {', '.join(views)}")
+    return view
 
 
 def search_filter(
-    f: FilterQuery, where: str, sort: Sort = "-id", page: int = 1, page_size: int = 50
+    f: FilterQuery,
+    where: str,
+    views: list[str] | None = None,
+    sort: Sort = "-id",
+    page: int = 1,
+    page_size: int = 50,
 ) -> queries.FileFilter:
     """The list's filters (GET /api/files' query, a bulk action's body) as a search filter;
-    422 (at `where`: "query", "body") when a date, the bbox or the page is invalid."""
+    422 (at `where`: "query", "body") when a date, the bbox, the view (not one of the model's
+    `views`) or the page is invalid."""
     try:
         return queries.FileFilter(
             f.context, f.min_confidence, f.kind, f.format, f.camera,
             moment(f.taken_from, "from", where), moment(f.taken_to, "to", where, end=True),
-            parse_bbox(f.bbox, where), f.status, f.corrected, f.q, f.unknown, f.campaign, sort,
-            page, page_size,
+            parse_bbox(f.bbox, where), f.status, f.corrected, f.q, f.unknown, f.campaign,
+            check_view(f.view, views, where), sort, page, page_size,
         )  # fmt: skip
     except ValueError as exc:  # the checks FileFilter makes itself (bbox, sort, page)
         raise invalid(where, "filter", str(exc)) from None
@@ -187,6 +212,7 @@ def file_detail(file_id: RowId, _: ViewerDep, session: SessionDep) -> FileDetail
     out = FileDetail.model_validate(row, from_attributes=True)
     listed = item(row)
     out.thumbnail_url, out.preview_status = listed.thumbnail_url, listed.preview_status
+    out.share = listed.share
     history = queries.file_corrections(session, file_id)
     out.corrections = [CorrectionOut.model_validate(c) for c in history]
     extra = row.extra or {}
@@ -398,7 +424,7 @@ def waiting(status: RenditionStatus, progress: float) -> Response:
 
 @router.get("/stats")
 def stats(_: ViewerDep, request: Request, session: SessionDep) -> Stats:
-    """Counts of files per context, kind, status and format; the total and the pending; in
+    """Counts of files per context, view, kind, status and format; the total and the pending; in
     the distributed mode, the queues and each worker's progress."""
     out = Stats.model_validate(queries.stats(session))
     if request.app.state.dispatcher is not None:

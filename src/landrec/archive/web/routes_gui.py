@@ -15,7 +15,13 @@ from pydantic import BaseModel, ConfigDict
 
 from landrec.archive.db import queries
 from landrec.archive.db.models import Status
-from landrec.archive.web.deps import ClassesDep, MaybePrincipalDep, SessionDep, ViewerDep
+from landrec.archive.web.deps import (
+    ClassesDep,
+    MaybePrincipalDep,
+    SessionDep,
+    ViewerDep,
+    ViewsDep,
+)
 from landrec.archive.web.schemas import UtcDatetime
 
 STATIC = Path(__file__).parent / "static"
@@ -100,6 +106,13 @@ def classes(_: ViewerDep, session: SessionDep, model_classes: ClassesDep) -> lis
     contexts in the archive), "unknown" excluded."""
     names = model_classes if model_classes is not None else queries.stats(session)["context"]
     return sorted(name for name in names if name != queries.UNKNOWN)
+
+
+@router.get("/api/views")
+def views(_: ViewerDep, session: SessionDep, model_views: ViewsDep) -> list[str]:
+    """The views the list can be filtered by: the model's (e.g. ground, overhead), or, with no
+    model telling views apart, the views in the archive."""
+    return sorted(model_views) if model_views else queries.views(session)
 
 
 @router.get("/api/failures")

@@ -55,6 +55,8 @@ class FilterQuery(BaseModel):
     unknown: bool = False
     q: str | None = Field(None, max_length=256)
     campaign: CampaignName | None = None
+    # One of the model's views (the OpenAPI enum lists them: `app.views_in_schema`)
+    view: str | None = Field(None, max_length=64, description="the model's view, e.g. overhead")
 
 
 class ListQuery(FilterQuery):
@@ -131,6 +133,11 @@ class FileItem(BaseModel):
     camera_make: str | None
     camera_model: str | None
     campaign: str | None = None  # air, land or sea; None: no position, no airborne telemetry
+    view: str | None = None  # the model's view of it (e.g. ground, overhead); None: not told
+    view_confidence: float | None = None
+    # A video's: its label's share of the video's duration (the first top-k entry); None: an
+    # image, a corrected file or a label that is not the first share
+    share: float | None = None
     has_track: bool = False  # GET /api/files/{id}/track has its track
     thumbnail_url: str | None = None  # None: no thumbnail
     # GET /api/files/{id}/preview: pending, running, ready, failed, original (the original
@@ -160,6 +167,8 @@ class SegmentOut(BaseModel):
     page: int | None
     context: str | None
     confidence: float | None
+    view: str | None = None  # the model's view of the segment or page, e.g. ground, overhead
+    view_confidence: float | None = None
     # Where the sensor was and the frame centre it looked at, at `start_s` (a video's track)
     sensor_latitude: float | None = None
     sensor_longitude: float | None = None
@@ -279,6 +288,7 @@ class Stats(BaseModel):
     total: int
     pending: int
     context: dict[str, int]
+    view: dict[str, int] = {}  # files per view the model saw them from (ground, overhead)
     kind: dict[str, int]
     status: dict[str, int]
     format: dict[str, int]

@@ -3,15 +3,20 @@ logits and written into the checkpoint, so that predict and ONNX export apply th
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from scipy.optimize import minimize_scalar
 from scipy.special import log_softmax
+
+if TYPE_CHECKING:
+    from landrec.models.net import BlockClassifier
 
 from landrec.data.layout import (
     DataLayoutError,
@@ -19,8 +24,10 @@ from landrec.data.layout import (
     SplitData,
     expand_paths,
     find_split_folders,
+    is_sources_file,
     load_eval_folder,
     load_splits,
+    read_out_of_class,
 )
 from landrec.engine.checkpoint import (
     CALIBRATION,
@@ -62,6 +69,9 @@ class CalibrationResult:
     files: dict[str, str] = field(default_factory=dict)
     skipped: list[dict] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    outside_n: int = 0  # out-of-class images that joined the threshold's choice
+    # the out-of-class check: per folder, its held-out half's images and the rate rejected
+    out_of_class: list[dict] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -101,16 +111,30 @@ def expected_calibration_error(probs: np.ndarray, labels: np.ndarray, bins: int 
 
 
 def fit_calibration(
-    logits: np.ndarray, labels: np.ndarray, target_accuracy: float = 0.97, bins: int = 15
+    logits: np.ndarray,
+    labels: np.ndarray,
+    target_accuracy: float = 0.97,
+    bins: int = 15,
+    outside: np.ndarray | None = None,
 ) -> CalibrationResult:
-    """Temperature, calibration errors and the unknown threshold for one set of logits."""
+    """Temperature, calibration errors and the unknown threshold for one set of logits.
+    `outside`: logits of images of none of the classes; they join the threshold's choice as
+    errors whenever accepted (the temperature is fitted on the labelled images alone)."""
     if len(labels) == 0:
         raise ValueError("no readable images to calibrate on")
     temperature = fit_temperature(logits, labels)
     before = softmax(logits)
     after = softmax(logits, temperature)
     confidence, correct = after.max(1), after.argmax(1) == labels
-    threshold = choose_threshold(confidence, correct, target_accuracy)
+    if outside is not None and len(outside):
+        out_confidence = softmax(outside, temperature).max(1)
+        threshold = choose_threshold(
+            np.r_[confidence, out_confidence],
+            np.r_[correct, np.zeros(len(out_confidence), dtype=bool)],
+            target_accuracy,
+        )
+    else:
+        threshold = choose_threshold(confidence, correct, target_accuracy)
     at = math.inf if threshold is None else threshold
     coverage, accuracy = coverage_accuracy(confidence, correct, at)
     notes = []
@@ -131,7 +155,52 @@ def fit_calibration(
         n_images=len(labels),
         curve=coverage_curve(confidence, correct),
         notes=notes,
+        outside_n=0 if outside is None else len(outside),
     )
+
+
+def halves(folder: Path) -> tuple[list[Path], list[Path]]:
+    """A folder's images split in two by a hash of their path below it (stable across
+    machines): the first half joins the calibration, the second checks it."""
+    fit: list[Path] = []
+    check: list[Path] = []
+    for path in expand_paths([folder]):
+        key = path.relative_to(folder).as_posix().encode()
+        (fit if hashlib.sha256(key).digest()[0] % 2 == 0 else check).append(path)
+    return fit, check
+
+
+def _outside_logits(
+    model: BlockClassifier, meta: CheckpointMeta, paths: list[Path], batch_size: int
+) -> np.ndarray:
+    logits, _, _ = image_logits(model, meta.preprocessing, paths, [0] * len(paths), batch_size)
+    return logits.double().numpy().reshape(len(logits), -1)
+
+
+def check_out_of_class(
+    model: BlockClassifier,
+    meta: CheckpointMeta,
+    folders: dict[Path, list[Path]],
+    temperature: float,
+    threshold: float | None,
+    batch_size: int,
+) -> list[dict]:
+    """Per folder: its images (the check halves), the rate the unknown rule rejects, and the
+    classes the accepted ones were taken for."""
+    rows = []
+    for folder, paths in folders.items():
+        probs = softmax(_outside_logits(model, meta, paths, batch_size), temperature)
+        accepted = probs.max(1) >= (math.inf if threshold is None else threshold)
+        taken = Counter(meta.classes[i] for i in probs.argmax(1)[accepted])
+        rows.append(
+            {
+                "folder": str(folder),
+                "n": len(probs),
+                "rejection_rate": float(1 - accepted.mean()) if len(probs) else None,
+                "accepted_as": dict(taken.most_common()),
+            }
+        )
+    return rows
 
 
 def load_split_for(meta: CheckpointMeta, data: str | Path, split: Split) -> SplitData:
@@ -155,15 +224,28 @@ def calibrate(
     target_accuracy: float = 0.97,
     out: str | Path | None = None,
     batch_size: int = 64,
+    out_of_class: list[Path] | None = None,
 ) -> CalibrationResult:
     """Fit on `split` of `data`, store temperature and threshold in the checkpoint (a run
     folder's best), and write calibration.json and calibration.png into `out` (default: the
-    checkpoint's folder)."""
+    checkpoint's folder). `out_of_class`: folders of images of none of the classes (default: a
+    sources file's); half of each joins the threshold's choice, the other half checks it."""
     path = resolve_checkpoint(checkpoint)
     model, meta = load_checkpoint(path)
     samples = load_split_for(meta, data, Split(split))
+    if out_of_class is None:
+        out_of_class = read_out_of_class(data) if is_sources_file(data) else []
+    split_folders = {Path(f): halves(Path(f)) for f in out_of_class}
+    fit_paths = [p for fit, _ in split_folders.values() for p in fit]
     logits, labels, failures = split_logits(model, meta, samples, batch_size)
-    result = fit_calibration(logits.double().numpy(), labels.numpy(), target_accuracy)
+    outside = _outside_logits(model, meta, fit_paths, batch_size) if fit_paths else None
+    result = fit_calibration(
+        logits.double().numpy(), labels.numpy(), target_accuracy, outside=outside
+    )
+    checks = {f: check for f, (_, check) in split_folders.items()}
+    result.out_of_class = check_out_of_class(
+        model, meta, checks, result.temperature, result.threshold, batch_size
+    )
     result.split, result.checkpoint, result.skipped = split, str(path), failures.to_list()
     meta.extra[CALIBRATION] = {
         "temperature": result.temperature,

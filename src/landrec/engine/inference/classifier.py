@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import importlib.util
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -31,12 +31,14 @@ from landrec.engine.tta import flip_tta
 if TYPE_CHECKING:  # imported where a session is made; torch where the PyTorch backend runs
     import onnxruntime as ort
 
-LogitsFn = Callable[[np.ndarray], np.ndarray]  # (B, 3, H, W) float32 -> (B, C) logits
+# (B, 3, H, W) float32 -> (B, C) class logits, then (B, V) view logits where the model has views
+LogitsFn = Callable[[np.ndarray], np.ndarray]
 
 
 @dataclass
 class Classifier:
-    """What prediction needs: class names, preprocessing and a logits function."""
+    """What prediction needs: class names, preprocessing and a logits function (the model's
+    outputs: the classes' logits, then the views' where it tells views apart)."""
 
     classes: list[str]
     preprocessing: Preprocessing
@@ -44,16 +46,38 @@ class Classifier:
     source: str  # description of the model (checkpoint path, backend, weights)
     temperature: float = 1.0  # calibrated softmax temperature (1.0: not calibrated)
     threshold: float | None = None  # top-1 probability below which the label is "unknown"
+    views: list[str] = field(default_factory=list)  # e.g. ground, overhead ([]: no view output)
 
     def probabilities(self, x: np.ndarray) -> np.ndarray:
         """Calibrated class probabilities, (B, 3, H, W) -> (B, C) float64."""
-        return softmax(self.logits(x), self.temperature)
+        return self.outputs(x)[0]
+
+    def outputs(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        """One model call: calibrated class probabilities (B, C) and the view probabilities
+        (B, V), None where the model has no views (the temperature is the classes')."""
+        return self.split(self.logits(x))
+
+    def split(self, logits: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        """`outputs` of logits already computed."""
+        n = len(self.classes)
+        views = softmax(logits[:, n:]) if self.views else None
+        return softmax(logits[:, :n], self.temperature), views
+
+    def class_logits(self, x: np.ndarray) -> np.ndarray:
+        """The classes' logits alone, (B, C)."""
+        return self.logits(x)[:, : len(self.classes)]
 
 
 def _classifier(meta: CheckpointMeta, logits: LogitsFn, source: str) -> Classifier:
     init = " (random init)" if meta.random_init else ""
     return Classifier(
-        meta.classes, meta.preprocessing, logits, source + init, meta.temperature, meta.threshold
+        meta.classes,
+        meta.preprocessing,
+        logits,
+        source + init,
+        meta.temperature,
+        meta.threshold,
+        list(meta.model.views),
     )
 
 
@@ -67,7 +91,7 @@ def torch_classifier(checkpoint: str | Path) -> Classifier:
     @torch.inference_mode()
     def logits(x: np.ndarray) -> np.ndarray:
         batch = torch.from_numpy(x).contiguous(memory_format=torch.channels_last)
-        return model(batch).float().numpy()
+        return model.outputs(batch).float().numpy()
 
     return _classifier(meta, logits, f"{checkpoint} [torch]")
 

@@ -18,7 +18,6 @@ from landrec.data.preprocess import Preprocessing
 from landrec.engine.checkpoint import CheckpointError
 from landrec.engine.config import Backend
 from landrec.engine.inference.classifier import Classifier, load_classifier
-from landrec.engine.probability import softmax
 
 SEPARATOR = ","
 
@@ -58,7 +57,7 @@ def ensemble_classifier(members: list[Classifier]) -> Classifier:
         total = np.zeros((len(x), len(classes)))
         for m, order, (mean, std) in zip(members, orders, scales, strict=True):
             y = (_resized(x, m.preprocessing.input_size) - mean) / std
-            probs = softmax(m.logits(np.ascontiguousarray(y, dtype=np.float32)), m.temperature)
+            probs = m.probabilities(np.ascontiguousarray(y, dtype=np.float32))
             total += probs[:, order]
         return np.log(np.clip(total / len(members), 1e-12, 1.0))  # softmax gives the mean back
 

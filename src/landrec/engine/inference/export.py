@@ -25,6 +25,7 @@ from landrec.data.layout import expand_paths
 from landrec.data.transforms import Preprocessing, eval_transform
 from landrec.engine.checkpoint import CheckpointMeta, load_checkpoint
 from landrec.engine.onnx import INPUT, OUTPUT, export_module, set_meta
+from landrec.models.net import BlockClassifier, Outputs
 
 log = logging.getLogger(__name__)
 
@@ -116,10 +117,10 @@ def _check_output(out: Path) -> Path:
     return out
 
 
-def _export_fp32(model: torch.nn.Module, meta: CheckpointMeta, path: Path, opset: int) -> None:
+def _export_fp32(model: BlockClassifier, meta: CheckpointMeta, path: Path, opset: int) -> None:
     size = meta.preprocessing.input_size
     example = torch.randn(2, 3, size, size)  # batch 2, so nothing specialises to batch 1
-    export_module(model, example, path, OUTPUT, opset)
+    export_module(Outputs(model), example, path, OUTPUT, opset)
     set_meta(path, meta)
 
 

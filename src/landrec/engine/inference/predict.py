@@ -28,6 +28,8 @@ class Prediction:
     top_k: list[tuple[str, float]] = field(default_factory=list)
     error: str | None = None
     best_guess: str | None = None  # the top-1 class, also when `label` is "unknown"
+    view: str | None = None  # e.g. ground or overhead, where the model tells views apart
+    view_confidence: float | None = None
 
     def to_dict(self) -> dict:
         return {
@@ -37,6 +39,8 @@ class Prediction:
             "top_k": [{"label": c, "probability": p} for c, p in self.top_k],
             "error": self.error,
             "best_guess": self.best_guess,
+            "view": self.view,
+            "view_confidence": self.view_confidence,
         }
 
 
@@ -137,11 +141,12 @@ def predict_refs(
         if not batch.indices:
             continue
         started = time.perf_counter()
-        probs = classifier.probabilities(batch.images)
+        probs, views = classifier.outputs(batch.images)
         if timings is not None:
             timings.infer_s += time.perf_counter() - started
-        for row, i in zip(probs, batch.indices, strict=True):
-            results[i] = to_prediction(classifier, str(refs[i]), row, k)
+        for j, i in enumerate(batch.indices):
+            view = None if views is None else views[j]
+            results[i] = to_prediction(classifier, str(refs[i]), probs[j], k, view)
     return [results[i] for i in range(len(refs))]
 
 
@@ -150,11 +155,18 @@ def clamped_k(classifier: Classifier, top_k: int) -> int:
     return max(1, min(top_k, len(classifier.classes)))
 
 
-def to_prediction(classifier: Classifier, path: str, probs: np.ndarray, k: int) -> Prediction:
-    """The top-k classes of one probability row; "unknown" when top-1 is below the threshold."""
+def to_prediction(
+    classifier: Classifier, path: str, probs: np.ndarray, k: int, views: np.ndarray | None = None
+) -> Prediction:
+    """The top-k classes of one probability row; "unknown" when top-1 is below the threshold;
+    the likelier view of `views` (the model's view probabilities), where it has views."""
     order = np.argsort(-probs)[:k]
     top = [(classifier.classes[j], float(probs[j])) for j in order]
     best, confidence = top[0]
     threshold = classifier.threshold
     label = UNKNOWN if threshold is not None and confidence < threshold else best
-    return Prediction(path, label, confidence, top, best_guess=best)
+    prediction = Prediction(path, label, confidence, top, best_guess=best)
+    if views is not None and classifier.views:
+        v = int(np.argmax(views))
+        prediction.view, prediction.view_confidence = classifier.views[v], float(views[v])
+    return prediction

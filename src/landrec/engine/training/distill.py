@@ -99,7 +99,7 @@ def teacher_probabilities(
         )
         for batch in tqdm(batches, f"teacher {run}", -(-len(rows) // BATCH), leave=False):
             if batch.indices:
-                logits = teacher.logits(batch.images)[:, order]
+                logits = teacher.class_logits(batch.images)[:, order]
                 total[rows[batch.indices]] += softmax(logits, temperature)
                 counts[rows[batch.indices]] += 1
     return total / np.maximum(counts, 1)[:, None], counts > 0

@@ -20,6 +20,8 @@ from landrec.data.layout import DatasetSplits, Split, load_splits
 from landrec.data.transforms import AugPreset, train_transform
 from landrec.engine import checkpoint as ckpt
 from landrec.engine.config import (
+    ConfigError,
+    Select,
     TrainConfig,
     check_init_weights,
     config_to_dict,
@@ -85,12 +87,16 @@ class Trainer:
     run_dir: Path
     failures: FailureLog = field(default_factory=FailureLog)
     history: list[dict] = field(default_factory=list)
+    # the best selection score so far (the lower the better): val loss, or minus the val
+    # accuracy (`select`); named for the resume state's key
     best_val_loss: float = float("inf")
     cache_bytes: int = 0
     on_epoch: Callable[[dict], None] | None = None  # called with each history row
     exclusion: Exclusion = field(default_factory=Exclusion)  # what --exclude took out
     _cached: dict[str, FeatureSet] = field(default_factory=dict)
     _targets: torch.Tensor | None = None  # the teachers' soft targets for the cached train rows
+    _average: WeightAverage = field(default_factory=lambda: WeightAverage())
+    averaged: dict | None = None  # what the mean of the last epochs scored, and if it was kept
 
     @property
     def folder(self) -> RunFolder:
@@ -119,28 +125,45 @@ class Trainer:
 
     def _image_sources(self) -> tuple[Source, Source]:
         c, pre = self.config, self.meta.preprocessing
-        train_paths, train_labels = self.data.get(Split.TRAIN).paths_labels()
-        val_paths, val_labels = self.data.get(Split.VAL).paths_labels()
+        train_paths, train_labels = self.data.get(Split.TRAIN).paths_targets()
+        val_paths, val_labels = self.data.get(Split.VAL).paths_targets()
         common = (c.batch_size, self.failures, c.workers)
         augment = train_transform(pre, c.augment)
+        by_view = [train_transform(pre, preset) for preset in view_presets(self.data, c.augment)]
+        per_file = [by_view[s.view] for s in self.data.get(Split.TRAIN).samples]
         return (
-            ImageSource(train_paths, train_labels, augment, *common, pre.short_side),
+            ImageSource(
+                train_paths, train_labels, augment, *common, pre.short_side, transforms=per_file
+            ),
             PipelineSource(val_paths, val_labels, pre, *common),
         )
 
     def _extract(self, start: int) -> None:
         c = self.config
         extractor = make_extractor(c, self.model, start, self.meta.preprocessing)
-        n_views = 1 if c.augment is AugPreset.NONE else max(1, c.aug_views)
-        views = [ViewSpec(c.augment, c.seed, i) for i in range(n_views)]
-        self._cached["train"] = extractor.extract(
-            *self.data.get(Split.TRAIN).paths_labels(), views, self.failures, "train"
+        presets = view_presets(self.data, c.augment)
+        n_views = 1 if set(presets) == {AugPreset.NONE} else max(1, c.aug_views)
+        samples = self.data.get(Split.TRAIN)
+        parts = []
+        for v, preset in enumerate(presets):  # each view of the data with its own preset
+            rows = [i for i, sample in enumerate(samples.samples) if sample.view == v]
+            paths, targets = samples.paths_targets()
+            specs = [ViewSpec(preset, c.seed, i) for i in range(n_views)]
+            name = f"train {self.data.views[v]}" if self.data.views else "train"
+            found = extractor.extract(
+                [paths[i] for i in rows], [targets[i] for i in rows], specs, self.failures, name
+            )
+            parts.append(([rows[k] for k in found.keep], found))
+        self._cached["train"] = FeatureSet(
+            torch.cat([found.features for _, found in parts], 1),
+            torch.cat([found.labels for _, found in parts]),
+            [i for keep, _ in parts for i in keep],
         )
         if c.teacher:
             train = self._cached["train"]
             self._targets = distill_targets(c, self.data, train.labels, train.keep)
         self._cached["val"] = extractor.extract(
-            *self.data.get(Split.VAL).paths_labels(), [ViewSpec()], self.failures, "val"
+            *self.data.get(Split.VAL).paths_targets(), [ViewSpec()], self.failures, "val"
         )
         self.cache_bytes = extractor.store.size_bytes()
 
@@ -152,12 +175,16 @@ class Trainer:
         optimizer = make_optimizer(c, self.model, plan)
         scheduler = make_scheduler(c, optimizer, plan.epochs)
         first_epoch, bad_epochs = 0, 0
+        # the last stage's last `average_epochs` epochs are averaged (SWA-style)
+        averaging = index == len(plans) - 1 and c.average_epochs >= 2
+        self._average = WeightAverage()
         if resume is not None:
             optimizer.load_state_dict(resume["optimizer"])
             if scheduler is not None:
                 scheduler.load_state_dict(resume["scheduler"])
             first_epoch, bad_epochs = resume["epoch"], resume["bad_epochs"]
-        criterion = nn.CrossEntropyLoss(label_smoothing=c.label_smoothing)
+            self._average = WeightAverage.restore(resume.get("average"))
+        criterion = nn.CrossEntropyLoss(self._pair_weights(), label_smoothing=c.label_smoothing)
         bar = tqdm(
             range(first_epoch, plan.epochs), desc=f"stage {index + 1} ({plan.name})", unit="epoch"
         )
@@ -180,14 +207,17 @@ class Trainer:
             }
             self.history.append(row)
             bar.set_postfix(val_loss=f"{va.loss:.4f}", val_acc=f"{va.accuracy:.4f}")
-            improved = va.loss < self.best_val_loss
+            score = va.loss if c.select is Select.LOSS else -va.view_balanced
+            improved = score < self.best_val_loss  # the lowest score so far (see `select`)
             bad_epochs = 0 if improved else bad_epochs + 1
             if improved:
-                self.best_val_loss = va.loss
+                self.best_val_loss = score
                 self._save(self.folder.best, plan, epoch, va.accuracy)
                 ckpt.save_same(self.folder.best, self.folder.last)
             else:
                 self._save(self.folder.last, plan, epoch, va.accuracy)
+            if averaging and epoch + 1 > plan.epochs - c.average_epochs:
+                self._average.add(self.model)
             stop = bool(c.early_stopping) and bad_epochs >= c.early_stopping
             done = epoch + 1 == plan.epochs or stop
             self._save_state(
@@ -201,6 +231,38 @@ class Trainer:
                 self.on_epoch(row)  # resumable run (e.g. an Optuna trial pruned here)
             if stop:
                 break
+        if averaging and self._average.count >= 2:
+            self._try_average(plan, val_src, start)
+
+    def _pair_weights(self) -> torch.Tensor | None:
+        """The loss weight of each (view, class) output: its source's `weight` (sources file)."""
+        weights = self.data.view_weight
+        if len(self.data.views) < 2 or not weights or all(w == 1.0 for w in weights):
+            return None
+        per_pair = [w for w in weights for _ in self.data.classes]
+        return torch.tensor(per_pair, device=next(self.model.parameters()).device)
+
+    def _try_average(self, plan: StagePlan, val_src: Source, start: int) -> None:
+        """The mean of the averaged epochs' weights, scored on val as the epochs were; the best
+        checkpoint when its score is as good or better (`averaged` says what came of it)."""
+        c = self.config
+        last = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
+        self._average.load_into(self.model)
+        va = evaluate_epoch(self.model, val_src, start)
+        score = va.loss if c.select is Select.LOSS else -va.view_balanced
+        kept = score <= self.best_val_loss  # a tie goes to the mean (flatter, SWA's point)
+        self.averaged = {
+            "stage": plan.name,
+            "epochs": self._average.count,
+            "val_loss": va.loss,
+            "val_accuracy": va.accuracy,
+            "kept": kept,
+        }
+        if kept:
+            self.best_val_loss = score
+            self.meta.extra["averaged_epochs"] = self._average.count
+            self._save(self.folder.best, plan, plan.epochs, va.accuracy)
+        self.model.load_state_dict(last)
 
     def _save(self, path: Path, plan: StagePlan, epoch: int, val_accuracy: float) -> None:
         self.meta.extra.update(
@@ -220,8 +282,69 @@ class Trainer:
             "history": self.history,
             "optimizer": optimizer.state_dict() if optimizer is not None else {},  # type: ignore[attr-defined]
             "scheduler": scheduler.state_dict() if scheduler is not None else {},  # type: ignore[attr-defined]
+            "average": self._average.state(),
         }
         ckpt.save_state(self.folder.state, state)
+
+
+@dataclass
+class WeightAverage:
+    """A running sum of a model's floating-point weights and buffers over epochs (stochastic
+    weight averaging's uniform mean; BatchNorm statistics stay frozen in fine-tuning, so the
+    mean needs no re-estimation); the rest (integers) is taken from the model as it is."""
+
+    total: dict[str, torch.Tensor] = field(default_factory=dict)
+    count: int = 0
+
+    def add(self, model: nn.Module) -> None:
+        for name, value in model.state_dict().items():
+            if value.is_floating_point():
+                v = value.detach().double().cpu()
+                self.total[name] = self.total[name] + v if name in self.total else v.clone()
+        self.count += 1
+
+    def load_into(self, model: nn.Module) -> None:
+        state = model.state_dict()
+        for name, total in self.total.items():
+            state[name] = (total / self.count).to(state[name].dtype)
+        model.load_state_dict(state)
+
+    def state(self) -> dict:
+        return {"total": self.total, "count": self.count}
+
+    @classmethod
+    def restore(cls, saved: dict | None) -> WeightAverage:
+        if not saved:
+            return cls()
+        return cls(dict(saved["total"]), int(saved["count"]))
+
+
+def _averaged(trainer: Trainer) -> str:
+    """A note on the mean of the last epochs' weights (`average_epochs`), or ""."""
+    a = trainer.averaged
+    if a is None:
+        return ""
+    verdict = "kept as best" if a["kept"] else "not kept: an epoch scored better"
+    return (
+        f"the mean of {a['stage']}'s last {a['epochs']} epochs' weights: val accuracy "
+        f"{a['val_accuracy']:.4f}, loss {a['val_loss']:.4f} ({verdict})"
+    )
+
+
+def view_presets(data: DatasetSplits, default: AugPreset) -> list[AugPreset]:
+    """The augmentation of each view of the data (one entry for data without views): a sources
+    file's own preset for a source, else `default`."""
+    if not data.views:
+        return [default]
+    presets = []
+    for view, name in zip(data.views, data.view_augment or [None] * len(data.views), strict=True):
+        try:
+            presets.append(default if name is None else AugPreset(name))
+        except ValueError:
+            allowed = ", ".join(p.value for p in AugPreset)
+            message = f"{data.root}: view {view}: augment {name!r} (allowed: {allowed})"
+            raise ConfigError(message) from None
+    return presets
 
 
 def write_history(history: list[dict], path: Path) -> None:
@@ -241,7 +364,12 @@ def build_trainer(config: TrainConfig, data_root: Path, run_dir: Path) -> Traine
     data = load_splits(data_root, config.val_fraction, config.seed)
     exclusion = apply_exclusions(data, config)
     model_config = ModelConfig(
-        config.model, len(data.classes), config.head, config.hidden, config.dropout
+        config.model,
+        len(data.classes),
+        config.head,
+        config.hidden,
+        config.dropout,
+        tuple(data.views) if len(data.views) > 1 else (),
     )
     model, source, random_init = initial_model(config, model_config, data.classes)
     model = model.to(pick_device(config.device)).to(memory_format=torch.channels_last)
@@ -287,7 +415,7 @@ def train(
             ckpt.load_weights_into(trainer.model, run.best)  # from the best head
         trainer.run_stage(index, plans, state if mid_stage else None)
     plot_curves(trainer.history, run.curves, f"{config.model} ({trainer.meta.weights_source})")
-    notes = [n for n in (trainer.data.val_note, trainer.exclusion.note()) if n]
+    notes = [n for n in (trainer.data.val_note, trainer.exclusion.note(), _averaged(trainer)) if n]
     return TrainResult(
         run_dir,
         run.best,

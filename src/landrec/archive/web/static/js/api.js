@@ -68,6 +68,13 @@ export function classes() {
   return classesOnce;
 }
 
+let viewsOnce = null;
+/** The views the list can be filtered by: the model's (ground, overhead), asked once. */
+export function views() {
+  viewsOnce ??= get("/api/views");
+  return viewsOnce;
+}
+
 export const correct = (id, context) => put(`/api/files/${id}/context`, { context });
 /** Undo a correction: the file's context back to the model's label (the FileItem). */
 export const uncorrect = (id) => request("DELETE", `/api/files/${id}/context`);

@@ -2,7 +2,7 @@
 // keys: arrows move between cards, Enter opens one, PageUp/PageDown turn pages.
 
 import { href } from "./route.js";
-import { badge, el, fileName } from "./util.js";
+import { el, fileBadge, fileName, viewPill } from "./util.js";
 
 /** The card of a list item: a list item holding the link to its detail (with the list's
  * `params` kept); the selection puts a checkbox beside the link (an input inside a link is
@@ -25,7 +25,8 @@ export function card(item, params) {
     el(
       "span",
       { class: "caption" },
-      badge(item.context, item.confidence),
+      fileBadge(item),
+      viewPill(item.view, item.view_confidence),
       item.corrected ? el("span", { class: "corrected" }, "corrected") : null,
       status,
     ),

@@ -10,7 +10,7 @@ import { pointMap } from "./map.js";
 import { metadata } from "./meta.js";
 import { describe, viewer } from "./preview.js";
 import { backView, current, drawing, href } from "./route.js";
-import { badge, colour, el, percent, show, when } from "./util.js";
+import { badge, colour, el, fileBadge, percent, show, viewPill, when } from "./util.js";
 import { timeline } from "./timeline.js";
 import { trackMap } from "./track.js";
 import { neighbours, swipeOn, walker } from "./walk.js";
@@ -53,7 +53,7 @@ function topK(file) {
 /** The context as the head shows it: a user's label alone (the model's confidence is not its),
  * and beside it the model's label and confidence. */
 function contextLine(file) {
-  if (!file.corrected) return [el("span", { id: "context" }, badge(file.context, file.confidence))];
+  if (!file.corrected) return [el("span", { id: "context" }, fileBadge(file))];
   const model = `${file.model_context ?? "–"} ${percent(file.confidence)}`;
   return [
     el("span", { id: "context" }, badge(file.context, null)),
@@ -205,6 +205,7 @@ export async function render(container, live = drawing()) {
     closeLink(params),
     heading,
     context,
+    viewPill(file.view, file.view_confidence),
     walker(id, near),
   );
   const changed = (fresh) => {

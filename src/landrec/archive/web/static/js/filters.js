@@ -11,11 +11,17 @@ const form = () => document.getElementById("filters");
 const TYPING_DELAY_MS = 300;
 const TYPED = new Set(["search", "number"]); // applied after a pause in typing
 
-/** Fill the context and format choices from the archive's counts (and the model's classes). */
+/** Fill the context, view and format choices from the archive's counts (and the model's
+ * classes and views). */
 export async function loadChoices() {
-  const [stats, classes] = await Promise.all([api.stats(), api.classes().catch(() => [])]);
+  const [stats, classes, views] = await Promise.all([
+    api.stats(),
+    api.classes().catch(() => []),
+    api.views().catch(() => []),
+  ]);
   const contexts = new Set([...classes, ...Object.keys(stats.context)]);
   fill(form().elements.context, [...contexts].sort());
+  fill(form().elements.view, [...new Set([...views, ...Object.keys(stats.view ?? {})])].sort());
   fill(form().elements.format, Object.keys(stats.format).sort());
   syncFromUrl();
 }

@@ -4,6 +4,7 @@
 
 export const FILTERS = [
   "context",
+  "view",
   "kind",
   "campaign",
   "format",

@@ -53,6 +53,9 @@ export async function render(container, live = drawing()) {
       { class: "stats" },
       el("h2", {}, `${stats.total.toLocaleString("en")} files`),
       bars("Files per context", stats.context, byContext),
+      Object.keys(stats.view ?? {}).length
+        ? bars("View", stats.view, (name) => href("files", new URLSearchParams({ view: name })))
+        : null,
       bars("Kind", stats.kind),
       bars("Status", stats.status),
       bars("Format", stats.format),

@@ -11,7 +11,8 @@ export function timeline(segments, duration, video) {
   if (!timed.length) return null;
   const total = duration || Math.max(...timed.map((s) => s.end_s)) || 1;
   const describe = (s) =>
-    `${seconds(s.start_s)}–${seconds(s.end_s)} ${s.context ?? "–"} ${percent(s.confidence)}`;
+    `${seconds(s.start_s)}–${seconds(s.end_s)} ${s.context ?? "–"} ${percent(s.confidence)}` +
+    (s.view ? `, ${s.view} view ${percent(s.view_confidence)}` : "");
   // The bar is for the eye and the mouse; the legend's buttons say the same to everyone.
   const bar = el("div", { class: "timeline", "aria-hidden": "true" });
   for (const segment of timed) {
@@ -27,7 +28,12 @@ export function timeline(segments, duration, video) {
             `width:${width}%`,
             `background:${colour(segment.context)}`,
           ].join(";"),
-          dataset: { start: segment.start_s, context: segment.context ?? "" },
+          dataset: {
+            start: segment.start_s,
+            end: segment.end_s,
+            context: segment.context ?? "",
+            view: segment.view ?? "",
+          },
           onclick: () => seek(video, segment.start_s),
         },
         width > 8 ? segment.context : "",

@@ -74,6 +74,37 @@ export function colour(context) {
   return PALETTE[h % PALETTE.length];
 }
 
+/** A duration in seconds as m:ss (5:00), or h:mm:ss from an hour. */
+export function clock(s) {
+  if (s === null || s === undefined) return "–";
+  const whole = Math.round(s);
+  const [h, m, sec] = [Math.floor(whole / 3600), Math.floor((whole % 3600) / 60), whole % 60];
+  const mm = h ? `${h}:${String(m).padStart(2, "0")}` : String(m);
+  return `${mm}:${String(sec).padStart(2, "0")}`;
+}
+
+/** The context badge of a file or list item. A video's (not corrected) says its label's share
+ * of the video's time, "coast · 68% of 5:00": the first of its top-k and what its timeline adds
+ * up to; the model's confidence is in its title. Anything else: the label and the confidence. */
+export function fileBadge(item) {
+  if (item.share === null || item.share === undefined || item.corrected)
+    return badge(item.context, item.confidence);
+  const node = badge(item.context, null);
+  node.classList.add("share");
+  node.title = `model confidence ${percent(item.confidence)}`;
+  const share = ` · ${percent(item.share)} of ${clock(item.duration_s)}`;
+  node.append(el("span", { class: "conf" }, share));
+  return node;
+}
+
+/** The view the model saw a file from, as a small pill ("overhead"), its confidence in the
+ * title; null where the model tells no views apart. */
+export function viewPill(view, confidence) {
+  if (!view) return null;
+  const title = `view: ${view} (${percent(confidence)} confidence)`;
+  return el("span", { class: `view-pill ${view}`, title, dataset: { view } }, view);
+}
+
 export function badge(context, confidence) {
   return el(
     "span",
