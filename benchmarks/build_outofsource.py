@@ -146,13 +146,17 @@ class Index:
 
 def reference_index(data: Path) -> Index:
     """Every photo of the training set's splits (train, val, test)."""
-    index = Index([], {}, [], [])
-    for photo in sorted(data.glob("*/*/*")):
+    return add_photos(Index([], {}, [], []), data, "*/*/*")
+
+
+def add_photos(index: Index, root: Path, pattern: str, prefix: str = "") -> Index:
+    """Add every photo matching root/`pattern` to the index, named prefix + its path below root."""
+    for photo in sorted(root.glob(pattern)):
         if photo.suffix.lower() in common.IMAGE_SUFFIXES:
             raw = photo.read_bytes()
             with Image.open(io.BytesIO(raw)) as im:
                 index.add(
-                    str(photo.relative_to(data)),
+                    prefix + str(photo.relative_to(root)),
                     hashlib.sha256(raw).hexdigest(),
                     average_hash(im),
                     thumbnail(im),
@@ -164,27 +168,29 @@ def build(out: Path, data: Path) -> list[dict[str, str]]:
     """Write the kept photos to out/<class>/ and return the manifest rows of all candidates."""
     reference = reference_index(data)
     kept = Index([], {}, [], [])
-    rows = []
-    for source in SOURCES:
-        for path, raw in source_files(source):
-            sha = hashlib.sha256(raw).hexdigest()
-            with Image.open(io.BytesIO(raw)) as im:
-                h, thumb, size = average_hash(im), thumbnail(im), f"{im.width}x{im.height}"
-            name = f"{source.cls}/{source.prefix}_{Path(path).name}"
-            why, bits = reference.duplicate(sha, h, thumb)
-            why = why or kept.duplicate(sha, h, thumb)[0]
-            if why is None:
-                (out / name).parent.mkdir(parents=True, exist_ok=True)
-                (out / name).write_bytes(raw)
-                kept.add(name, sha, h, thumb)
-            rows.append(manifest_row(name, source, path, size, sha, h, bits, why))
-    return rows
+    return [
+        keep_unless_duplicate(s, path, raw, reference, kept, out)
+        for s in SOURCES
+        for path, raw in source_files(s)
+    ]
 
 
-def manifest_row(
-    name: str, source: Source, path: str, size: str, sha: str, h: int, bits: int, why: str | None
+def keep_unless_duplicate(
+    source: Source, path: str, raw: bytes, reference: Index, kept: Index, out: Path
 ) -> dict[str, str]:
-    """One candidate's line of manifest.csv: where it came from, its hashes, kept or why not."""
+    """Write one candidate to out/<class>/<prefix>_<name> unless it duplicates a reference
+    photo or one kept already (then `kept` holds it too); return its manifest.csv line: where
+    it came from, its hashes, kept or why not."""
+    sha = hashlib.sha256(raw).hexdigest()
+    with Image.open(io.BytesIO(raw)) as im:
+        h, thumb, size = average_hash(im), thumbnail(im), f"{im.width}x{im.height}"
+    name = f"{source.cls}/{source.prefix}_{Path(path).name}"
+    why, bits = reference.duplicate(sha, h, thumb)
+    why = why or kept.duplicate(sha, h, thumb)[0]
+    if why is None:
+        (out / name).parent.mkdir(parents=True, exist_ok=True)
+        (out / name).write_bytes(raw)
+        kept.add(name, sha, h, thumb)
     return {
         "file": name,
         "class": source.cls,

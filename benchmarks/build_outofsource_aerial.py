@@ -18,22 +18,18 @@ from __future__ import annotations
 import argparse
 import csv
 import hashlib
-import io
 import shutil
 import sys
 from pathlib import Path
-
-from PIL import Image
 
 import common
 from build_outofsource import (
     Index,
     Source,
-    average_hash,
-    manifest_row,
+    add_photos,
+    keep_unless_duplicate,
     reference_index,
     source_files,
-    thumbnail,
 )
 
 AERIAL = common.DEFAULT_DATA.parent / "aerial"
@@ -83,15 +79,7 @@ def pick(paths: list[str], limit: int | None) -> list[str]:
 
 def add_flat_folder(index: Index, root: Path) -> Index:
     """Add every photo of root/<class>/ (a folder without splits) to the index."""
-    for photo in sorted(root.glob("*/*")):
-        if photo.suffix.lower() in common.IMAGE_SUFFIXES:
-            raw = photo.read_bytes()
-            with Image.open(io.BytesIO(raw)) as im:
-                sha = hashlib.sha256(raw).hexdigest()
-                index.add(
-                    f"{root.name}/{photo.relative_to(root)}", sha, average_hash(im), thumbnail(im)
-                )
-    return index
+    return add_photos(index, root, "*/*", f"{root.name}/")
 
 
 def build(out: Path, ooc: Path, aerial: Path, aerial_ooc: Path) -> tuple[list[Row], list[Row]]:
@@ -103,19 +91,8 @@ def build(out: Path, ooc: Path, aerial: Path, aerial_ooc: Path) -> tuple[list[Ro
         in_class = source.cls in CONTEXTS
         files = dict(source_files(source))
         for path in pick(list(files), None if in_class else OOC_LIMIT):
-            raw = files[path]
-            sha = hashlib.sha256(raw).hexdigest()
-            with Image.open(io.BytesIO(raw)) as im:
-                h, thumb, size = average_hash(im), thumbnail(im), f"{im.width}x{im.height}"
-            name = f"{source.cls}/{source.prefix}_{Path(path).name}"
-            why, bits = reference.duplicate(sha, h, thumb)
-            why = why or kept.duplicate(sha, h, thumb)[0]
-            if why is None:
-                target = (out if in_class else ooc) / name
-                target.parent.mkdir(parents=True, exist_ok=True)
-                target.write_bytes(raw)
-                kept.add(name, sha, h, thumb)
-            row = manifest_row(name, source, path, size, sha, h, bits, why)
+            target = out if in_class else ooc
+            row = keep_unless_duplicate(source, path, files[path], reference, kept, target)
             row["source_class"] = Path(source.folder).name
             rows[in_class].append(row)
     return rows[True], rows[False]

@@ -99,6 +99,7 @@ def test_overhead_builder_maps_classes_and_picks_the_same_photos(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     monkeypatch.syspath_prepend(str(BENCHMARKS))
+    import build_outofsource as ground
     import build_outofsource_aerial as aerial
 
     assert [aerial.target_class(c) for c in ("Beach", "snowberg", "Desert", "BareLand")] == [
@@ -116,5 +117,5 @@ def test_overhead_builder_maps_classes_and_picks_the_same_photos(
     index = aerial.add_flat_folder(aerial.Index([], {}, [], []), tmp_path / "ooc")
     assert index.names == ["ooc/river/r.jpg"]
     with Image.open(photo) as im:
-        h, thumb = aerial.average_hash(im), aerial.thumbnail(im)
+        h, thumb = ground.average_hash(im), ground.thumbnail(im)
     assert index.duplicate("other-sha", h, thumb)[0].startswith("near duplicate of ooc/river/r.jpg")
