@@ -17,18 +17,13 @@ from landrec.engine.checkpoint import CheckpointMeta
 from landrec.engine.onnx import export_module, set_meta
 from landrec.models.factory import ModelConfig
 
-from .servers import Postgres, ServerError
+from .servers import Postgres, running
 
 
 @pytest.fixture(scope="session")
 def postgres_server() -> Iterator[Postgres]:
     """A PostgreSQL server for this test session (Debian's binaries, a temporary folder)."""
-    try:
-        server = Postgres().start()
-    except ServerError as exc:
-        pytest.fail(str(exc))
-    yield server
-    server.close()
+    yield from running(Postgres())
 
 
 @pytest.fixture(scope="session")

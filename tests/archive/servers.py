@@ -15,7 +15,9 @@ import socket
 import subprocess
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TypeVar
 
 import psycopg
 
@@ -30,6 +32,22 @@ FAST_PG = ("fsync=off", "synchronous_commit=off", "full_page_writes=off")
 
 class ServerError(RuntimeError):
     """A server's binaries are missing, or it did not start (the message holds its log)."""
+
+
+S = TypeVar("S", "Postgres", "Redis")
+
+
+def running(server: S) -> Iterator[S]:
+    """A session fixture's body: the server started (the test fails saying why it could not
+    be), yielded, then closed."""
+    import pytest
+
+    try:
+        server.start()
+    except ServerError as exc:
+        pytest.fail(str(exc))
+    yield server
+    server.close()
 
 
 def free_port() -> int:

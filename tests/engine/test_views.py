@@ -17,7 +17,13 @@ import torch
 from conftest import COLOURS, write_image
 from landrec import api
 from landrec.cli.main import main
-from landrec.data.layout import DataLayoutError, Split, load_eval_folder, load_splits
+from landrec.data.layout import (
+    DataLayoutError,
+    Split,
+    load_eval_folder,
+    load_splits,
+    read_sources_file,
+)
 from landrec.engine.checkpoint import read_meta
 from landrec.engine.config import Backend
 from landrec.engine.evaluation.calibrate import fit_calibration, halves
@@ -70,7 +76,7 @@ def test_a_sources_file_joins_roots_with_their_views(tmp_path: Path) -> None:
     sources = write_sources(tmp_path, per_class=2)
     data = load_splits(sources)
     assert data.views == ["ground", "overhead"] and data.classes == list(CLASSES)
-    assert data.out_of_class == [(tmp_path / "ooc").resolve()]
+    assert read_sources_file(sources).out_of_class == [(tmp_path / "ooc").resolve()]
     assert data.view_augment == [None, None] and data.view_weight == [1.0, 1.0]
     train = data.get(Split.TRAIN)
     assert len(train.samples) == 12
@@ -271,4 +277,16 @@ def test_train_defaults_to_the_ground_and_overhead_sources(tmp_path: Path) -> No
     assert default_train_data(None) == DEFAULT_SOURCES
     data = load_splits(DEFAULT_SOURCES)
     assert data.views == ["ground", "overhead"] and data.view_weight == [2.0, 1.0]
-    assert data.view_augment == [None, "overhead"] and len(data.out_of_class) == 2
+    assert data.view_augment == [None, "overhead"]
+    assert len(read_sources_file(DEFAULT_SOURCES).out_of_class) == 2
+
+
+def test_distilling_into_a_model_with_views_is_refused(
+    tmp_path: Path, head_only: Callable[..., dict], red_blue_checkpoint: Path
+) -> None:
+    from landrec.engine.config import ConfigError
+
+    sources = write_sources(tmp_path, per_class=1, out_of_class=False)
+    options = head_only(tmp_path / "c", teacher=str(red_blue_checkpoint))
+    with pytest.raises(ConfigError, match=r"^teacher: distilling into a model with views"):
+        api.train(sources, tmp_path / "run", **options)

@@ -90,7 +90,6 @@ class DatasetSplits:
     view_augment: list[str | None] = field(default_factory=list)
     # a sources file's loss weight per view (each source's `weight`, 1 when not given)
     view_weight: list[float] = field(default_factory=list)
-    out_of_class: list[Path] = field(default_factory=list)  # a sources file's: none of the classes
 
     def get(self, split: Split) -> SplitData:
         if split not in self.splits:
@@ -189,92 +188,97 @@ def is_sources_file(path: str | Path) -> bool:
     return Path(path).suffix.lower() in SOURCES_SUFFIXES and Path(path).is_file()
 
 
-def _sources_doc(path: Path) -> dict:
+@dataclass(frozen=True)
+class Source:
+    """One data-set root of a sources file, with its view, its own augmentation preset name
+    (None: the config's; checked where used) and its samples' loss weight."""
+
+    root: Path
+    view: str
+    augment: str | None = None
+    weight: float = 1.0
+
+
+@dataclass(frozen=True)
+class SourcesFile:
+    """A sources file, read once: its roots and its out-of-class folders (images of none of the
+    classes: they join the calibration of the unknown threshold and its check)."""
+
+    sources: list[Source]
+    out_of_class: list[Path]
+
+
+def read_sources_file(path: str | Path) -> SourcesFile:
+    """A sources file; paths relative to the file's folder::
+
+    sources:
+      - {path: ../shared/data/landscapes, view: ground, weight: 2}  # its samples count twice
+      - {path: ../shared/data/aerial, view: overhead, augment: overhead}  # own preset
+    out_of_class: [../shared/data/out-of-class]  # optional
+    """
     import yaml  # only where a sources file is read
 
+    path = Path(path)
     try:
         doc = yaml.safe_load(path.read_text())
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         raise DataLayoutError(f"{path}: not a readable sources file ({exc})") from exc
-    if not isinstance(doc, dict):
+    entries = doc.get("sources") if isinstance(doc, dict) else None
+    if not isinstance(entries, list) or not entries:
         raise DataLayoutError(f"{path}: expected 'sources:', a list of {{path, view}}")
-    return doc
-
-
-def read_out_of_class(path: str | Path) -> list[Path]:
-    """A sources file's `out_of_class` folders (images of none of the classes: they join the
-    calibration of the unknown threshold and its check); relative to the file's folder."""
-    path = Path(path)
-    folders = _sources_doc(path).get("out_of_class") or []
+    sources = [_source(path, i, entry) for i, entry in enumerate(entries, 1)]
+    views = [s.view for s in sources]
+    if len(set(views)) != len(views):
+        raise DataLayoutError(f"{path}: each source needs its own view (got {views})")
+    folders = doc.get("out_of_class") or []
     if not isinstance(folders, list):
         raise DataLayoutError(f"{path}: 'out_of_class' must be a list of folders")
-    return [(path.parent / str(f)).resolve() for f in folders]
+    return SourcesFile(sources, [(path.parent / str(f)).resolve() for f in folders])
+
+
+def _source(path: Path, i: int, entry: object) -> Source:
+    if not isinstance(entry, dict) or not entry.get("path") or not entry.get("view"):
+        raise DataLayoutError(f"{path}: source {i} needs a 'path' and a 'view'")
+    weight = entry.get("weight", 1.0)
+    if isinstance(weight, bool) or not isinstance(weight, int | float) or weight <= 0:
+        raise DataLayoutError(f"{path}: source {i}: weight must be a number > 0, not {weight!r}")
+    augment = str(entry["augment"]) if entry.get("augment") else None
+    root = (path.parent / str(entry["path"])).resolve()
+    return Source(root, normalise_class(entry["view"]), augment, float(weight))
 
 
 def read_sources(path: str | Path) -> list[tuple[Path, str]]:
-    """The (root, view) pairs of a sources file; roots relative to the file's folder::
-
-    sources:
-      - {path: ../shared/data/landscapes, view: ground}
-      - {path: ../shared/data/aerial, view: overhead, augment: overhead}  # own preset
-    out_of_class: [../shared/data/out-of-class]  # optional
-    """
-    path = Path(path)
-    entries = _sources_doc(path).get("sources")
-    if not isinstance(entries, list) or not entries:
-        raise DataLayoutError(f"{path}: expected 'sources:', a list of {{path, view}}")
-    out: list[tuple[Path, str]] = []
-    for i, entry in enumerate(entries, 1):
-        if not isinstance(entry, dict) or not entry.get("path") or not entry.get("view"):
-            raise DataLayoutError(f"{path}: source {i} needs a 'path' and a 'view'")
-        out.append(((path.parent / str(entry["path"])).resolve(), normalise_class(entry["view"])))
-    views = [view for _, view in out]
-    if len(set(views)) != len(views):
-        raise DataLayoutError(f"{path}: each source needs its own view (got {views})")
-    return out
-
-
-def _source_augments(path: Path) -> list[str | None]:
-    """Each source's own `augment` preset name, None where it has none (checked where used)."""
-    entries = _sources_doc(path).get("sources") or []
-    return [str(e["augment"]) if e.get("augment") else None for e in entries]
-
-
-def _source_weights(path: Path) -> list[float]:
-    """Each source's loss `weight` (a number > 0; 1 where it has none)."""
-    weights = []
-    for i, entry in enumerate(_sources_doc(path).get("sources") or [], 1):
-        value = entry.get("weight", 1.0)
-        if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
-            raise DataLayoutError(f"{path}: source {i}: weight must be a number > 0, not {value!r}")
-        weights.append(float(value))
-    return weights
+    """The (root, view) pairs of a sources file (`read_sources_file`)."""
+    return [(s.root, s.view) for s in read_sources_file(path).sources]
 
 
 def load_sources(path: str | Path, val_fraction: float = 0.15, seed: int = 0) -> DatasetSplits:
     """Several data-set roots as one: the same classes in each, every sample tagged with its
     root's view; a split is present where every root has it (val held out per root)."""
-    parts = [(load_splits(root, val_fraction, seed), view) for root, view in read_sources(path)]
-    classes = parts[0][0].classes
-    for data, _ in parts[1:]:
+    spec = read_sources_file(path)
+    parts = [load_splits(s.root, val_fraction, seed) for s in spec.sources]
+    classes = parts[0].classes
+    for data in parts[1:]:
         if data.classes != classes:
             raise DataLayoutError(
-                f"{path}: {data.root} has classes {data.classes}, {parts[0][0].root} {classes}"
+                f"{path}: {data.root} has classes {data.classes}, {parts[0].root} {classes}"
             )
-    views = [view for _, view in parts]
-    merged = DatasetSplits(root=Path(path), classes=classes, views=views)
-    merged.view_augment = _source_augments(Path(path))
-    merged.view_weight = _source_weights(Path(path))
-    merged.out_of_class = read_out_of_class(path)
+    merged = DatasetSplits(
+        root=Path(path),
+        classes=classes,
+        views=[s.view for s in spec.sources],
+        view_augment=[s.augment for s in spec.sources],
+        view_weight=[s.weight for s in spec.sources],
+    )
     for split in Split:
-        if all(split in data.splits for data, _ in parts):
+        if all(split in data.splits for data in parts):
             samples = [
                 Sample(s.path, s.label, v)
-                for v, (data, _) in enumerate(parts)
+                for v, data in enumerate(parts)
                 for s in data.splits[split].samples
             ]
             merged.splits[split] = SplitData(split.value, Path(path), classes, samples)
-    merged.val_note = "; ".join(f"{d.root}: {d.val_note}" for d, _ in parts if d.val_note)
+    merged.val_note = "; ".join(f"{d.root}: {d.val_note}" for d in parts if d.val_note)
     return merged
 
 
@@ -309,12 +313,18 @@ def load_splits(root: str | Path, val_fraction: float = 0.15, seed: int = 0) -> 
     return data
 
 
-def load_eval_folder(path: str | Path, split: Split, classes: list[str] | None) -> SplitData:
+def load_eval_folder(
+    path: str | Path,
+    split: Split,
+    classes: list[str] | None,
+    val_fraction: float = 0.15,
+    seed: int = 0,
+) -> SplitData:
     """A data-set root (then `split` picks the folder), a sources file (its roots' `split`,
     labels by class: views are not evaluated here) or one folder of class subfolders."""
     path = Path(path)
     if is_sources_file(path):
-        data = load_sources(path).get(split)
+        data = load_sources(path, val_fraction, seed).get(split)
         if classes is not None:
             if extra := sorted(set(data.classes) - set(classes)):
                 raise DataLayoutError(f"{path}: classes {extra} are not the model's {classes}")

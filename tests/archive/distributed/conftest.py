@@ -10,18 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from ..servers import Redis, ServerError
+from ..servers import Redis, running
 from .workers import Worker
 
 
 @pytest.fixture(scope="session")
 def redis_server() -> Iterator[Redis]:
-    try:
-        server = Redis().start()
-    except ServerError as exc:
-        pytest.fail(str(exc))
-    yield server
-    server.close()
+    yield from running(Redis())
 
 
 def flush(server: Redis) -> None:

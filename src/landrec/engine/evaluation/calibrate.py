@@ -27,7 +27,7 @@ from landrec.data.layout import (
     is_sources_file,
     load_eval_folder,
     load_splits,
-    read_out_of_class,
+    read_sources_file,
 )
 from landrec.engine.checkpoint import (
     CALIBRATION,
@@ -189,6 +189,9 @@ def check_out_of_class(
     classes the accepted ones were taken for."""
     rows = []
     for folder, paths in folders.items():
+        if not paths:
+            rows.append({"folder": str(folder), "n": 0, "rejection_rate": None, "accepted_as": {}})
+            continue
         probs = softmax(_outside_logits(model, meta, paths, batch_size), temperature)
         accepted = probs.max(1) >= (math.inf if threshold is None else threshold)
         taken = Counter(meta.classes[i] for i in probs.argmax(1)[accepted])
@@ -208,9 +211,12 @@ def load_split_for(meta: CheckpointMeta, data: str | Path, split: Split) -> Spli
     folder gets the same val that training held out of train (its val_fraction and seed)."""
     root = Path(data)
     folders = find_split_folders(root) if root.is_dir() else {}
+    tc = meta.train_config
+    held_out = tc.get("val_fraction", 0.15), tc.get("seed", 0)  # as training held val out
+    if is_sources_file(root):
+        return load_eval_folder(root, split, meta.classes, *held_out)
     if split is Split.VAL and Split.TRAIN in folders and Split.VAL not in folders:
-        tc = meta.train_config
-        held = load_splits(root, tc.get("val_fraction", 0.15), tc.get("seed", 0)).get(split)
+        held = load_splits(root, *held_out).get(split)
         if not set(held.classes) <= set(meta.classes):
             raise DataLayoutError(f"{root}: classes {held.classes} differ from {meta.classes}")
         return held
@@ -234,7 +240,7 @@ def calibrate(
     model, meta = load_checkpoint(path)
     samples = load_split_for(meta, data, Split(split))
     if out_of_class is None:
-        out_of_class = read_out_of_class(data) if is_sources_file(data) else []
+        out_of_class = read_sources_file(data).out_of_class if is_sources_file(data) else []
     split_folders = {Path(f): halves(Path(f)) for f in out_of_class}
     fit_paths = [p for fit, _ in split_folders.values() for p in fit]
     logits, labels, failures = split_logits(model, meta, samples, batch_size)
@@ -279,13 +285,12 @@ def rejection_report(
         raise ValueError("the checkpoint has no threshold: run `landrec calibrate` or pass one")
     inside = load_split_for(meta, in_class_data, Split(split))
     in_logits, in_labels, _ = split_logits(model, meta, inside, batch_size)
-    paths = expand_paths([out_of_class])
-    out_logits, _, _ = image_logits(model, meta.preprocessing, paths, [0] * len(paths), batch_size)
+    folder = Path(out_of_class)
+    [outside] = check_out_of_class(
+        model, meta, {folder: expand_paths([folder])}, meta.temperature, threshold, batch_size
+    )
     in_probs = softmax(in_logits.numpy(), meta.temperature)
-    out_probs = softmax(out_logits.numpy(), meta.temperature)
-    accepted = out_probs.max(1) >= threshold
     summary = selective_summary(in_probs, in_labels.numpy(), threshold)
-    taken_for = Counter(meta.classes[i] for i in out_probs.argmax(1)[accepted])
     return {
         "threshold": threshold,
         "temperature": meta.temperature,
@@ -296,9 +301,5 @@ def rejection_report(
             "accuracy_accepted": summary["accuracy_accepted"],
             "accuracy_all": summary["accuracy_all"],
         },
-        "out_of_class": {
-            "n": len(out_probs),
-            "rejection_rate": float(1 - accepted.mean()) if len(out_probs) else None,
-            "accepted_as": dict(taken_for.most_common()),
-        },
+        "out_of_class": {k: outside[k] for k in ("n", "rejection_rate", "accepted_as")},
     }

@@ -82,6 +82,10 @@ def preflight(data_root: str | Path, run_dir: Path, config: TrainConfig, resume:
     get_spec(config.model)
     check_init_weights(config.weights, config.init_checkpoint)
     if config.teacher is not None:
+        if len(data.views) > 1:  # the teachers' targets are classes, not (view, class) pairs
+            raise ConfigError(
+                f"teacher: distilling into a model with views ({data.root}) is not supported"
+            )
         from landrec.engine.training.distill import check_teachers  # loads models: only here
 
         check_teachers(config, data)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import time
+from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,6 +30,7 @@ from landrec.engine.config import (
 )
 from landrec.engine.loop import (
     CachedSource,
+    EpochStats,
     ImageSource,
     PipelineSource,
     Source,
@@ -87,9 +89,9 @@ class Trainer:
     run_dir: Path
     failures: FailureLog = field(default_factory=FailureLog)
     history: list[dict] = field(default_factory=list)
-    # the best selection score so far (the lower the better): val loss, or minus the val
-    # accuracy (`select`); named for the resume state's key
-    best_val_loss: float = float("inf")
+    # the best `_score` so far (the lower the better); the resume state keeps it under its old
+    # name, `best_val_loss`
+    best_score: float = float("inf")
     cache_bytes: int = 0
     on_epoch: Callable[[dict], None] | None = None  # called with each history row
     exclusion: Exclusion = field(default_factory=Exclusion)  # what --exclude took out
@@ -128,12 +130,13 @@ class Trainer:
         train_paths, train_labels = self.data.get(Split.TRAIN).paths_targets()
         val_paths, val_labels = self.data.get(Split.VAL).paths_targets()
         common = (c.batch_size, self.failures, c.workers)
-        augment = train_transform(pre, c.augment)
         by_view = [train_transform(pre, preset) for preset in view_presets(self.data, c.augment)]
-        per_file = [by_view[s.view] for s in self.data.get(Split.TRAIN).samples]
+        per_file = None  # one transform for every file, unless the views have their own
+        if len(by_view) > 1:
+            per_file = [by_view[s.view] for s in self.data.get(Split.TRAIN).samples]
         return (
             ImageSource(
-                train_paths, train_labels, augment, *common, pre.short_side, transforms=per_file
+                train_paths, train_labels, by_view[0], *common, pre.short_side, transforms=per_file
             ),
             PipelineSource(val_paths, val_labels, pre, *common),
         )
@@ -144,10 +147,13 @@ class Trainer:
         presets = view_presets(self.data, c.augment)
         n_views = 1 if set(presets) == {AugPreset.NONE} else max(1, c.aug_views)
         samples = self.data.get(Split.TRAIN)
+        paths, targets = samples.paths_targets()
+        of_view: dict[int, list[int]] = defaultdict(list)
+        for i, sample in enumerate(samples.samples):
+            of_view[sample.view].append(i)
         parts = []
         for v, preset in enumerate(presets):  # each view of the data with its own preset
-            rows = [i for i, sample in enumerate(samples.samples) if sample.view == v]
-            paths, targets = samples.paths_targets()
+            rows = of_view[v]
             specs = [ViewSpec(preset, c.seed, i) for i in range(n_views)]
             name = f"train {self.data.views[v]}" if self.data.views else "train"
             found = extractor.extract(
@@ -207,11 +213,11 @@ class Trainer:
             }
             self.history.append(row)
             bar.set_postfix(val_loss=f"{va.loss:.4f}", val_acc=f"{va.accuracy:.4f}")
-            score = va.loss if c.select is Select.LOSS else -va.view_balanced
-            improved = score < self.best_val_loss  # the lowest score so far (see `select`)
+            score = self._score(va)
+            improved = score < self.best_score
             bad_epochs = 0 if improved else bad_epochs + 1
             if improved:
-                self.best_val_loss = score
+                self.best_score = score
                 self._save(self.folder.best, plan, epoch, va.accuracy)
                 ckpt.save_same(self.folder.best, self.folder.last)
             else:
@@ -234,6 +240,11 @@ class Trainer:
         if averaging and self._average.count >= 2:
             self._try_average(plan, val_src, start)
 
+    def _score(self, va: EpochStats) -> float:
+        """What picks the best weights, the lower the better (`select`): the val loss, or minus
+        the val accuracy with each view weighing the same."""
+        return va.loss if self.config.select is Select.LOSS else -va.view_balanced
+
     def _pair_weights(self) -> torch.Tensor | None:
         """The loss weight of each (view, class) output: its source's `weight` (sources file)."""
         weights = self.data.view_weight
@@ -245,12 +256,11 @@ class Trainer:
     def _try_average(self, plan: StagePlan, val_src: Source, start: int) -> None:
         """The mean of the averaged epochs' weights, scored on val as the epochs were; the best
         checkpoint when its score is as good or better (`averaged` says what came of it)."""
-        c = self.config
         last = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
         self._average.load_into(self.model)
         va = evaluate_epoch(self.model, val_src, start)
-        score = va.loss if c.select is Select.LOSS else -va.view_balanced
-        kept = score <= self.best_val_loss  # a tie goes to the mean (flatter, SWA's point)
+        score = self._score(va)
+        kept = score <= self.best_score  # a tie goes to the mean (flatter, SWA's point)
         self.averaged = {
             "stage": plan.name,
             "epochs": self._average.count,
@@ -259,7 +269,7 @@ class Trainer:
             "kept": kept,
         }
         if kept:
-            self.best_val_loss = score
+            self.best_score = score
             self.meta.extra["averaged_epochs"] = self._average.count
             self._save(self.folder.best, plan, plan.epochs, va.accuracy)
         self.model.load_state_dict(last)
@@ -278,7 +288,7 @@ class Trainer:
             "stage": stage,
             "epoch": epoch,
             "bad_epochs": bad,
-            "best_val_loss": self.best_val_loss,
+            "best_val_loss": self.best_score,
             "history": self.history,
             "optimizer": optimizer.state_dict() if optimizer is not None else {},  # type: ignore[attr-defined]
             "scheduler": scheduler.state_dict() if scheduler is not None else {},  # type: ignore[attr-defined]
@@ -289,16 +299,18 @@ class Trainer:
 
 @dataclass
 class WeightAverage:
-    """A running sum of a model's floating-point weights and buffers over epochs (stochastic
-    weight averaging's uniform mean; BatchNorm statistics stay frozen in fine-tuning, so the
-    mean needs no re-estimation); the rest (integers) is taken from the model as it is."""
+    """A running sum of a model's trained weights over epochs (stochastic weight averaging's
+    uniform mean; BatchNorm statistics stay frozen in fine-tuning, so the mean needs no
+    re-estimation); everything else is taken from the model as it is."""
 
     total: dict[str, torch.Tensor] = field(default_factory=dict)
     count: int = 0
 
     def add(self, model: nn.Module) -> None:
-        for name, value in model.state_dict().items():
-            if value.is_floating_point():
+        """Add the weights that train (frozen blocks and BatchNorm statistics stay as they are,
+        so their mean is themselves)."""
+        for name, value in model.named_parameters():
+            if value.requires_grad:
                 v = value.detach().double().cpu()
                 self.total[name] = self.total[name] + v if name in self.total else v.clone()
         self.count += 1
@@ -362,6 +374,10 @@ def build_trainer(config: TrainConfig, data_root: Path, run_dir: Path) -> Traine
     check_init_weights(config.weights, config.init_checkpoint)
     torch.manual_seed(config.seed)  # head init (and random-init backbones) follow the seed
     data = load_splits(data_root, config.val_fraction, config.seed)
+    if config.teacher and len(data.views) > 1:  # the teachers' targets are classes, not pairs
+        raise ConfigError(
+            f"teacher: distilling into a model with views ({data.root}) is not supported"
+        )
     exclusion = apply_exclusions(data, config)
     model_config = ModelConfig(
         config.model,
@@ -405,7 +421,7 @@ def train(
         save_config(config, run.config)
     plans = plan_stages(config, trainer.model)
     if state is not None:
-        trainer.history, trainer.best_val_loss = list(state["history"]), state["best_val_loss"]
+        trainer.history, trainer.best_score = list(state["history"]), state["best_val_loss"]
         ckpt.load_weights_into(trainer.model, run.last)
     for index in range(len(plans)):
         if state is not None and index < state["stage"]:
