@@ -191,15 +191,13 @@ class Predictor:
     def arrays(self, names: list[str], arrays: np.ndarray, top_k: int = 3) -> list[Prediction]:
         """One Prediction per `model_input` array (an image decoded elsewhere, e.g. for its
         thumbnail too), named `names`, in `batch_size` model calls."""
-        from landrec.engine.inference.predict import clamped_k, to_prediction
+        from landrec.engine.inference.predict import clamped_k, predictions
 
         k = clamped_k(self.classifier, top_k)
         out: list[Prediction] = []
         for start in range(0, len(names), self.batch_size):
-            probs, views = self.classifier.outputs(arrays[start : start + self.batch_size])
-            for j, name in enumerate(names[start : start + self.batch_size]):
-                view = None if views is None else views[j]
-                out.append(to_prediction(self.classifier, name, probs[j], k, view))
+            end = start + self.batch_size
+            out += predictions(self.classifier, names[start:end], arrays[start:end], k)
         return out
 
     def images(self, paths: list[Path], top_k: int = 3) -> list[Prediction]:

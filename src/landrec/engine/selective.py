@@ -8,6 +8,11 @@ import numpy as np
 UNKNOWN = "unknown"  # the label given to images the model is not confident about
 
 
+def label_or_unknown(label: str, confidence: float, threshold: float | None) -> str:
+    """`label`, or "unknown" when its probability is below the threshold (None: never)."""
+    return UNKNOWN if threshold is not None and confidence < threshold else label
+
+
 def effective_threshold(
     calibrated: float | None, unknown: bool = True, override: float | None = None
 ) -> float | None:

@@ -15,7 +15,7 @@ from landrec.data.decode import ImageDecodeError, count_frames
 from landrec.data.formats import Detected, MediaKind
 from landrec.engine.inference.classifier import Classifier
 from landrec.engine.pipeline import Timings, image_batches
-from landrec.engine.selective import UNKNOWN
+from landrec.engine.selective import label_or_unknown
 
 TIFF_EXTENSIONS = frozenset({".tif", ".tiff"})  # the multi-page files `pages` expands
 
@@ -141,12 +141,11 @@ def predict_refs(
         if not batch.indices:
             continue
         started = time.perf_counter()
-        probs, views = classifier.outputs(batch.images)
+        names = [str(refs[i]) for i in batch.indices]
+        rows = predictions(classifier, names, batch.images, k)
         if timings is not None:
             timings.infer_s += time.perf_counter() - started
-        for j, i in enumerate(batch.indices):
-            view = None if views is None else views[j]
-            results[i] = to_prediction(classifier, str(refs[i]), probs[j], k, view)
+        results.update(zip(batch.indices, rows, strict=True))
     return [results[i] for i in range(len(refs))]
 
 
@@ -163,10 +162,26 @@ def to_prediction(
     order = np.argsort(-probs)[:k]
     top = [(classifier.classes[j], float(probs[j])) for j in order]
     best, confidence = top[0]
-    threshold = classifier.threshold
-    label = UNKNOWN if threshold is not None and confidence < threshold else best
-    prediction = Prediction(path, label, confidence, top, best_guess=best)
-    if views is not None and classifier.views:
-        v = int(np.argmax(views))
-        prediction.view, prediction.view_confidence = classifier.views[v], float(views[v])
-    return prediction
+    label = label_or_unknown(best, confidence, classifier.threshold)
+    view, view_confidence = likelier_view(classifier.views, views)
+    return Prediction(path, label, confidence, top, None, best, view, view_confidence)
+
+
+def predictions(
+    classifier: Classifier, names: list[str], arrays: np.ndarray, k: int
+) -> list[Prediction]:
+    """One model call on preprocessed arrays (B, 3, H, W): a Prediction per name, in order."""
+    probs, views = classifier.outputs(arrays)
+    return [
+        to_prediction(classifier, name, probs[j], k, None if views is None else views[j])
+        for j, name in enumerate(names)
+    ]
+
+
+def likelier_view(names: list[str], probs: np.ndarray | None) -> tuple[str | None, float | None]:
+    """The likelier view under view probabilities `probs`, and its probability; (None, None)
+    for a model without views."""
+    if probs is None or not names:
+        return None, None
+    v = int(np.argmax(probs))
+    return names[v], float(probs[v])

@@ -15,7 +15,8 @@ from tqdm import tqdm
 from landrec.data.preprocess import to_array
 from landrec.data.video import Frame, VideoDecodeError, VideoReadReport, sample_frames
 from landrec.engine.inference.classifier import Classifier
-from landrec.engine.selective import UNKNOWN
+from landrec.engine.inference.predict import likelier_view, to_prediction
+from landrec.engine.selective import UNKNOWN, label_or_unknown
 
 # Shortest context the smoothing keeps, in seconds: on videos of real photos (benchmarks/
 # bench_video_smoothing.py, docs/media.md) the shortest minimum that found the true segment
@@ -152,31 +153,21 @@ def classify_frames(
 
 def frame_rows(classifier: Classifier, frames: FrameOutputs) -> list[FrameRow]:
     """One row per frame: its own top-1 ("unknown" below the threshold) and its view."""
-    top = frames.probs.argmax(1)
     rows = []
-    for i, (time, j) in enumerate(zip(frames.times, top, strict=True)):
-        confidence = float(frames.probs[i, j])
-        view, view_confidence = _likelier(classifier.views, _mean_view(frames, i, i + 1))
-        label = _unknown_below(classifier.threshold, classifier.classes[j], confidence)
-        rows.append(FrameRow(float(time), label, confidence, view, view_confidence))
+    for i, time in enumerate(frames.times):
+        views = None if frames.views is None else frames.views[i]
+        p = to_prediction(classifier, "", frames.probs[i], 1, views)
+        rows.append(
+            FrameRow(
+                float(time), p.label or UNKNOWN, p.confidence or 0.0, p.view, p.view_confidence
+            )
+        )
     return rows
-
-
-def _unknown_below(threshold: float | None, label: str, confidence: float) -> str:
-    return UNKNOWN if threshold is not None and confidence < threshold else label
 
 
 def _mean_view(frames: FrameOutputs, start: int, stop: int) -> np.ndarray | None:
     """The mean view probabilities of frames start..stop-1 (None: the model has no views)."""
     return None if frames.views is None else frames.views[start:stop].mean(0)
-
-
-def _likelier(views: list[str], mean: np.ndarray | None) -> tuple[str | None, float | None]:
-    """The likelier view under view probabilities `mean`, and its probability."""
-    if mean is None or not views:
-        return None, None
-    v = int(mean.argmax())
-    return views[v], float(mean[v])
 
 
 def viterbi(probs: np.ndarray, min_frames: int) -> np.ndarray:
@@ -251,7 +242,7 @@ def frame_labels(
     if not options.smooth:
         score = probs.max(1)
         top = [classifier.classes[j] for j in probs.argmax(1)]
-        return [_unknown_below(threshold, c, p) for c, p in zip(top, score, strict=True)], score
+        return [label_or_unknown(c, p, threshold) for c, p in zip(top, score, strict=True)], score
     min_frames = round(options.min_segment_s / options.every_seconds)
     path = viterbi(probs, min_frames)
     labels = [classifier.classes[j] for j in path]
@@ -297,7 +288,7 @@ def segments(
     ends = [*starts[1:], max(end, float(frames.times[-1]))] if runs else []
     out = []
     for (a, b), start, stop in zip(runs, starts, ends, strict=True):
-        view, view_confidence = _likelier(classifier.views, _mean_view(frames, a, b))
+        view, view_confidence = likelier_view(classifier.views, _mean_view(frames, a, b))
         confidence = float(score[a:b].mean())
         out.append(Segment(start, stop, labels[a], confidence, view, view_confidence))
     return out
@@ -325,7 +316,7 @@ def summarise(
     if frames.views is not None:
         runs = _runs(labels)
         mean = sum(w * frames.views[a:b].mean(0) for (a, b), w in zip(runs, weight, strict=True))
-        result.view, result.view_confidence = _likelier(classifier.views, mean)
+        result.view, result.view_confidence = likelier_view(classifier.views, mean)
     if options.per_frame:
         result.per_frame = frame_rows(classifier, frames)
     return result
