@@ -196,20 +196,24 @@ class Scorer:
     """One run's predictions (ONNX Runtime, unknown off) and its calibrated threshold."""
 
     def __init__(self, run: Path) -> None:
+        from landrec import api
         from landrec.engine.checkpoint import read_meta, resolve_checkpoint
 
         self.run = run
         meta = read_meta(resolve_checkpoint(run))
         self.threshold, self.classes, self.views = meta.threshold, meta.classes, meta.model.views
+        self.model = api.Predictor(run)  # loaded once: every set below runs on it
+        self.seen: dict[Path, Any] = {}  # each image predicted once (sets overlap: halves)
         self.seconds = 0.0
 
     def predict(self, paths: list[Path]) -> list[Any]:
-        from landrec import api
-
+        """Each path's Prediction (top-1 and its probability; `best_guess` is read, so the
+        unknown rule does not matter), computing only those not seen yet."""
+        todo = [p for p in dict.fromkeys(paths) if p not in self.seen]
         started = time.perf_counter()
-        preds = api.predict(self.run, paths, top_k=1, unknown=False)
+        self.seen.update(zip(todo, self.model.images(todo, top_k=1), strict=True))
         self.seconds += time.perf_counter() - started
-        return preds
+        return [self.seen[p] for p in paths]
 
     def accuracy(self, items: list[tuple[Path, str]], view: str | None = None) -> dict:
         preds = self.predict([p for p, _ in items])
@@ -343,13 +347,6 @@ def table(results: list[dict]) -> str:
     lines = [head, "|---" * (len(results) + 1) + "|"]
     lines += ["| " + label + " | " + " | ".join(f(r) for r in results) + " |" for label, f in rows]
     return "\n".join(lines)
-
-
-def table_of(record: Path) -> str:
-    """The table of a written record (`python bench_views.py --table FILE`)."""
-    import json
-
-    return table(json.loads(record.read_text())["results"]["runs"])
 
 
 def main(argv: list[str] | None = None) -> int:
