@@ -18,7 +18,7 @@ from landrec.archive.db import auth_writes, reads, writes
 from landrec.archive.db.models import Action, Kind
 from landrec.archive.db.session import open_archive, open_database
 from landrec.archive.domain import StoragePath
-from landrec.archive.indexer import Indexer, model_version
+from landrec.archive.indexer import Indexer, model_version, open_predictor
 from landrec.archive.positions import locate
 from landrec.archive.renditions.worker import build_pending
 from landrec.archive.scanner import scan as scan_storage
@@ -77,11 +77,7 @@ def open_storage_database(settings: ArchiveSettings) -> sessionmaker[Session]:
 def open_indexer(settings: ArchiveSettings) -> Indexer:
     """The database (migrated), the model and the indexer for these settings."""
     sessions = open_storage_database(settings)
-    predictor = None
-    if settings.model is not None:
-        predictor = Predictor(
-            settings.model, batch_size=settings.batch_size, workers=settings.workers
-        )
+    predictor = open_predictor(settings) if settings.model is not None else None
     return Indexer(settings, sessions, predictor)
 
 

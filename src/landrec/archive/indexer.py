@@ -41,6 +41,22 @@ def model_version(model: str | Path) -> str:
     return f"{name}@{sha256_file(path)[:12]}"
 
 
+def open_predictor(
+    settings: ArchiveSettings, model: str | Path | None = None, model_threads: int | None = None
+) -> Predictor:
+    """The archive's model (`settings.model`, or `model`) loaded for indexing: its batch size,
+    `settings.workers` decoding threads, `model_threads` for ONNX Runtime (None: one a core)."""
+    chosen = model or settings.model
+    if chosen is None:
+        raise ValueError("no model: the archive's settings name none and none was given")
+    return Predictor(
+        chosen,
+        batch_size=settings.batch_size,
+        workers=settings.workers,
+        model_threads=model_threads,
+    )
+
+
 class Indexer:
     """Processes pending rows of the archive with one loaded model."""
 

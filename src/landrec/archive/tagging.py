@@ -4,6 +4,7 @@ one), videos frame by frame."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -70,23 +71,16 @@ def image_tags(predictor: Predictor, version: str, items: list[ToClassify]) -> l
     """Classify the images together (one batched call for those decoded already, one for the
     rest): each one's tag, its pages as detail rows for a multi-page file, or the decoder's
     reason."""
-    if not items:
-        return []
-    ready = [i for i, item in enumerate(items) if item.array is not None]
-    to_read = [i for i, item in enumerate(items) if item.array is None]
-    predictions: list[Prediction | None] = [None] * len(items)
+    ready = [item for item in items if item.array is not None]
+    rest = [item.path for item in items if item.array is None]
+    decoded: Iterator[Prediction] = iter(())
     if ready:
-        arrays = np.stack([items[i].array for i in ready])  # type: ignore[misc]
-        names = [str(items[i].path) for i in ready]
-        for i, p in zip(ready, predictor.arrays(names, arrays, TOP_K), strict=True):
-            predictions[i] = p
-    if to_read:
-        read = predictor.images([items[i].path for i in to_read], TOP_K)
-        for i, p in zip(to_read, read, strict=True):
-            predictions[i] = p
+        arrays = np.stack([item.array for item in ready])  # type: ignore[misc]
+        decoded = iter(predictor.arrays([str(item.path) for item in ready], arrays, TOP_K))
+    read = iter(predictor.images(rest, TOP_K) if rest else [])
     return [
-        _image_tag(predictor, version, item, p)  # type: ignore[arg-type]
-        for item, p in zip(items, predictions, strict=True)
+        _image_tag(predictor, version, item, next(read if item.array is None else decoded))
+        for item in items
     ]
 
 

@@ -110,7 +110,7 @@ class IndexLoop:
             try:
                 if self.dispatcher is not None:  # the workers make them: sent, then looked at
                     busy = self._indexing_waits()  # again soon while some wait (or may soon)
-                    waiting = self.dispatcher.previews()
+                    waiting = 0 if busy else self.dispatcher.previews()
                     soon = waiting or busy
                     self.previews_wake.wait(PREVIEWS_POLL_S if soon else settings.rescan_s)
                     self.previews_wake.clear()
@@ -131,6 +131,8 @@ class IndexLoop:
         return dirty or self.pending() > 0
 
     def _timeout(self, last_scan: float) -> float:
+        """Until the next pass: soon while rows are pending (in the distributed mode too: a
+        worker hands back a row still being written, to be sent again), else the rescan."""
         until_scan = self.indexer.settings.rescan_s - (time.monotonic() - last_scan)
         if self.pending():
             return max(0.05, min(self.indexer.settings.stable_s, until_scan))

@@ -359,7 +359,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
     queues = tuple(q.strip() for q in args.queues.split(",") if q.strip())
     # The pool's processes share the machine's cores: ONNX Runtime's threads divided among them
     model_threads = max(1, (os.cpu_count() or 1) // args.concurrency)
-    setup = Setup(settings, args.threads, model_threads)
+    setup = Setup(settings, model_threads)
     run_worker(setup, args.broker, args.concurrency, queues, args.name, args.visibility_timeout)
     return 0
 

@@ -165,6 +165,8 @@ class File(Base):
     __table_args__ = (
         Index("ix_files_context_id", "context", "id"),
         Index("ix_files_view_id", "view", "id"),
+        # the dispatcher's claim: pending rows not sent yet (or sent long ago), in id order
+        Index("ix_files_status_queued_id", "status", "queued_at", "id"),
         Index("ix_files_lat_lon", "latitude", "longitude"),
     )
 

@@ -70,6 +70,12 @@ def pending_count(session: Session) -> int:
     return int(session.scalar(query) or 0)
 
 
+def sent_before(session: Session, before: datetime) -> bool:
+    """Whether a pending row was sent before `before` (its message may be lost)."""
+    query = select(File.id).where(File.status == Status.PENDING, File.queued_at < before)
+    return session.scalar(query.limit(1)) is not None
+
+
 def status_counts(session: Session) -> dict[str, int]:
     """{status: number of rows}."""
     rows = session.execute(select(File.status, func.count()).group_by(File.status)).all()

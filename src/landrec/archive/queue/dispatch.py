@@ -55,8 +55,11 @@ class Dispatcher:
         index queue is empty: a long backlog (millions of files) is not sent again each
         visibility timeout while it waits."""
         sent = 0
-        idle = self.depths().get(INDEX_QUEUE, 0) == 0
-        resend_before = writes.utcnow() - self.resend_after if idle else None
+        cutoff = writes.utcnow() - self.resend_after
+        with self.sessions() as session:
+            overdue = reads.sent_before(session, cutoff)  # the broker is asked only then
+        idle = overdue and self.depths().get(INDEX_QUEUE, 0) == 0
+        resend_before = cutoff if idle else None
         while True:
             with self.sessions() as session:
                 ids = writes.claim_for_queue(session, resend_before, CLAIM)

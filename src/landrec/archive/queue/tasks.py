@@ -25,7 +25,7 @@ from landrec.api import Predictor
 from landrec.archive.db import reads, writes
 from landrec.archive.db.models import Status
 from landrec.archive.db.session import make_engine, make_sessionmaker
-from landrec.archive.indexer import Indexer, model_version
+from landrec.archive.indexer import Indexer, model_version, open_predictor
 from landrec.archive.queue.app import INDEX_TASK, PREVIEW_TASK, RETAG_TASK, app
 from landrec.archive.renditions.worker import build_pending
 from landrec.archive.settings import ArchiveSettings
@@ -50,8 +50,7 @@ class Setup:
     """What `landrec archive worker` was given; every process of the worker builds its own
     engine and model from it (after the fork: connections never cross processes)."""
 
-    settings: ArchiveSettings
-    threads: int | None = None  # decoding threads per process
+    settings: ArchiveSettings  # its `workers`: the decoding threads of each process
     model_threads: int | None = None  # ONNX Runtime's per process (None: one per core)
 
 
@@ -76,13 +75,7 @@ class State:
     def model(self, path: str) -> tuple[Predictor, str]:
         """The predictor and version of a retag's model, loaded once per process."""
         if path not in self.models:
-            batch = self.setup.settings.batch_size
-            predictor = Predictor(
-                path,
-                batch_size=batch,
-                workers=self.setup.threads,
-                model_threads=self.setup.model_threads,
-            )
+            predictor = open_predictor(self.setup.settings, path, self.setup.model_threads)
             self.models[path] = (predictor, model_version(path))
         return self.models[path]
 
@@ -95,12 +88,7 @@ def state() -> State:
     sessions = make_sessionmaker(make_engine(settings.db_url))
     predictor = None
     if settings.model is not None:
-        predictor = Predictor(
-            settings.model,
-            batch_size=settings.batch_size,
-            workers=_setup.threads,
-            model_threads=_setup.model_threads,
-        )
+        predictor = open_predictor(settings, model_threads=_setup.model_threads)
     return State(_setup, sessions, Indexer(settings, sessions, predictor))
 
 

@@ -2,6 +2,8 @@
 `view_confidence` on `tags`, on `files` (the current tag's copy, indexed for the list's filter)
 and on `segments` (a video segment's or a page's view). Nullable: rows tagged before, or by a
 model without a view output, have none until they are tagged again (`archive retag`).
+Also an index for the distributed dispatcher's claim of rows to send (status, queued_at, id):
+without it every pass read through all the pending rows already sent.
 
 Revision ID: 0007
 Revises: 0006
@@ -29,9 +31,11 @@ def upgrade() -> None:
             batch.add_column(sa.Column("view", sa.String(length=64), nullable=True))
             batch.add_column(sa.Column("view_confidence", sa.Float(), nullable=True))
     op.create_index("ix_files_view_id", "files", ["view", "id"])
+    op.create_index("ix_files_status_queued_id", "files", ["status", "queued_at", "id"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_files_status_queued_id", table_name="files")
     op.drop_index("ix_files_view_id", table_name="files")
     for table in reversed(TABLES):
         with op.batch_alter_table(table) as batch:
