@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import os
+import threading
 import time
 from pathlib import Path
 
@@ -281,3 +282,37 @@ def test_model_version_names_a_run_by_its_folder_and_a_file_by_its_name(
     other = tmp_path / "other.safetensors"
     other.write_bytes(red_blue_checkpoint.read_bytes())
     assert model_version(other) == f"other.safetensors@{digest}"
+
+
+def test_pages_of_batches_are_indexed_in_turn_and_a_failed_write_is_raised(
+    storage, red_blue_checkpoint, monkeypatch: pytest.MonkeyPatch
+):
+    """batch_size 2: 12 files are 2 pages of ids (8, then 4) and 6 batches; each batch's rows
+    are written while the next is classified, and a write that fails stops the pass with its
+    error once the batches before it are written."""
+    indexer = open_indexer(settings_for(storage, red_blue_checkpoint, batch_size=2))
+    progress: list[int] = []
+    counts = scan(indexer, progress=lambda done, total: progress.append(done))
+    assert counts["indexed"] == 12 and progress == [2] * 6
+    assert all(r.context in ("red", "blue") for r in rows(indexer))
+
+    for path in sorted(storage.rglob("*.jpg"))[:5]:
+        write_image(path, (200, 200, 30), seed=7)  # new content: indexed again
+    record, calls, threads = writes.record, [], []
+
+    def failing(session, results, gone):
+        calls.append(len(results))
+        threads.append(threading.current_thread().name)
+        if len(calls) == 2:
+            raise RuntimeError("disk full")
+        return record(session, results, gone)
+
+    monkeypatch.setattr(writes, "record", failing)
+    with pytest.raises(RuntimeError, match="disk full"):
+        scan(indexer)
+    indexer.close()
+    assert len(calls) == 2  # the third batch was classified, never written after the failure
+    assert all(name.startswith("landrec-record") for name in threads)  # beside the model
+    with indexer.sessions() as session:
+        statuses = session.scalars(select(File.status)).all()
+    assert statuses.count(Status.PENDING) == 3  # the second and third batches' files

@@ -9,7 +9,15 @@ import pytest
 from PIL import Image
 
 from landrec.data.decode import load_image
-from landrec.data.preprocess import Preprocessing, load_array, normalise, to_array
+from landrec.data.preprocess import (
+    Preprocessing,
+    centre_crop,
+    crop_box,
+    load_array,
+    normalise,
+    resized_size,
+    to_array,
+)
 from landrec.data.transforms import eval_transform
 
 IMAGENET = Preprocessing(224, (0.485, 0.456, 0.406), (0.229, 0.224, 0.225), resize_size=256)
@@ -83,3 +91,36 @@ def test_load_array_reports_an_unreadable_file(tmp_path: Path) -> None:
     loaded = load_array(path, SMALL)
     assert loaded.array is None
     assert loaded.error
+
+
+@pytest.mark.parametrize(
+    ("size", "boxed"),
+    [
+        ((150, 150), True),  # 150/256 exact: only the 224 x 224 the crop keeps is computed
+        ((300, 150), True),  # 2:1, both scales exact
+        ((512, 512), True),  # shrinking
+        ((320, 240), False),  # 320/341: inexact, the whole axis is resized
+        ((300, 600), False),  # 1:2: exact, but Pillow would run the passes in the other order
+        ((256, 256), False),  # not resized
+    ],
+)
+def test_resizing_only_the_crop_gives_the_whole_resizes_pixels(
+    size: tuple[int, int], boxed: bool
+) -> None:
+    image = _image("RGB", size, seed=size[0]).convert("RGB")
+    resized = resized_size(*size, IMAGENET.short_side)
+    kept = crop_box(size, resized, IMAGENET.input_size)[1]
+    assert (kept == (224, 224)) is boxed
+    whole = np.asarray(image.resize(resized, resample=Image.Resampling.BILINEAR))
+    want = normalise(centre_crop(whole, IMAGENET.input_size), IMAGENET)
+    np.testing.assert_array_equal(to_array(image, IMAGENET), want)
+
+
+def test_the_box_is_refused_where_pillow_would_round_otherwise() -> None:
+    """1:2 portrait: the crop's box alone would make Pillow run the vertical pass first, which
+    rounds differently; `crop_box` keeps the whole resize there."""
+    image = _image("RGB", (300, 600), seed=1).convert("RGB")
+    whole = np.asarray(image.resize((256, 512), resample=Image.Resampling.BILINEAR))
+    naive = image.resize((224, 224), Image.Resampling.BILINEAR, box=(18.75, 168.75, 281.25, 431.25))
+    assert not np.array_equal(centre_crop(whole, 224), np.asarray(naive))
+    assert crop_box((300, 600), (256, 512), 224)[1] == (256, 512)

@@ -8,6 +8,7 @@ import os
 import shutil
 import subprocess
 import sys
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -16,12 +17,14 @@ import torch
 
 from conftest import write_corrupt, write_image
 from landrec import api
-from landrec.data.preprocess import Preprocessing
+from landrec.data.decode import load_image
+from landrec.data.preprocess import Preprocessing, to_array
 from landrec.engine.checkpoint import CheckpointError, CheckpointMeta, read_meta, save_checkpoint
 from landrec.engine.config import Backend
 from landrec.engine.inference import onnx_cache
 from landrec.engine.inference.classifier import Classifier, default_backend, load_classifier
 from landrec.engine.inference.predict import ImageRef, predict_refs
+from landrec.engine.pipeline import image_batches
 from landrec.engine.runs import RunFolder, onnx_cache_path
 from landrec.models.factory import create_model
 
@@ -134,6 +137,26 @@ def test_pipeline_keeps_input_order_and_turns_failures_into_rows(
             index = int(path.stem)
             assert row.error is None
             assert row.label == ("dark", "light")[(index * 7 // 3) % 2]
+
+
+@pytest.mark.parametrize("kind", ["threads", "process"])
+def test_batches_hold_each_decoded_image_in_input_order(tmp_path: Path, kind: str) -> None:
+    paths = [
+        write_image(tmp_path / f"{i}.jpg", (40 * i, 90, 200 - 30 * i), seed=i) for i in range(5)
+    ]
+    (tmp_path / "bad").mkdir()
+    empty, _ = write_corrupt(tmp_path / "bad")
+    paths.insert(2, empty)
+    pre = Preprocessing(24, (0.5, 0.4, 0.3), (0.2, 0.25, 0.3), resize_size=28)
+    items = [(p, 0) for p in paths]
+    with ProcessPoolExecutor(1) if kind == "process" else ThreadPoolExecutor(2) as pool:
+        batches = list(image_batches(items, pre, batch_size=4, pool=pool))
+    assert [b.indices for b in batches] == [[0, 1, 3], [4, 5]]
+    assert [b.failures for b in batches] == [[(2, "empty file (0 bytes)")], []]
+    for batch in batches:
+        want = [to_array(load_image(paths[i], draft_size=28), pre) for i in batch.indices]
+        assert batch.images.dtype == np.float32
+        np.testing.assert_array_equal(batch.images, np.stack(want))
 
 
 TORCH_FREE = """

@@ -75,13 +75,28 @@ def image_tags(predictor: Predictor, version: str, items: list[ToClassify]) -> l
     rest = [item.path for item in items if item.array is None]
     decoded: Iterator[Prediction] = iter(())
     if ready:
-        arrays = np.stack([item.array for item in ready])  # type: ignore[misc]
+        arrays = batch_of([item.array for item in ready])  # type: ignore[misc]
         decoded = iter(predictor.arrays([str(item.path) for item in ready], arrays, TOP_K))
     read = iter(predictor.images(rest, TOP_K) if rest else [])
     return [
         _image_tag(predictor, version, item, next(read if item.array is None else decoded))
         for item in items
     ]
+
+
+def batch_of(arrays: list[np.ndarray]) -> np.ndarray:
+    """One (B, 3, H, W) array of the (3, H, W) `arrays`: the array they are the rows of, in
+    order, when they were written into one (`Indexer._submit`); else a stacked copy."""
+    base = arrays[0].base
+    whole = (
+        isinstance(base, np.ndarray)
+        and base.ndim == 4
+        and len(base) == len(arrays)
+        and all(
+            a.base is base and a.ctypes.data == base[i].ctypes.data for i, a in enumerate(arrays)
+        )
+    )
+    return base if whole else np.stack(arrays)  # type: ignore[return-value]
 
 
 def _image_tag(predictor: Predictor, version: str, item: ToClassify, p: Prediction) -> Tagged:

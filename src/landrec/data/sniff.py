@@ -17,6 +17,7 @@ from PIL import Image
 
 from landrec.data.decode import is_jxl
 from landrec.data.formats import NOT_FOUND, Detected, Format, MediaKind
+from landrec.data.jpeg import read_header
 from landrec.data.raw import raw_format
 from landrec.data.telemetry.detect import HEAD_BYTES as TELEMETRY_HEAD_BYTES
 from landrec.data.telemetry.detect import telemetry_format
@@ -45,6 +46,7 @@ IMAGE_MAGIC: tuple[tuple[bytes, str, str], ...] = (
     (b"II*\x00", "TIFF image", "image/tiff"),
     (b"MM\x00*", "TIFF image", "image/tiff"),
 )
+JPEG = Format(MediaKind.IMAGE, "JPEG image", "image/jpeg")
 # Pillow formats whose own media type no browser shows, though their bytes are of one it does.
 BROWSER_MIME = {"MPO": "image/jpeg"}  # a multi-picture JPEG starts as a plain JPEG
 OTHER_MAGIC: tuple[tuple[bytes, str], ...] = (
@@ -109,6 +111,12 @@ def _before_pillow(head: bytes) -> Format | None:
     if _transport_stream(head) or head.startswith(tuple(m for m, _, _ in IMAGE_MAGIC)):
         return None  # a KLV key in a video's or an image's head does not make it raw KLV
     return telemetry_format(head)  # raw KLV, GPX, drone SRT: no Pillow plugin gets to guess
+
+
+def _plain_jpeg(head: bytes) -> Format | None:
+    """A JPEG whose whole header is in `head` and one Pillow opens (`jpeg.read_header`), named
+    as Pillow names it, without opening the file again (0.1 ms a photo)."""
+    return JPEG if read_header(head) is not None else None
 
 
 def _pillow_format(path: Path) -> Format | None:
@@ -188,7 +196,7 @@ def detect(path: str | Path) -> Detected:
         return _unreadable(path, f"cannot read file: {exc.strerror or exc}")
     if not head:
         return _unreadable(path, "empty file (0 bytes)")
-    found = _still(path, head) or _before_pillow(head) or _pillow_format(path)
+    found = _still(path, head) or _before_pillow(head) or _plain_jpeg(head) or _pillow_format(path)
     return Detected(path, found or _after_pillow(head))
 
 
