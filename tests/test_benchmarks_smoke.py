@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -100,3 +101,36 @@ def test_bench_revisions_runs_one_benchmark_on_two_trees(
     assert seconds["base"] > 0 and seconds["work"] > 0
     assert seconds["work_over_base"] == pytest.approx(seconds["work"] / seconds["base"])
     assert record["results"][figures[1]]["runs"] == {"base": [0.0], "work": [0.0]}
+
+
+@pytest.mark.slow
+@pytest.mark.real_data
+def test_predict_trees_times_each_tree_and_compares_their_outputs(
+    real_data: Path, red_blue_checkpoint: Path, tmp_path: Path
+) -> None:
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    for photo in sorted((real_data / "test").rglob("*.jpg"))[:12]:
+        (photos / photo.name).symlink_to(photo)
+    repo, copy = BENCHMARKS.parent, tmp_path / "copy"
+    shutil.copytree(repo / "src", copy / "src", ignore=shutil.ignore_patterns("__pycache__"))
+    run("bench_predict_trees.py", "--run", red_blue_checkpoint, "--trees", f"{repo},{copy}",
+        "--data", photos, "--quick", "--out-dir", tmp_path)  # fmt: skip
+    results = json.loads((tmp_path / "bench_predict_trees.json").read_text())["results"]
+    assert results["images"] == 12 and results["same_rows_labels_confidences"]
+    assert set(results["trees"]) == {str(repo), str(copy)}
+    for tree in results["trees"].values():
+        assert len(tree["images_per_s_rounds"]) == 1 and tree["over_model_only_median"] > 0
+
+
+@pytest.mark.real_data
+def test_bench_decode_finds_the_fast_paths_identical(real_data: Path, tmp_path: Path) -> None:
+    run("bench_decode.py", "--quick", "--data", real_data, "--out-dir", tmp_path)
+    results = json.loads((tmp_path / "bench_decode.json").read_text())["results"]
+    assert results["equality"] == {
+        "photos": 200,
+        "format_differs": 0,
+        "pixels_differ": 0,
+        "input_differs": 0,
+    }
+    assert all(ms > 0 for ms in results["ms_per_photo"].values())
