@@ -3,6 +3,9 @@ decode by libjpeg-turbo directly, each giving what Pillow's path gives, or leavi
 
 from __future__ import annotations
 
+import os
+import struct
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -150,3 +153,61 @@ def test_without_simplejpeg_pillow_decodes(tmp_path: Path, monkeypatch: pytest.M
     np.testing.assert_array_equal(
         np.asarray(load_image(path)), np.asarray(_pillow_decode(path, None))
     )
+
+
+XMP_TURNED = (
+    b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-'
+    b'syntax-ns#"><rdf:Description xmlns:tiff="http://ns.adobe.com/tiff/1.0/" '
+    b'tiff:Orientation="6"/></rdf:RDF></x:xmpmeta>'
+)
+
+
+def test_an_orientation_in_xmp_takes_pillows_path_which_turns_the_photo(tmp_path: Path) -> None:
+    path = _jpeg(tmp_path / "xmp.jpg", (80, 60), xmp=XMP_TURNED)
+    assert read_header(path.read_bytes()) is None
+    assert load_image(path).size == _pillow_decode(path, None).size == (60, 80)
+
+
+def test_an_exif_resolution_pillow_cannot_read_leaves_the_file_to_pillow(tmp_path: Path) -> None:
+    # XResolution as one ASCII character (Pillow's open fails on it), ResolutionUnit inches
+    entries = struct.pack("<HHI2sxx", 0x011A, 2, 2, b"7\0") + struct.pack("<HHIHxx", 0x128, 3, 1, 2)
+    exif = b"Exif\0\0II*\0" + struct.pack("<IH", 8, 2) + entries + struct.pack("<I", 0)
+    path = tmp_path / "odd.jpg"
+    Image.fromarray(_pixels((40, 30))).save(path, "JPEG", exif=exif)
+    with pytest.raises(Image.UnidentifiedImageError):
+        Image.open(path)
+    assert read_header(path.read_bytes()) is None
+    fine = _jpeg(tmp_path / "fine.jpg", (40, 30), exif=_exif(1))  # a rational: read as before
+    assert read_header(fine.read_bytes()) is not None
+
+
+def test_a_fifo_named_jpg_is_refused_without_blocking(tmp_path: Path) -> None:
+    fifo = tmp_path / "pipe.jpg"
+    os.mkfifo(fifo)
+    raised: list[BaseException] = []
+
+    def read() -> None:
+        try:
+            load_image(fifo)
+        except ImageDecodeError as exc:
+            raised.append(exc)
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    reader.join(timeout=10)
+    assert not reader.is_alive(), "load_image blocked on a FIFO"
+    assert len(raised) == 1 and raised[0].reason == "not a file"
+
+
+def test_the_fast_path_is_off_where_simplejpeg_decodes_otherwise(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = _jpeg(tmp_path / "a.jpg")
+    decode._simplejpeg.cache_clear()
+    monkeypatch.setattr(decode, "_decodes_as_pillow", lambda module: False)
+    try:
+        assert decode._plain_jpeg(path, None, decode.DEFAULT_MAX_PIXELS) is None
+    finally:
+        monkeypatch.undo()
+        decode._simplejpeg.cache_clear()
+    assert decode._simplejpeg() is not None  # this machine's simplejpeg passes the check

@@ -75,7 +75,6 @@ class Indexer:
         self.writer = ThreadPoolExecutor(1, thread_name_prefix="landrec-record")
         self.times = StepTimes()
         self.seconds = self.times.seconds  # per step, summed over threads (benchmarks read it)
-        self.requeued = 0  # videos made pending again by a side file (`writes.requeue_beside`)
         model = predictor if self.version else None
         self.prepare = Preparer(settings, sessions, extractors, self.version, self.times, model)
 
@@ -91,8 +90,8 @@ class Indexer:
         """Process every pending row once (rows deferred as still growing stay pending). The
         next batch is read and thumbnailed by the pool while the model classifies this one, and
         the batch before it is written to the database."""
-        done, chunks = 0, self._pending_chunks()
-        recording: Future[None] | None = None  # the previous batch's writes
+        done, requeued, chunks = 0, 0, self._pending_chunks()
+        recording: Future[int] | None = None  # the previous batch's writes
         try:
             first = next(chunks, None)
             ahead = None if first is None else (len(first), self._submit(first, False))
@@ -106,16 +105,18 @@ class Indexer:
                     ahead = None
                 ready = self._tag(prepared)
                 if recording is not None:
-                    recording.result()  # one batch waits to be written at most
+                    requeued += recording.result()  # one batch waits to be written at most
                 recording = self.writer.submit(self._record, ready)
                 done += len(ready)
                 if progress is not None:
                     progress(count)
-        finally:
-            if recording is not None:
-                recording.result()
-        if self.requeued:  # videos whose side file came in this pass, behind the cursor
-            self.requeued = 0
+        except BaseException:
+            if recording is not None and recording.exception() is not None:
+                log.error("writing a batch failed too", exc_info=recording.exception())
+            raise
+        if recording is not None:
+            requeued += recording.result()
+        if requeued:  # videos whose side file came in this pass, behind the cursor
             done += self.process_pending(progress)
         return done
 
@@ -182,9 +183,10 @@ class Indexer:
         for (_, outcome), tagged in zip(todo, tags, strict=True):
             tagged.apply(outcome)
 
-    def _record(self, ready: list[Prepared]) -> None:
+    def _record(self, ready: list[Prepared]) -> int:
         """One transaction: unchanged files touched, transient errors counted, the rest
-        recorded with their final outcome."""
+        recorded with their final outcome. Returns how many videos a side file among them made
+        pending again (`writes.requeue_beside`)."""
         with self.times.step("commit"), self.sessions() as session:
             for p in ready:
                 if p.unchanged:
@@ -203,6 +205,7 @@ class Indexer:
                 and p.outcome.kind is Kind.TRACK
                 and p.outcome.status is Status.INDEXED
             ]
-            if side_files and (requeued := writes.requeue_beside(session, side_files)):
+            requeued = writes.requeue_beside(session, side_files) if side_files else 0
+            if requeued:
                 session.commit()
-                self.requeued += requeued
+            return requeued

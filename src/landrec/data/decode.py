@@ -5,6 +5,8 @@ from __future__ import annotations
 import contextlib
 import functools
 import importlib.util
+import io
+import stat
 import struct
 import types
 import warnings
@@ -336,6 +338,8 @@ def _plain_jpeg(path: Path, draft_size: int | None, max_pixels: int) -> Image.Im
     if simplejpeg is None:
         return None
     try:
+        if not stat.S_ISREG(path.stat().st_mode):
+            return None  # a FIFO would block the open; Pillow's path says what it is
         with path.open("rb") as f:
             data = f.read(JPEG_HEADER_BYTES)
             header = read_header(data)
@@ -364,8 +368,35 @@ def _plain(header: JpegHeader, draft_size: int | None, max_pixels: int) -> bool:
 
 @functools.cache
 def _simplejpeg() -> types.ModuleType | None:
+    """simplejpeg, when it is installed and decodes as this Pillow does: both bundle their own
+    libjpeg-turbo, so a version of either with another IDCT or upsampling is caught here, once
+    per process, on small JPEGs of each common kind (the fast path is then off)."""
     try:
         import simplejpeg
     except ImportError:
         return None
-    return simplejpeg
+    return simplejpeg if _decodes_as_pillow(simplejpeg) else None
+
+
+def _decodes_as_pillow(simplejpeg: types.ModuleType) -> bool:
+    noise = np.random.default_rng(0).integers(0, 256, (24, 40, 3), dtype=np.uint8)
+    smooth = np.linspace(0, 255, 24 * 40 * 3).reshape(24, 40, 3).astype(np.uint8)
+    kinds: list[tuple[str, dict]] = [
+        ("RGB", {"subsampling": 2}),  # 4:2:0, baseline
+        ("RGB", {"subsampling": 1}),  # 4:2:2
+        ("RGB", {"subsampling": 0, "progressive": True}),  # 4:4:4, progressive
+        ("L", {}),
+    ]
+    for pixels in (noise, smooth):
+        for mode, options in kinds:
+            buffer = io.BytesIO()
+            Image.fromarray(pixels).convert(mode).save(buffer, "JPEG", quality=75, **options)
+            with Image.open(buffer) as image:
+                want = np.asarray(image.convert("RGB"))
+            try:
+                got = simplejpeg.decode_jpeg(buffer.getvalue(), colorspace="RGB")
+            except (ValueError, RuntimeError):
+                return False
+            if not np.array_equal(got, want):
+                return False
+    return True

@@ -28,6 +28,8 @@ SOS, DQT, DHT, DRI, COM, APP0, APP1, APP2, APP14 = (
     0xEE,
 )
 ORIENTATION_TAG = 0x0112
+X_RESOLUTION_TAG = 0x011A  # Pillow reads it on open, and fails on some malformed ones
+RATIONALS = (5, 10)  # EXIF types RATIONAL and SRATIONAL
 
 
 @dataclass(frozen=True)
@@ -70,6 +72,8 @@ def read_header(data: bytes) -> JpegHeader | None:
             if found is None:
                 return None  # unreadable, or a second block (Pillow joins them)
             exif, orientation = True, found
+        elif marker == APP1 and b"Orientation" in body:
+            return None  # XMP's tiff:Orientation, which Pillow reads when EXIF has none
         elif marker == APP14:
             if body.startswith(b"Adobe"):
                 if len(body) < 12:
@@ -104,7 +108,8 @@ def _quantisation_ok(body: bytes) -> bool:
 
 def exif_orientation(tiff: bytes) -> int | None:
     """The orientation tag of an EXIF block's first image directory (1 when absent), or None
-    when the block cannot be read simply."""
+    when the block cannot be read simply (or holds an X resolution that is not one rational
+    number: Pillow's open can fail on it)."""
     order = {b"II": "<", b"MM": ">"}.get(tiff[:2])
     if order is None or len(tiff) < 8:
         return None
@@ -112,11 +117,16 @@ def exif_orientation(tiff: bytes) -> int | None:
     if ifd + 2 > len(tiff):
         return None
     count = struct.unpack_from(order + "H", tiff, ifd)[0]
+    orientation = 1
     for n in range(count):
         entry = ifd + 2 + 12 * n
         if entry + 12 > len(tiff):
             return None
-        tag, kind, _, value = struct.unpack_from(order + "HHIH", tiff, entry)
+        tag, kind, values, value = struct.unpack_from(order + "HHIH", tiff, entry)
         if tag == ORIENTATION_TAG:
-            return value if kind == 3 and 1 <= value <= 8 else None
-    return 1
+            if kind != 3 or not 1 <= value <= 8:
+                return None
+            orientation = value
+        elif tag == X_RESOLUTION_TAG and (kind not in RATIONALS or values != 1):
+            return None
+    return orientation
