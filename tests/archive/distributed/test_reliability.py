@@ -53,13 +53,15 @@ def photos(storage: Path, count: int, first: int = 0) -> None:
         os.utime(path, (past, past))
 
 
-def wait_for(check: Callable[[], bool], what: str, timeout_s: float = RUN_TIMEOUT_S) -> None:
-    """Poll `check` until it holds; fail naming `what` after `timeout_s`."""
+def wait_for(
+    check: Callable[[], bool], what: str, timeout_s: float = RUN_TIMEOUT_S, poll_s: float = 0.2
+) -> None:
+    """Poll `check` every `poll_s` until it holds; fail naming `what` after `timeout_s`."""
     deadline = time.monotonic() + timeout_s
     while not check():
         if time.monotonic() > deadline:
             pytest.fail(f"not within {timeout_s} s: {what}")
-        time.sleep(0.2)
+        time.sleep(poll_s)
 
 
 def counts(sessions: sessionmaker[Session]) -> dict[str, int]:
@@ -227,9 +229,10 @@ def test_a_worker_killed_mid_run_loses_and_doubles_nothing(
     sessions, (doomed, survivor), scan = begin(
         storage, fresh_postgres, broker_url, colour_model, archive, start_worker, scans
     )
-    wait_for(
+    wait_for(  # sampled often: a worker's tasks are short, and it waits between them
         lambda: indexed(sessions) >= KILL_AFTER and busy(sessions, "w1"),
         f"{KILL_AFTER} files indexed and w1 in a task",
+        poll_s=0.01,
     )
     doomed.kill()
     at_kill = indexed(sessions)
