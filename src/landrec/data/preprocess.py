@@ -88,7 +88,7 @@ def crop_box(
     if _horizontal_first(size, kept) != _horizontal_first(size, resized):
         return whole  # the passes would round in another order
     box = (x0, y0, x1, y1)
-    return (box, kept) if _same_pixels(size, resized, box, kept) else whole
+    return (box, kept) if _same_pixels(size, resized, box, crop) else whole
 
 
 def _crop_axis(length: int, resized: int, crop: int) -> tuple[float, float, int] | None:
@@ -120,18 +120,15 @@ def _same_pixels(
     size: tuple[int, int],
     resized: tuple[int, int],
     box: tuple[float, float, float, float],
-    kept: tuple[int, int],
+    crop: int,
 ) -> bool:
-    """The crop of the whole resize and the boxed resize agree on seeded noise: a check, once
-    per geometry, that this Pillow resamples as the reasoning above says."""
+    """The centre crop of the whole resize and the boxed resize agree on seeded noise: a check,
+    once per geometry, that this Pillow resamples as the reasoning above says."""
     noise = np.random.default_rng(0).integers(0, 256, (size[1], size[0], 3), dtype=np.uint8)
     image = Image.fromarray(noise, "RGB")
     whole = image.resize(resized, resample=Image.Resampling.BILINEAR)
-    part = image.resize(kept, resample=Image.Resampling.BILINEAR, box=box)
-    top = round((resized[1] - kept[1]) / 2.0)
-    left = round((resized[0] - kept[0]) / 2.0)
-    expected = np.asarray(whole)[top : top + kept[1], left : left + kept[0]]
-    return np.array_equal(expected, np.asarray(part))
+    part = image.resize((crop, crop), resample=Image.Resampling.BILINEAR, box=box)
+    return np.array_equal(centre_crop(np.asarray(whole), crop), np.asarray(part))
 
 
 def normalise(pixels: np.ndarray, pre: Preprocessing, out: np.ndarray | None = None) -> np.ndarray:
