@@ -111,21 +111,15 @@ def scan_child(storage: Path, run: Path, state: Path) -> None:
 
 
 def model_only(run: Path, data: Path, seconds: float) -> dict[str, Any]:
-    """Images/s of the run's model alone on ONNX Runtime, batch 32 of photos in the form the
-    scan gives it (`model_input`: uint8 pixels, which the cached graph normalises); and, as
-    `float_input`, the same photos normalised by NumPy on the float graph."""
+    """Images/s of the run's model alone on ONNX Runtime, batch 32 of preprocessed photos."""
     import numpy as np
 
     from landrec.api import Predictor
-    from landrec.data.preprocess import normalise
 
     predictor = Predictor(run, "onnx")
     photos = common.sample_files(data / "test", 32)
     batch = np.stack([predictor.model_input(predictor.decode(p)) for p in photos])
-    floats = normalise(batch, predictor.preprocessing) if batch.dtype == np.uint8 else batch
-    alone = common.measure(lambda: predictor.classifier.logits_of(batch), 32, seconds)
-    floats_alone = common.measure(lambda: predictor.classifier.logits(floats), 32, seconds)
-    return alone | {"float_input": floats_alone}
+    return common.measure(lambda: predictor.classifier.logits(batch), 32, seconds)
 
 
 def sizes(state: Path, files: int) -> dict[str, float]:
@@ -159,8 +153,6 @@ def ingest(args: argparse.Namespace, root: Path) -> dict[str, Any]:
     alone = model_only(args.run, args.data, args.seconds)
     result["model_only_ort_batch32"] = alone
     result["scan_over_model_only"] = result["photos_per_s"] / alone["images_per_s"]
-    floats = alone["float_input"]["images_per_s"]
-    result["scan_over_float_input_model_only"] = result["photos_per_s"] / floats
     return result
 
 
@@ -202,9 +194,7 @@ def main(argv: list[str] | None = None) -> int:
     notes = [
         "ingest: photos copied, then their mtime set 2 minutes back so the scan reads them at once",
         "ingest: the scan runs in a child process (peak_rss_mib: its ru_maxrss); the model alone "
-        "is timed after it in this process, scan_over_model_only is the ratio of the two rates; "
-        "the model alone reads the photos as the scan gives them (uint8 pixels, normalised in "
-        "the cached graph), float_input the same photos normalised by NumPy",
+        "is timed after it in this process, scan_over_model_only is the ratio of the two rates",
         "step seconds are summed over the indexer's threads and overlap each other (waiting for "
         "a core included); step CPU seconds: the running thread's CPU time (classify: the "
         "calling thread's, not ONNX Runtime's pool); cpu_s: the whole scan process's",

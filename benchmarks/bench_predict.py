@@ -5,9 +5,7 @@ e2e         `landrec predict MODEL FOLDER --format csv > file`: wall time of a f
             cached export, built and timed once before) and int8 (`landrec export --int8`,
             built once before), in turn within each round
 model_only  the fp32 and int8 ONNX models on ONNX Runtime, batch 32 on preprocessed arrays,
-            timed in the same rounds (after the processes), so each round has its own ratio:
-            fp32 on the crops' uint8 pixels (its cached graph that normalises them, which
-            predict runs) and, for reference, on NumPy's normalised floats; int8 on floats
+            timed in the same rounds (after the processes), so each round has its own ratio
 breakdown   in-process onnx prediction with the pipeline's counters: decode and preprocess
             (summed over the workers), the model's wait for batches, inference, CSV output
 pools       the decoding pool: threads (the default) against 1 thread and 1 process
@@ -106,9 +104,7 @@ def top1(csv_file: Path) -> dict[str, str]:
 
 
 def model_only_fns(run: Path, int8: Path, data: Path) -> dict[str, Any]:
-    """Batch-32 logits functions of the fp32 (on pixels and on floats) and int8 (on floats)
-    ONNX models on one batch of photos."""
-    from landrec.data.preprocess import normalise
+    """Batch-32 logits functions of the fp32 and int8 ONNX models on one preprocessed batch."""
     from landrec.data.sniff import detect_all
     from landrec.engine.config import Backend
     from landrec.engine.inference.classifier import load_classifier, onnx_classifier
@@ -117,14 +113,9 @@ def model_only_fns(run: Path, int8: Path, data: Path) -> dict[str, Any]:
     fp32 = load_classifier(run, Backend.ONNX)
     quantized = onnx_classifier(int8)
     items = [(d.path, 0) for d in detect_all([data])][:32]
-    pixels = next(image_batches(items, fp32.preprocessing, 32, pixels=True)).images
-    floats = normalise(pixels, fp32.preprocessing)
-    fp32.logits_of(pixels), fp32.logits(floats)  # builds the caches if a previous run did not
-    return {
-        "fp32": lambda: fp32.logits_of(pixels),
-        "fp32_floats": lambda: fp32.logits(floats),
-        "int8": lambda: quantized.logits(floats),
-    }
+    batch = next(image_batches(items, fp32.preprocessing, 32)).images
+    fp32.logits(batch)  # builds the cache if a previous run did not
+    return {"fp32": lambda: fp32.logits(batch), "int8": lambda: quantized.logits(batch)}
 
 
 def rounds(run: Path, int8: Path, data: Path, repeats: int, seconds: float, root: Path) -> dict:
@@ -156,7 +147,6 @@ def rounds(run: Path, int8: Path, data: Path, repeats: int, seconds: float, root
             for v in VARIANTS
         },
         "model_only_ort_batch32": summary(alone["fp32"]),
-        "model_only_ort_float_input_batch32": summary(alone["fp32_floats"]),
         "model_only_ort_int8_batch32": summary(alone["int8"]),
     }
 
@@ -222,8 +212,8 @@ def in_process(run: Path, data: Path) -> dict[str, Any]:
 
     def pool_rate(pool: Executor | None) -> float:
         begun = time.perf_counter()
-        for batch in image_batches(items, classifier.preprocessing, 32, pool=pool, pixels=True):
-            classifier.logits_of(batch.images)
+        for batch in image_batches(items, classifier.preprocessing, 32, pool=pool):
+            classifier.logits(batch.images)
         return len(items) / (time.perf_counter() - begun)
 
     pools: dict[str, list[float]] = {"default (threads)": [], "1 thread": [], "1 process": []}
@@ -252,17 +242,17 @@ def ratios(results: dict[str, Any]) -> dict[str, Any]:
     """End to end over model-only, round by round (both measured within the same round)."""
     e2e = results["backends"]
     out = {}
-    for name, variant, key in (
-        ("onnx", "onnx", "model_only_ort_batch32"),
-        ("floats", "onnx", "model_only_ort_float_input_batch32"),
-        ("int8", "int8", "model_only_ort_int8_batch32"),
+    for variant, key in (
+        ("onnx", "model_only_ort_batch32"),
+        ("int8", "model_only_ort_int8_batch32"),
     ):
         alone = results[key]["images_per_s_rounds"]
-        out[name] = [a / b for a, b in zip(e2e[variant]["images_per_s_rounds"], alone, strict=True)]
+        out[variant] = [
+            a / b for a, b in zip(e2e[variant]["images_per_s_rounds"], alone, strict=True)
+        ]
     return {
         "onnx_e2e_over_model_only": statistics.median(out["onnx"]),
         "onnx_e2e_over_model_only_rounds": out["onnx"],
-        "onnx_e2e_over_float_input_model_only": statistics.median(out["floats"]),
         "int8_e2e_over_int8_model_only": statistics.median(out["int8"]),
         "int8_e2e_over_int8_model_only_rounds": out["int8"],
     }

@@ -53,11 +53,8 @@ def predict_wall(tree: Path, run: Path, data: Path, out: Path) -> float:
     return time.perf_counter() - started
 
 
-def model_only(run: Path, data: Path) -> dict[str, Callable[[], object]]:
-    """Batch-32 logits of the run's ONNX model on 32 photos of `data`: in the form predict
-    gives it (the crops' uint8 pixels, which its cached graph normalises) and, for reference,
-    on NumPy's normalised floats (the float graph)."""
-    from landrec.data.preprocess import normalise
+def model_only(run: Path, data: Path) -> Callable[[], object]:
+    """Batch-32 logits of the run's ONNX model on 32 preprocessed photos of `data`."""
     from landrec.data.sniff import detect_all
     from landrec.engine.config import Backend
     from landrec.engine.inference.classifier import load_classifier
@@ -65,12 +62,8 @@ def model_only(run: Path, data: Path) -> dict[str, Callable[[], object]]:
 
     classifier = load_classifier(run, Backend.ONNX)
     items = [(d.path, 0) for d in detect_all([data])][:32]
-    pixels = next(image_batches(items, classifier.preprocessing, 32, pixels=True)).images
-    floats = normalise(pixels, classifier.preprocessing)
-    return {
-        "pixels": lambda: classifier.logits_of(pixels),
-        "floats": lambda: classifier.logits(floats),
-    }
+    batch = next(image_batches(items, classifier.preprocessing, 32)).images
+    return lambda: classifier.logits(batch)
 
 
 def rows_of(path: Path) -> list[tuple[str, str, str]]:
@@ -85,9 +78,9 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit(f"--trees: distinct folders holding src/landrec, not {args.trees}")
     rounds, seconds = (1, 1.0) if args.quick else (args.rounds, args.seconds)
     common.read_all(args.data)
-    alone_fns = model_only(args.run, args.data)
+    alone_fn = model_only(args.run, args.data)
     walls: dict[Path, list[float]] = {t: [] for t in trees}
-    alone: dict[str, list[float]] = {k: [] for k in alone_fns}
+    alone: list[float] = []
     loads: list[float] = []
     with tempfile.TemporaryDirectory(prefix="bench-trees-") as tmp:
         csvs = {t: Path(tmp) / f"{i}.csv" for i, t in enumerate(trees)}
@@ -95,27 +88,23 @@ def main(argv: list[str] | None = None) -> int:
             loads.append(os.getloadavg()[0])
             for tree in trees:
                 walls[tree].append(predict_wall(tree, args.run, args.data, csvs[tree]))
-            for form, fn in alone_fns.items():
-                measured = common.measure(fn, 32, seconds, repeats=1, warmup_s=0.5)
-                alone[form].append(measured["images_per_s"])
+            measured = common.measure(alone_fn, 32, seconds, repeats=1, warmup_s=0.5)
+            alone.append(measured["images_per_s"])
         rows = [rows_of(csvs[t]) for t in trees]
     n = len(rows[0])
     per_tree = {}
     for tree in trees:
         rates = [n / w for w in walls[tree]]
-        ratios = [r / a for r, a in zip(rates, alone["pixels"], strict=True)]
-        floats = [r / a for r, a in zip(rates, alone["floats"], strict=True)]
+        ratios = [r / a for r, a in zip(rates, alone, strict=True)]
         per_tree[str(tree)] = {
             "images_per_s_rounds": rates,
             "images_per_s_median": statistics.median(rates),
             "over_model_only_rounds": ratios,
             "over_model_only_median": statistics.median(ratios),
-            "over_float_input_model_only_median": statistics.median(floats),
         }
     results = {
         "images": n,
-        "model_only_images_per_s_rounds": alone["pixels"],
-        "model_only_float_input_images_per_s_rounds": alone["floats"],
+        "model_only_images_per_s_rounds": alone,
         "load_average_1min_at_rounds": loads,
         "same_rows_labels_confidences": all(r == rows[0] for r in rows[1:]),
         "trees": per_tree,
@@ -125,8 +114,6 @@ def main(argv: list[str] | None = None) -> int:
     notes = [
         "a fresh `landrec predict` process per tree and round (PYTHONPATH=TREE/src), trees in "
         "turn, then model-only in the same round; each round's ratios are its own",
-        "model-only: batch 32 on the crops' uint8 pixels, as predict runs it (the cached graph "
-        "normalises them); float_input: the same photos normalised by NumPy, the float graph",
     ]
     machine = common.machine_info()
     common.write_results(BENCHMARK, common.out_dir_for(args), machine, settings, results, notes)

@@ -17,7 +17,6 @@ from landrec.data.preprocess import (
     normalise,
     resized_size,
     to_array,
-    to_pixels,
 )
 from landrec.data.transforms import eval_transform
 
@@ -125,22 +124,3 @@ def test_the_box_is_refused_where_pillow_would_round_otherwise() -> None:
     naive = image.resize((224, 224), Image.Resampling.BILINEAR, box=(18.75, 168.75, 281.25, 431.25))
     assert not np.array_equal(centre_crop(whole, 224), np.asarray(naive))
     assert crop_box((300, 600), (256, 512), 224)[1] == (256, 512)
-
-
-def test_pixels_are_the_crop_that_normalises_to_the_array(tmp_path: Path) -> None:
-    image = _image("RGB", (150, 150), seed=3).convert("RGB")
-    pixels = to_pixels(image, IMAGENET)
-    assert pixels.dtype == np.uint8 and pixels.shape == (224, 224, 3)
-    np.testing.assert_array_equal(normalise(pixels, IMAGENET), to_array(image, IMAGENET))
-    rows = np.zeros((2, 224, 224, 3), np.uint8)
-    out = rows[1]
-    assert to_pixels(image, IMAGENET, out) is out  # written into the batch's row
-    np.testing.assert_array_equal(rows[1], pixels)
-    assert not rows[0].any()
-    batch = np.stack([pixels, pixels[::-1]])  # a batch normalises as its images do
-    want = np.stack([to_array(image, IMAGENET), normalise(pixels[::-1], IMAGENET)])
-    np.testing.assert_array_equal(normalise(batch, IMAGENET), want)
-    path = tmp_path / "photo.png"
-    image.save(path)
-    loaded = load_array(path, IMAGENET, pixels=True)
-    np.testing.assert_array_equal(loaded.array, pixels)

@@ -10,7 +10,6 @@ import pytest
 
 from landrec import api
 from landrec.data.layout import Split, load_splits
-from landrec.data.preprocess import normalise
 from landrec.engine.checkpoint import CheckpointError
 from landrec.engine.inference.classifier import load_classifier
 from landrec.engine.inference.ensemble import load_models
@@ -76,15 +75,3 @@ def test_an_ensemble_of_other_class_sets_is_refused(
     run = api.train(other, tmp_path / "o", test=False, **head_only(tmp_path, head_epochs=1))
     with pytest.raises(CheckpointError, match=r"ensemble: .* knows"):
         load_models(f"{runs['a']},{run.train.run_dir}")
-
-
-@pytest.mark.parametrize("names", [("a", "b"), ("a", "wide")], ids=["same size", "other size"])
-def test_an_ensemble_takes_pixels_as_the_floats_they_scale_to(
-    members: tuple[list[Path], dict[str, Path]], names: tuple[str, str]
-) -> None:
-    _, runs = members
-    ensemble = load_models(",".join(str(runs[n]) for n in names))
-    size = ensemble.preprocessing.input_size
-    pixels = np.random.default_rng(0).integers(0, 256, (3, size, size, 3), dtype=np.uint8)
-    floats = normalise(pixels, ensemble.preprocessing)  # x / 255: the members rescale it
-    np.testing.assert_array_equal(ensemble.logits_of(pixels), ensemble.logits(floats))

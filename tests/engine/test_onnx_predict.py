@@ -18,19 +18,12 @@ import torch
 from conftest import write_corrupt, write_image
 from landrec import api
 from landrec.data.decode import load_image
-from landrec.data.preprocess import Preprocessing, normalise, to_array
+from landrec.data.preprocess import Preprocessing, to_array
 from landrec.engine.checkpoint import CheckpointError, CheckpointMeta, read_meta, save_checkpoint
 from landrec.engine.config import Backend
 from landrec.engine.inference import onnx_cache
-from landrec.engine.inference.classifier import (
-    Classifier,
-    default_backend,
-    load_classifier,
-    with_options,
-)
-from landrec.engine.inference.export import export_onnx
+from landrec.engine.inference.classifier import Classifier, default_backend, load_classifier
 from landrec.engine.inference.predict import ImageRef, predict_refs
-from landrec.engine.onnx import with_pixel_input
 from landrec.engine.pipeline import image_batches
 from landrec.engine.runs import RunFolder, onnx_cache_path
 from landrec.models.factory import create_model
@@ -79,9 +72,7 @@ def test_run_folder_export_is_cached_reused_and_rebuilt(
     built = cached.stat().st_mtime_ns
     builds: list[Path] = []
     real_build = onnx_cache.build
-    monkeypatch.setattr(
-        onnx_cache, "build", lambda c, pixels=False: builds.append(c) or real_build(c, pixels)
-    )
+    monkeypatch.setattr(onnx_cache, "build", lambda c: builds.append(c) or real_build(c))
     load_classifier(best, Backend.ONNX)
     assert builds == [] and cached.stat().st_mtime_ns == built  # reused
 
@@ -91,49 +82,6 @@ def test_run_folder_export_is_cached_reused_and_rebuilt(
     new_torch = load_classifier(run, Backend.TORCH).logits(_batch())
     np.testing.assert_allclose(second, new_torch, atol=1e-4)
     assert np.abs(first.logits(_batch()) - new_torch).max() > 1e-3  # the old export was stale
-
-
-def _pixels(n: int = 4, size: int = 32) -> np.ndarray:
-    return np.random.default_rng(1).integers(0, 256, (n, size, size, 3), dtype=np.uint8)
-
-
-def test_pixel_batches_run_their_own_cached_graph_with_the_same_logits(run: Path) -> None:
-    best = RunFolder(run).best
-    classifier = load_classifier(run, Backend.ONNX)
-    pixels = _pixels()
-    floats = normalise(pixels, classifier.preprocessing)
-    from_pixels = classifier.logits_of(pixels)
-    assert onnx_cache_path(best, pixels=True).is_file()  # made at the first pixel batch
-    np.testing.assert_array_equal(from_pixels, classifier.logits_of(floats))  # bit for bit
-    torch_logits = load_classifier(run, Backend.TORCH).logits(floats)
-    np.testing.assert_allclose(from_pixels, torch_logits, atol=1e-4)
-
-    _resave(best, seed=2)
-    again = load_classifier(run, Backend.ONNX).logits_of(pixels)  # the pixel form is rebuilt too
-    new_torch = load_classifier(run, Backend.TORCH).logits(floats)
-    np.testing.assert_allclose(again, new_torch, atol=1e-4)
-    assert np.abs(again - from_pixels).max() > 1e-3
-
-
-def test_every_classifier_takes_pixels_as_the_floats_they_normalise_to(
-    run: Path, tmp_path: Path
-) -> None:
-    exported = export_onnx(RunFolder(run).best, tmp_path / "model.onnx").path
-    pixels = _pixels(3)
-    for backend, model in [(Backend.TORCH, run), (Backend.ONNX, exported)]:
-        classifier = load_classifier(model, backend)
-        floats = normalise(pixels, classifier.preprocessing)
-        np.testing.assert_array_equal(classifier.logits_of(pixels), classifier.logits(floats))
-        tta = with_options(classifier, tta=True)
-        np.testing.assert_array_equal(tta.logits_of(pixels), tta.logits(floats))
-
-
-def test_a_graph_without_the_float_input_is_refused(run: Path) -> None:
-    exported = onnx_cache.build(RunFolder(run).best)
-    assert isinstance(exported, Path)
-    pixel_graph = with_pixel_input(exported, (0.5,) * 3, (0.5,) * 3)
-    with pytest.raises(CheckpointError, match="reads no"):
-        with_pixel_input(pixel_graph, (0.5,) * 3, (0.5,) * 3)
 
 
 def test_a_damaged_cache_file_is_rebuilt(run: Path) -> None:
@@ -209,12 +157,6 @@ def test_batches_hold_each_decoded_image_in_input_order(tmp_path: Path, kind: st
         want = [to_array(load_image(paths[i], draft_size=28), pre) for i in batch.indices]
         assert batch.images.dtype == np.float32
         np.testing.assert_array_equal(batch.images, np.stack(want))
-    with ThreadPoolExecutor(2) as pool:
-        crops = list(image_batches(items, pre, batch_size=4, pool=pool, pixels=True))
-    assert [b.indices for b in crops] == [b.indices for b in batches]
-    for crop, batch in zip(crops, batches, strict=True):
-        assert crop.images.dtype == np.uint8 and crop.images.shape[1:] == (24, 24, 3)
-        np.testing.assert_array_equal(normalise(crop.images, pre), batch.images)
 
 
 TORCH_FREE = """

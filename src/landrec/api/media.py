@@ -183,12 +183,11 @@ class Predictor:
         return load_image(path, draft_size=self.preprocessing.short_side)
 
     def model_input(self, image: Image.Image, out: np.ndarray | None = None) -> np.ndarray:
-        """What the model reads of a decoded image (see `decode`): its crop's (H, W, 3) uint8
-        pixels, which the model normalises itself, written into `out` (e.g. a row of a batch)
-        when given."""
-        from landrec.data.preprocess import to_pixels
+        """The (3, H, W) array the model reads of a decoded image (see `decode`), written into
+        `out` (e.g. a row of a batch) when given."""
+        from landrec.data.preprocess import to_array
 
-        return to_pixels(image, self.preprocessing, out)
+        return to_array(image, self.preprocessing, out)
 
     def arrays(self, names: list[str], arrays: np.ndarray, top_k: int = 3) -> list[Prediction]:
         """One Prediction per `model_input` array (an image decoded elsewhere, e.g. for its

@@ -145,7 +145,7 @@ class Indexer:
         rows: list[np.ndarray | None] = [None] * len(jobs)
         if self.prepare.model is not None:
             size = self.prepare.model.preprocessing.input_size
-            rows = list(np.empty((len(jobs), size, size, 3), np.uint8))  # as model_input's
+            rows = list(np.empty((len(jobs), 3, size, size), np.float32))
         return [
             self.pool.submit(self.prepare, job, settled, row)
             for job, row in zip(jobs, rows, strict=True)

@@ -67,7 +67,7 @@ class Prepared:
     unchanged: bool = False
     transient: str | None = None  # an unexpected error: retried up to max_attempts
     source: Path | None = None  # the file read (links resolved, inside the storage)
-    array: np.ndarray | None = None  # the model's input (model_input), when decoded here
+    array: np.ndarray | None = None  # the model's input, (3, H, W), when decoded here
 
 
 @dataclass

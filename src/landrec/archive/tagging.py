@@ -30,7 +30,7 @@ class ToClassify:
     path: Path  # absolute
     kind: Kind
     pages: int = 1
-    array: np.ndarray | None = field(default=None, compare=False)  # Predictor.model_input
+    array: np.ndarray | None = field(default=None, compare=False)  # (3, H, W)
 
 
 @dataclass
@@ -85,9 +85,8 @@ def image_tags(predictor: Predictor, version: str, items: list[ToClassify]) -> l
 
 
 def batch_of(arrays: list[np.ndarray]) -> np.ndarray:
-    """One batch of the `arrays` (`Predictor.model_input`'s, one form): the array they are the
-    rows of, in order, when they were written into one (`Indexer._submit`); else a stacked
-    copy."""
+    """One (B, 3, H, W) array of the (3, H, W) `arrays`: the array they are the rows of, in
+    order, when they were written into one (`Indexer._submit`); else a stacked copy."""
     base = arrays[0].base
     whole = (
         isinstance(base, np.ndarray)

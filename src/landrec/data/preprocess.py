@@ -1,11 +1,6 @@
 """Preprocessing that travels with a model, and its NumPy form: what prediction runs without
 torch. `to_array` gives what `transforms.eval_transform` gives (a parity test holds them to it):
-the short side resized (PIL bilinear, antialiased), a centre crop, /255, normalised, CHW.
-
-A model's input comes in two forms: normalised float32 (B, 3, H, W), and the crops' uint8
-pixels (B, H, W, 3) before `normalise` (`to_pixels`, `load_array(..., pixels=True)`), a
-quarter of the bytes, which ONNX Runtime normalises inside the model's graph with the same
-float32 steps (`engine.onnx.with_pixel_input`)."""
+the short side resized (PIL bilinear, antialiased), a centre crop, /255, normalised, CHW."""
 
 from __future__ import annotations
 
@@ -70,21 +65,11 @@ def centre_crop(pixels: np.ndarray, size: int) -> np.ndarray:
 def to_array(image: Image.Image, pre: Preprocessing, out: np.ndarray | None = None) -> np.ndarray:
     """One decoded RGB image -> normalised (3, H, W) float32 array (written into `out`, e.g. a
     row of a batch, when given)."""
-    return normalise(to_pixels(image, pre), pre, out)
-
-
-def to_pixels(image: Image.Image, pre: Preprocessing, out: np.ndarray | None = None) -> np.ndarray:
-    """One decoded RGB image -> its resized centre crop, (H, W, 3) uint8: `to_array` before
-    `normalise` (copied into `out`, e.g. a row of a batch, when given)."""
     size = resized_size(image.width, image.height, pre.short_side)
     if size != image.size:
         box, kept = crop_box(image.size, size, pre.input_size)
         image = image.resize(kept, resample=Image.Resampling.BILINEAR, box=box)
-    pixels = centre_crop(np.asarray(image), pre.input_size)
-    if out is None:
-        return pixels
-    out[...] = pixels
-    return out
+    return normalise(centre_crop(np.asarray(image), pre.input_size), pre, out)
 
 
 @functools.lru_cache(maxsize=4096)
@@ -147,11 +132,11 @@ def _same_pixels(
 
 
 def normalise(pixels: np.ndarray, pre: Preprocessing, out: np.ndarray | None = None) -> np.ndarray:
-    """(..., H, W, 3) uint8 -> (..., 3, H, W) float32 as torchvision computes it (/255, minus
-    mean, over std), each step in float32 on a contiguous channel-first copy: 0.21 ms a 224 x
-    224 crop, against 0.50 for a per-channel lookup table of the same values
-    (docs/benchmarks.md). With `out` (float32, (..., 3, H, W)) the result is written there."""
-    chw = np.ascontiguousarray(np.moveaxis(pixels, -1, -3))
+    """(H, W, 3) uint8 -> (3, H, W) float32 as torchvision computes it (/255, minus mean, over
+    std), each step in float32 on a contiguous channel-first copy: 0.21 ms a 224 x 224 crop,
+    against 0.50 for a per-channel lookup table of the same values (docs/benchmarks.md). With
+    `out` (float32, (3, H, W)) the result is written there and returned."""
+    chw = np.ascontiguousarray(pixels.transpose(2, 0, 1))
     out = np.multiply(chw, np.float32(1 / 255), out=out, dtype=np.float32)
     np.subtract(out, np.asarray(pre.mean, dtype=np.float32)[:, None, None], out=out)
     np.divide(out, np.asarray(pre.std, dtype=np.float32)[:, None, None], out=out)
@@ -169,20 +154,15 @@ class Loaded:
 
 
 def load_array(
-    path: Path,
-    pre: Preprocessing,
-    page: int = 0,
-    out: np.ndarray | None = None,
-    pixels: bool = False,
+    path: Path, pre: Preprocessing, page: int = 0, out: np.ndarray | None = None
 ) -> Loaded:
     """Decode (JPEG draft mode at the short side, as evaluation does) and preprocess one file,
-    into `out` when given (its array is then `out`): `to_array`'s floats, or with `pixels`
-    `to_pixels`' crop."""
+    into `out` when given (its array is then `out`)."""
     start = time.perf_counter()
     try:
         image = load_image(path, draft_size=pre.short_side, page=page)
     except ImageDecodeError as exc:
         return Loaded(None, exc.reason, time.perf_counter() - start, 0.0)
     decoded = time.perf_counter()
-    array = (to_pixels if pixels else to_array)(image, pre, out)
+    array = to_array(image, pre, out)
     return Loaded(array, None, decoded - start, time.perf_counter() - decoded)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import io
 import os
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -20,7 +20,6 @@ if TYPE_CHECKING:  # imported where used: ONNX prediction runs without torch (an
 
 META_KEY = "landrec"  # metadata_props key holding CheckpointMeta.to_json()
 INPUT = "input"  # (B, 3, H, W) float32, preprocessed by eval_transform
-PIXELS = "pixels"  # (B, H, W, 3) uint8: `with_pixel_input`'s graph normalises them itself
 OUTPUT = "logits"  # (B, C)
 
 
@@ -91,44 +90,6 @@ def set_props(path: Path, values: dict[str, str]) -> None:
         model.metadata_props.add(key=key, value=value)
     model.producer_name = "landrec"
     onnx.save(model, str(path))
-
-
-def with_pixel_input(model: Path | bytes, mean: Sequence[float], std: Sequence[float]) -> bytes:
-    """The exported model (a file or its bytes) reading the crops' uint8 pixels (B, H, W, 3) as
-    `PIXELS`: its graph first normalises them as `preprocess.normalise` does, step by step in
-    float32 (transpose, cast, x 1/255, minus mean, over std), so the logits are the same
-    bits. ONNX Runtime runs those steps in its own threads, and the model in the same
-    session ran 3-6% faster than on NumPy's floats (benchmarks/bench_predict.py)."""
-    import onnx
-    from onnx import TensorProto, helper, numpy_helper
-
-    proto = onnx.load_from_string(model) if isinstance(model, bytes) else onnx.load(str(model))
-    graph = proto.graph
-    floats = next((i for i in graph.input if i.name == INPUT), None)
-    dims = [] if floats is None else list(floats.type.tensor_type.shape.dim)
-    if floats is None or len(dims) != 4 or dims[1].dim_value != 3:
-        raise CheckpointError(f"the exported model reads no (B, 3, H, W) {INPUT!r}")
-    batch, height, width = (d.dim_value or d.dim_param or None for d in (dims[0], *dims[2:]))
-    pixels = helper.make_tensor_value_info(PIXELS, TensorProto.UINT8, [batch, height, width, 3])
-    constants = {
-        "pixels_scale": np.asarray(1 / 255, dtype=np.float32),
-        "pixels_mean": np.asarray(mean, dtype=np.float32).reshape(1, 3, 1, 1),
-        "pixels_std": np.asarray(std, dtype=np.float32).reshape(1, 3, 1, 1),
-    }
-    steps = [
-        helper.make_node("Transpose", [PIXELS], ["pixels_chw"], perm=[0, 3, 1, 2]),
-        helper.make_node("Cast", ["pixels_chw"], ["pixels_float"], to=TensorProto.FLOAT),
-        helper.make_node("Mul", ["pixels_float", "pixels_scale"], ["pixels_unit"]),
-        helper.make_node("Sub", ["pixels_unit", "pixels_mean"], ["pixels_centred"]),
-        helper.make_node("Div", ["pixels_centred", "pixels_std"], [INPUT]),
-    ]
-    graph.input.remove(floats)
-    graph.input.insert(0, pixels)
-    graph.initializer.extend(numpy_helper.from_array(v, k) for k, v in constants.items())
-    nodes = steps + list(graph.node)
-    del graph.node[:]
-    graph.node.extend(nodes)
-    return proto.SerializeToString()
 
 
 def read_onnx_meta(path: str | Path) -> CheckpointMeta:

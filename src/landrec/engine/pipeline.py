@@ -47,8 +47,7 @@ class Timings:
 
 @dataclass
 class ArrayBatch:
-    # the images that decoded (B may be 0): (B, 3, H, W) float32, or (B, H, W, 3) uint8 pixels
-    images: np.ndarray
+    images: np.ndarray  # (B, 3, H, W) float32 of the images that decoded; B may be 0
     indices: list[int]  # their positions in the input
     failures: list[tuple[int, str]] = field(default_factory=list)  # (position, reason)
     size: int = 0  # inputs the batch covers, decoded or not
@@ -66,17 +65,15 @@ def image_batches(
     workers: int | None = None,
     timings: Timings | None = None,
     pool: Executor | None = None,
-    pixels: bool = False,
 ) -> Iterator[ArrayBatch]:
     """Batches of (path, page) items decoded and preprocessed by `workers` threads (or by
-    `pool`, e.g. a ProcessPoolExecutor), `AHEAD` batches ahead of the consumer, in order:
-    normalised floats, or with `pixels` the crops' uint8 pixels (for a `Classifier`).
+    `pool`, e.g. a ProcessPoolExecutor), `AHEAD` batches ahead of the consumer, in order.
     Threads write each image into its row of the batch's array (no stacking copy afterwards:
     it cost 5 ms a batch of 32 on the model's thread); a process pool returns arrays."""
     owned = pool is None
     executor = ThreadPoolExecutor(workers or default_workers()) if pool is None else pool
     in_place = isinstance(executor, ThreadPoolExecutor)
-    shape = row_shape(pre, pixels)
+    size = pre.input_size
     with executor if owned else nullcontext(executor):
         starts = iter(range(0, len(items), batch_size))
         pending: deque[tuple[int, np.ndarray | None, list[Future[Loaded]]]] = deque()
@@ -86,11 +83,9 @@ def image_batches(
             if start is None:
                 return
             chunk = items[start : start + batch_size]
-            rows = np.empty((len(chunk), *shape.dims), shape.dtype) if in_place else None
+            rows = np.empty((len(chunk), 3, size, size), np.float32) if in_place else None
             futures = [
-                executor.submit(
-                    load_array, path, pre, page, None if rows is None else rows[i], pixels
-                )
+                executor.submit(load_array, path, pre, page, None if rows is None else rows[i])
                 for i, (path, page) in enumerate(chunk)
             ]
             pending.append((start, rows, futures))
@@ -106,30 +101,17 @@ def image_batches(
                 timings.wait_s += time.perf_counter() - waited
                 for one in loaded:
                     timings.add(one)
-            yield collate(start, loaded, shape, rows)
-
-
-@dataclass(frozen=True)
-class RowShape:
-    """One image's array in a batch: its shape and type."""
-
-    dims: tuple[int, int, int]
-    dtype: type[np.generic]
-
-
-def row_shape(pre: Preprocessing, pixels: bool) -> RowShape:
-    """(3, H, W) float32, or with `pixels` (H, W, 3) uint8."""
-    size = pre.input_size
-    return RowShape((size, size, 3), np.uint8) if pixels else RowShape((3, size, size), np.float32)
+            yield collate(start, loaded, pre, rows)
 
 
 def collate(
-    start: int, loaded: list[Loaded], shape: RowShape, rows: np.ndarray | None = None
+    start: int, loaded: list[Loaded], pre: Preprocessing, rows: np.ndarray | None = None
 ) -> ArrayBatch:
     """One batch from the loaded items at positions start, start + 1, ...; `rows` is the array
     they were written into, if they were (used whole when every item decoded)."""
     good = [i for i, x in enumerate(loaded) if x.array is not None]
     failures = [(start + i, x.error or "unreadable") for i, x in enumerate(loaded) if x.error]
+    size = pre.input_size
     if rows is not None and len(good) == len(rows):
         images = rows
     elif rows is not None:
@@ -137,5 +119,5 @@ def collate(
     elif good:
         images = np.stack([x.array for x in loaded if x.array is not None])
     else:
-        images = np.empty((0, *shape.dims), dtype=shape.dtype)
+        images = np.empty((0, 3, size, size), dtype=np.float32)
     return ArrayBatch(images, [start + i for i in good], failures, len(loaded))

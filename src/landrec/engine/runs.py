@@ -24,7 +24,6 @@ TRACKING = "tracking.json"
 # A checkpoint's cached export (`best.safetensors` -> `best.fp32.onnx`); not `.onnx`: never the
 # name of a file the user exported (int8, say).
 ONNX_SUFFIX = ".fp32.onnx"
-PIXELS_ONNX_SUFFIX = ".fp32.pixels.onnx"  # the same, reading uint8 pixels (onnx.with_pixel_input)
 
 
 @dataclass(frozen=True)
@@ -94,7 +93,6 @@ class RunFolder:
         return path.name in (BEST, LAST)
 
 
-def onnx_cache_path(checkpoint: Path, pixels: bool = False) -> Path:
-    """Where the fp32 export of `checkpoint` is cached: beside it, `<stem>.fp32.onnx`; with
-    `pixels`, its form reading uint8 pixels, `<stem>.fp32.pixels.onnx`."""
-    return checkpoint.with_name(checkpoint.stem + (PIXELS_ONNX_SUFFIX if pixels else ONNX_SUFFIX))
+def onnx_cache_path(checkpoint: Path) -> Path:
+    """Where the fp32 export of `checkpoint` is cached: beside it, `<stem>.fp32.onnx`."""
+    return checkpoint.with_name(checkpoint.stem + ONNX_SUFFIX)

@@ -15,8 +15,7 @@ import numpy as np
 if TYPE_CHECKING:  # the torch helpers import it where they run; flip_tta needs NumPy only
     import torch
 
-# (B, 3, H, W) float32, or (B, H, W, 3) uint8 pixels -> (B, C)
-NumpyLogits = Callable[[np.ndarray], np.ndarray]
+NumpyLogits = Callable[[np.ndarray], np.ndarray]  # (B, 3, H, W) float32 -> (B, C)
 
 
 def mean_probability_log(view_logits: list[torch.Tensor]) -> torch.Tensor:
@@ -39,8 +38,7 @@ def flip_tta(logits: NumpyLogits) -> NumpyLogits:
     """Wrap a numpy logits function (a torch or ONNX model) so it averages over the flip."""
 
     def averaged(x: np.ndarray) -> np.ndarray:
-        width = -2 if x.dtype == np.uint8 else -1  # pixels are (B, H, W, 3)
-        views = [x, np.ascontiguousarray(np.flip(x, width))]
+        views = [x, np.ascontiguousarray(x[..., ::-1])]
         z = np.stack([logits(v) for v in views]).astype(np.float64)  # (V, B, C)
         log_probs = z - _logsumexp(z, -1)
         return (_logsumexp(log_probs, 0)[0] - math.log(len(views))).astype(np.float32)

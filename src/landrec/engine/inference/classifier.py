@@ -4,7 +4,6 @@ PyTorch or ONNX Runtime, with the "unknown" rule and optional flip TTA."""
 from __future__ import annotations
 
 import importlib.util
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -13,7 +12,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from landrec.data.errors import InputNotFoundError
-from landrec.data.preprocess import Preprocessing, normalise
+from landrec.data.preprocess import Preprocessing
 from landrec.engine.checkpoint import (
     CheckpointError,
     CheckpointMeta,
@@ -23,7 +22,7 @@ from landrec.engine.checkpoint import (
 )
 from landrec.engine.config import Backend
 from landrec.engine.inference import onnx_cache
-from landrec.engine.onnx import PIXELS, parse_meta, session_options
+from landrec.engine.onnx import parse_meta, session_options
 from landrec.engine.probability import softmax
 from landrec.engine.runs import onnx_cache_path
 from landrec.engine.selective import effective_threshold
@@ -32,18 +31,14 @@ from landrec.engine.tta import flip_tta
 if TYPE_CHECKING:  # imported where a session is made; torch where the PyTorch backend runs
     import onnxruntime as ort
 
-# a batch -> (B, C) class logits, then (B, V) view logits where the model has views; the batch
-# is (B, 3, H, W) normalised float32 for `Classifier.logits`, (B, H, W, 3) uint8 pixels
-# (`preprocess.to_pixels`) for `Classifier.pixel_logits`
+# (B, 3, H, W) float32 -> (B, C) class logits, then (B, V) view logits where the model has views
 LogitsFn = Callable[[np.ndarray], np.ndarray]
 
 
 @dataclass
 class Classifier:
     """What prediction needs: class names, preprocessing and a logits function (the model's
-    outputs: the classes' logits, then the views' where it tells views apart). A batch comes
-    as normalised floats or as the crops' uint8 pixels (`logits_of`): `pixel_logits` runs a
-    model that normalises pixels itself; without it they are normalised here."""
+    outputs: the classes' logits, then the views' where it tells views apart)."""
 
     classes: list[str]
     preprocessing: Preprocessing
@@ -52,26 +47,15 @@ class Classifier:
     temperature: float = 1.0  # calibrated softmax temperature (1.0: not calibrated)
     threshold: float | None = None  # top-1 probability below which the label is "unknown"
     views: list[str] = field(default_factory=list)  # e.g. ground, overhead ([]: no view output)
-    pixel_logits: LogitsFn | None = field(default=None, repr=False)  # on uint8 pixels
-
-    def logits_of(self, x: np.ndarray) -> np.ndarray:
-        """The logits of a batch of either form: (B, 3, H, W) normalised float32, or (B, H, W, 3)
-        uint8 pixels (normalised here where the model does not do it itself)."""
-        if x.dtype != np.uint8:
-            return self.logits(x)
-        if self.pixel_logits is not None:
-            return self.pixel_logits(x)
-        return self.logits(normalise(x, self.preprocessing))
 
     def probabilities(self, x: np.ndarray) -> np.ndarray:
-        """Calibrated class probabilities of a batch (either form: `logits_of`), (B, C)
-        float64."""
+        """Calibrated class probabilities, (B, 3, H, W) -> (B, C) float64."""
         return self.outputs(x)[0]
 
     def outputs(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
         """One model call: calibrated class probabilities (B, C) and the view probabilities
         (B, V), None where the model has no views (the temperature is the classes')."""
-        return self.split(self.logits_of(x))
+        return self.split(self.logits(x))
 
     def split(self, logits: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
         """`outputs` of logits already computed."""
@@ -81,12 +65,10 @@ class Classifier:
 
     def class_logits(self, x: np.ndarray) -> np.ndarray:
         """The classes' logits alone, (B, C)."""
-        return self.logits_of(x)[:, : len(self.classes)]
+        return self.logits(x)[:, : len(self.classes)]
 
 
-def _classifier(
-    meta: CheckpointMeta, logits: LogitsFn, source: str, pixel_logits: LogitsFn | None = None
-) -> Classifier:
+def _classifier(meta: CheckpointMeta, logits: LogitsFn, source: str) -> Classifier:
     init = " (random init)" if meta.random_init else ""
     return Classifier(
         meta.classes,
@@ -96,7 +78,6 @@ def _classifier(
         meta.temperature,
         meta.threshold,
         list(meta.model.views),
-        pixel_logits,
     )
 
 
@@ -125,47 +106,26 @@ def onnx_classifier(path: str | Path, threads: int | None = None) -> Classifier:
 
 def checkpoint_onnx_classifier(model: str | Path, threads: int | None = None) -> Classifier:
     """A Classifier running a run folder's (or checkpoint's) fp32 ONNX export on ONNX Runtime:
-    the export cached beside the checkpoint, in the form each batch comes in (uint8 pixels or
-    floats); when it is missing or out of date, it is made (with PyTorch) at the first batch
-    of that form, so a run that classifies nothing writes nothing."""
+    the export cached beside the checkpoint; when it is missing or out of date, it is made
+    (with PyTorch) at the first batch, so a run that classifies nothing writes nothing."""
     checkpoint = resolve_checkpoint(model)
-    sessions = _CachedSessions(checkpoint, threads)
-    pixels = sessions.current(pixels=True)
-    meta = read_meta(checkpoint) if pixels is None else _meta(pixels, checkpoint)
-    return _classifier(meta, sessions.logits, f"{checkpoint} [onnx]", sessions.logits)
+    cached = onnx_cache_path(checkpoint)
+    if cached.is_file():
+        try:
+            session = _session(cached, threads)
+        except CheckpointError:  # a damaged cache file: rebuilt at the first batch
+            pass
+        else:
+            if onnx_cache.is_current(session.get_modelmeta().custom_metadata_map, checkpoint):
+                return _from_session(session, checkpoint)
+    built: list[LogitsFn] = []
 
+    def logits(x: np.ndarray) -> np.ndarray:
+        if not built:
+            built.append(_runner(_session(onnx_cache.build(checkpoint), threads)))
+        return built[0](x)
 
-class _CachedSessions:
-    """A checkpoint's two cached exports on ONNX Runtime, each loaded (and built where it is
-    missing or stale) at the first batch in its form: uint8 pixels (B, H, W, 3), which the
-    graph normalises itself, or floats (B, 3, H, W)."""
-
-    def __init__(self, checkpoint: Path, threads: int | None) -> None:
-        self.checkpoint, self.threads = checkpoint, threads
-        self.sessions: dict[bool, ort.InferenceSession] = {}
-        self.lock = threading.Lock()
-
-    def current(self, pixels: bool) -> ort.InferenceSession | None:
-        """The cached export in that form, loaded, where it was made from this checkpoint."""
-        if pixels not in self.sessions:
-            cached = onnx_cache_path(self.checkpoint, pixels)
-            try:
-                session = _session(cached, self.threads) if cached.is_file() else None
-            except CheckpointError:  # a damaged cache file: rebuilt at the first batch
-                session = None
-            props = {} if session is None else session.get_modelmeta().custom_metadata_map
-            if session is None or not onnx_cache.is_current(props, self.checkpoint):
-                return None
-            self.sessions[pixels] = session
-        return self.sessions[pixels]
-
-    def logits(self, x: np.ndarray) -> np.ndarray:
-        pixels = x.dtype == np.uint8
-        with self.lock:  # one build, where batches come from several threads
-            session = self.current(pixels) or self.sessions.setdefault(
-                pixels, _session(onnx_cache.build(self.checkpoint, pixels), self.threads)
-            )
-        return _run(session, x)
+    return _classifier(read_meta(checkpoint), logits, f"{checkpoint} [onnx]")
 
 
 def _session(model: Path | bytes, threads: int | None) -> ort.InferenceSession:
@@ -183,20 +143,14 @@ def _session(model: Path | bytes, threads: int | None) -> ort.InferenceSession:
         raise CheckpointError(f"{name}: not a loadable ONNX model ({exc})") from exc
 
 
-def _run(session: ort.InferenceSession, x: np.ndarray) -> np.ndarray:
-    """The session's outputs of a batch in the form its graph reads (pixels or floats)."""
-    inputs = session.get_inputs()[0]
-    dtype = np.uint8 if inputs.name == PIXELS else np.float32
-    return session.run(None, {inputs.name: np.ascontiguousarray(x, dtype=dtype)})[0]
-
-
-def _meta(session: ort.InferenceSession, path: Path) -> CheckpointMeta:
-    return parse_meta(session.get_modelmeta().custom_metadata_map, path)
+def _runner(session: ort.InferenceSession) -> LogitsFn:
+    input_name = session.get_inputs()[0].name
+    return lambda x: session.run(None, {input_name: np.ascontiguousarray(x, dtype=np.float32)})[0]
 
 
 def _from_session(session: ort.InferenceSession, path: Path) -> Classifier:
-    """A Classifier over an exported file (floats; pixels are normalised by `logits_of`)."""
-    return _classifier(_meta(session, path), lambda x: _run(session, x), f"{path} [onnx]")
+    meta = parse_meta(session.get_modelmeta().custom_metadata_map, path)
+    return _classifier(meta, _runner(session), f"{path} [onnx]")
 
 
 def default_backend() -> Backend:
@@ -223,9 +177,6 @@ def with_options(
 ) -> Classifier:
     """The classifier with flip TTA, and the "unknown" rule at `threshold` (default: the
     calibrated one) or, with `unknown` False, off."""
-    logits, pixel_logits = classifier.logits, classifier.pixel_logits
-    if tta:
-        logits = flip_tta(logits)
-        pixel_logits = None if pixel_logits is None else flip_tta(pixel_logits)
+    logits = flip_tta(classifier.logits) if tta else classifier.logits
     chosen = effective_threshold(classifier.threshold, unknown, threshold)
-    return replace(classifier, logits=logits, pixel_logits=pixel_logits, threshold=chosen)
+    return replace(classifier, logits=logits, threshold=chosen)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from landrec.data.preprocess import Preprocessing, normalise
+from landrec.data.preprocess import Preprocessing
 from landrec.engine.checkpoint import CheckpointError
 from landrec.engine.config import Backend
 from landrec.engine.inference.classifier import Classifier, load_classifier
@@ -54,22 +54,15 @@ def ensemble_classifier(members: list[Classifier]) -> Classifier:
     scales = [_scale(m.preprocessing) for m in members]  # once, not per batch
 
     def logits(x: np.ndarray) -> np.ndarray:
-        pixels = x.dtype == np.uint8  # (B, H, W, 3); else x / 255 as floats, (B, 3, H, W)
-        floats = None if pixels else x
         total = np.zeros((len(x), len(classes)))
         for m, order, (mean, std) in zip(members, orders, scales, strict=True):
-            size = m.preprocessing.input_size
-            if pixels and x.shape[1] == size:
-                probs = m.probabilities(x)  # the member normalises them: the same floats
-            else:
-                floats = normalise(x, plain) if floats is None else floats
-                y = (_resized(floats, size) - mean) / std
-                probs = m.probabilities(np.ascontiguousarray(y, dtype=np.float32))
+            y = (_resized(x, m.preprocessing.input_size) - mean) / std
+            probs = m.probabilities(np.ascontiguousarray(y, dtype=np.float32))
             total += probs[:, order]
         return np.log(np.clip(total / len(members), 1e-12, 1.0))  # softmax gives the mean back
 
     source = "ensemble of " + " + ".join(m.source for m in members)
-    return Classifier(classes, plain, logits, source, pixel_logits=logits)
+    return Classifier(classes, plain, logits, source)
 
 
 def model_list(text: str | Path) -> list[Path]:

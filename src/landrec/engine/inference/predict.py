@@ -133,9 +133,7 @@ def predict_refs(
     results: dict[int, Prediction] = {}
     k = clamped_k(classifier, top_k)
     items = [(r.path, r.page) for r in refs]
-    batches = image_batches(
-        items, classifier.preprocessing, batch_size, workers, timings, pixels=True
-    )
+    batches = image_batches(items, classifier.preprocessing, batch_size, workers, timings)
     total = math.ceil(len(refs) / batch_size)
     for batch in tqdm(batches, "predict", total, unit="batch", disable=not progress):
         for i, reason in batch.failures:
@@ -172,8 +170,7 @@ def to_prediction(
 def predictions(
     classifier: Classifier, names: list[str], arrays: np.ndarray, k: int
 ) -> list[Prediction]:
-    """One model call on a batch (either form: `classifier.LogitsFn`): a Prediction per name,
-    in order."""
+    """One model call on preprocessed arrays (B, 3, H, W): a Prediction per name, in order."""
     probs, views = classifier.outputs(arrays)
     return [
         to_prediction(classifier, name, probs[j], k, None if views is None else views[j])

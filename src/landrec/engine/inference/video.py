@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from landrec.data.preprocess import to_pixels
+from landrec.data.preprocess import to_array
 from landrec.data.video import Frame, VideoDecodeError, VideoReadReport, sample_frames
 from landrec.engine.inference.classifier import Classifier
 from landrec.engine.inference.predict import likelier_view, to_prediction
@@ -116,14 +116,13 @@ class FrameOutputs:
 
 
 def _batches(frames: Iterable[Frame], classifier: Classifier, size: int) -> Iterator[tuple]:
-    """(times, (B, H, W, 3) uint8 pixels) batches; each frame is cropped as soon as it
-    arrives."""
+    """(times, (B, 3, H, W) array) batches; each frame is preprocessed as soon as it arrives."""
     pre = classifier.preprocessing
     times: list[float] = []
     arrays: list[np.ndarray] = []
     for frame in frames:
         times.append(frame.time)
-        arrays.append(to_pixels(frame.image, pre))
+        arrays.append(to_array(frame.image, pre))
         if len(times) == size:
             yield times, np.stack(arrays)
             times, arrays = [], []

@@ -95,7 +95,7 @@ def teacher_probabilities(
         teacher, rows = _load(run), np.flatnonzero(use)
         order = [teacher.classes.index(c) for c in classes]
         batches = image_batches(
-            [(paths[i], 0) for i in rows], teacher.preprocessing, BATCH, workers, pixels=True
+            [(paths[i], 0) for i in rows], teacher.preprocessing, BATCH, workers
         )
         for batch in tqdm(batches, f"teacher {run}", -(-len(rows) // BATCH), leave=False):
             if batch.indices:
