@@ -146,6 +146,19 @@ def measure(
     }
 
 
+def measure_cpu(fn: Callable[[], object], batch: int, seconds: float) -> dict[str, float]:
+    """Images/s of `fn` (one batch per call; 3 warm-up calls, then calls for `seconds`) and
+    the process's CPU ms per image over the same calls (every thread's, ONNX Runtime's too)."""
+    for _ in range(3):
+        fn()
+    calls, wall, cpu = 0, time.perf_counter(), time.process_time()
+    while calls < 3 or time.perf_counter() - wall < seconds:
+        fn()
+        calls += 1
+    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    return {"images_per_s": calls * batch / wall, "cpu_ms_per_image": 1000 * cpu / (calls * batch)}
+
+
 def memory_mib() -> dict[str, float | None]:
     """This process's current and peak resident memory (MiB)."""
     import resource

@@ -134,3 +134,25 @@ def test_bench_decode_finds_the_fast_paths_identical(real_data: Path, tmp_path: 
         "input_differs": 0,
     }
     assert all(ms > 0 for ms in results["ms_per_photo"].values())
+
+
+@pytest.mark.slow
+@pytest.mark.real_data
+def test_the_ceilings_bound_what_predict_and_the_scan_reached(
+    real_data: Path, red_blue_checkpoint: Path, tmp_path: Path
+) -> None:
+    run("bench_predict_ceiling.py", "--run", red_blue_checkpoint, "--data", real_data / "test",
+        "--quick", "--out-dir", tmp_path)  # fmt: skip
+    predict = json.loads((tmp_path / "bench_predict_ceiling.json").read_text())["results"]
+    assert predict["photos"] == 96 and predict["decode_preprocess_cpu_ms_per_photo"] > 0
+    assert predict["model_alone"]["cpu_ms_per_image"] > 0 and predict["start_up_s"] > 0
+    ceiling, reached = predict["ceiling"], predict["reached"]
+    assert 0 < ceiling["process_over_model_only"] < ceiling["in_process_over_model_only"] <= 1
+    assert reached["process_over_model_only"] > 0 and reached["in_process_over_model_only"] > 0
+
+    run("bench_archive.py", "--run", red_blue_checkpoint, "--data", real_data, "--parts",
+        "ingest", "--quick", "--seconds", "0.5", "--out-dir", tmp_path)  # fmt: skip
+    scan = json.loads((tmp_path / "bench_archive.json").read_text())["results"]["ingest"]
+    assert scan["photos"] == 200 and scan["scan_over_model_only"] > 0
+    assert 0 < scan["ceiling"]["scan_over_model_only"] <= 1
+    assert scan["ceiling"]["other_steps_cpu_ms_per_photo"] > 0

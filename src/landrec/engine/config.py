@@ -231,9 +231,7 @@ class TrainConfig(BaseModel):
     )
     workers: OptionalInt = Field(None, ge=0, description="decode processes; None = automatic")
     cache: Flag = Field(True, description="train from cached frozen-prefix features")
-    cache_dir: OptionalText = Field(
-        None, description="None = <data-root's parent>/.landrec-cache or ~/.cache"
-    )
+    cache_dir: OptionalText = Field(None, description="None = ~/.cache/landrec/features")
     cache_fp16: Flag = Field(True, description="store cached features in float16")
     cache_point: Choice[CachePoint] = Field(
         CachePoint.AUTO, description="which block's input is cached"
