@@ -27,6 +27,7 @@ from landrec.data.layout import (
 from landrec.engine.checkpoint import read_meta
 from landrec.engine.config import Backend
 from landrec.engine.evaluation.calibrate import fit_calibration, halves
+from landrec.engine.evaluation.evaluate import view_metrics
 from landrec.engine.inference.classifier import load_classifier
 from landrec.models.choices import ModelConfig
 from landrec.models.factory import create_model
@@ -290,3 +291,45 @@ def test_distilling_into_a_model_with_views_is_refused(
     options = head_only(tmp_path / "c", teacher=str(red_blue_checkpoint))
     with pytest.raises(ConfigError, match=r"^teacher: distilling into a model with views"):
         api.train(sources, tmp_path / "run", **options)
+
+
+def test_evaluate_breaks_a_sources_split_down_by_view(
+    views_run: tuple[Path, Path, api.TrainAndTest],
+) -> None:
+    root, sources, result = views_run
+    run = result.train.run_dir
+    both = api.evaluate(run, sources, "test", unknown=False)
+    assert both.per_view is not None and list(both.per_view) == ["ground", "overhead"]
+    rows = both.per_view.values()
+    assert sum(r["images"] for r in rows) == both.n_images == 2 * len(CLASSES) * 6
+    weighted = sum(r["images"] * r["accuracy"] for r in rows) / both.n_images
+    assert weighted == pytest.approx(both.accuracy)
+    predicted = api.predict(run, [root / "ground" / "test", root / "overhead" / "test"])
+    by_view = {v: [p.view == v for p in predicted if f"/{v}/" in p.path] for v in both.per_view}
+    for view, row in both.per_view.items():  # the views predict gives, counted per view
+        assert row["view_accuracy"] == pytest.approx(np.mean(by_view[view]))
+    assert "| ground | 18 |" in api.to_markdown(both) and both.to_dict()["per_view"]
+    trained = result.test  # the run's own test pass, through the feature cache
+    assert trained is not None and trained.per_view is not None
+    for view, row in both.per_view.items():
+        for key, value in row.items():
+            assert trained.per_view[view][key] == pytest.approx(value)
+    one = api.evaluate(run, root / "ground", "test", unknown=False)  # a data-set root: no views
+    assert one.per_view is None and "| view |" not in api.to_markdown(one)
+    assert one.accuracy == pytest.approx(both.per_view["ground"]["accuracy"])
+
+
+def test_view_metrics_count_each_views_images_and_its_own_view() -> None:
+    logits = torch.tensor([[2.0, 0.0], [0.0, 2.0], [2.0, 0.0], [2.0, 0.0], [0.0, 1.0]])
+    labels = torch.tensor([0, 0, 0, 1, 1])  # right, wrong, right, wrong, right
+    views = torch.tensor([0, 0, 1, 1, 1])
+    seen = torch.tensor([[1.0, 0.0], [0.0, 1.0], [0.0, 1.0], [0.0, 1.0], [1.0, 0.0]])
+    names, model_views = ["ground", "overhead", "underwater"], ["overhead", "ground"]
+    rows = view_metrics(logits, labels, views, seen, names, model_views)
+    assert list(rows) == ["ground", "overhead"]  # no image of the third view: no row
+    assert rows["ground"] == {"images": 2, "accuracy": 0.5, "view_accuracy": 0.5}
+    assert rows["overhead"] == pytest.approx(
+        {"images": 3, "accuracy": 2 / 3, "view_accuracy": 1 / 3}
+    )
+    without = view_metrics(logits, labels, views, None, names, [])  # a model with no views
+    assert without["ground"] == {"images": 2, "accuracy": 0.5}

@@ -59,6 +59,7 @@ class SplitData:
     root: Path
     classes: list[str]
     samples: list[Sample]
+    views: list[str] = field(default_factory=list)  # what Sample.view indexes; [] where none
 
     def paths_labels(self) -> tuple[list[Path], list[int]]:
         """The files and their label indices, in sample order."""
@@ -277,7 +278,9 @@ def load_sources(path: str | Path, val_fraction: float = 0.15, seed: int = 0) ->
                 for v, data in enumerate(parts)
                 for s in data.splits[split].samples
             ]
-            merged.splits[split] = SplitData(split.value, Path(path), classes, samples)
+            merged.splits[split] = SplitData(
+                split.value, Path(path), classes, samples, list(merged.views)
+            )
     merged.val_note = "; ".join(f"{d.root}: {d.val_note}" for d in parts if d.val_note)
     return merged
 
@@ -321,7 +324,7 @@ def load_eval_folder(
     seed: int = 0,
 ) -> SplitData:
     """A data-set root (then `split` picks the folder), a sources file (its roots' `split`,
-    labels by class: views are not evaluated here) or one folder of class subfolders."""
+    each sample with its root's view) or one folder of class subfolders."""
     path = Path(path)
     if is_sources_file(path):
         data = load_sources(path, val_fraction, seed).get(split)

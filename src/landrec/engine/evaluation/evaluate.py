@@ -21,7 +21,7 @@ from landrec.engine.probability import softmax
 from landrec.engine.runs import ReportFiles
 from landrec.engine.selective import UNKNOWN, selective_summary
 from landrec.models.factory import count_parameters
-from landrec.models.net import BlockClassifier
+from landrec.models.net import BlockClassifier, fold
 
 
 @dataclass
@@ -44,6 +44,9 @@ class EvalResult:
     tta: bool = False  # probabilities averaged over each image and its mirror
     selective: dict | None = None  # the "unknown" rule's coverage and accuracy, when in force
     timed_images: int | None = None  # throughput timed on this many images; None: the whole pass
+    # per view of a sources file's split: images, accuracy and, where the model tells views
+    # apart, `view_accuracy` (the share it gives their own view); None where data has no views
+    per_view: dict[str, dict[str, float]] | None = None
 
     def to_dict(self) -> dict:
         cm = np.asarray(self.confusion_matrix, dtype=float)
@@ -124,12 +127,78 @@ def evaluate_model(
     threshold: float | None = None,
 ) -> EvalResult:
     """Decode, preprocess and classify every image of `split`, timing the whole pass; with a
-    `threshold`, also report what the "unknown" rule would accept and how accurately."""
+    `threshold`, also report what the "unknown" rule would accept and how accurately; for a
+    split with views (a sources file's), each view's figures."""
     t0 = time.perf_counter()
-    logits, labels, failures = split_logits(model, meta, split, batch_size, workers, tta)
+    per_view = None
+    if split.views:
+        logits, labels, failures, per_view = _logits_by_view(
+            model, meta, split, batch_size, workers, tta
+        )
+    else:
+        logits, labels, failures = split_logits(model, meta, split, batch_size, workers, tta)
     seconds = time.perf_counter() - t0
     speed = len(labels) / seconds if seconds > 0 else 0.0
-    return result_of(model, meta, split.name, (logits, labels, failures), speed, tta, threshold)
+    outputs = (logits, labels, failures)
+    result = result_of(model, meta, split.name, outputs, speed, tta, threshold)
+    result.per_view = per_view
+    return result
+
+
+def _logits_by_view(
+    model: BlockClassifier,
+    meta: CheckpointMeta,
+    split: SplitData,
+    batch_size: int,
+    workers: int | None,
+    tta: bool,
+) -> tuple[torch.Tensor, torch.Tensor, FailureLog, dict[str, dict[str, float]]]:
+    """`split_logits` of a split whose samples carry views, and each view's figures. A model
+    with views gives its joint logits, folded into the classes' (what `forward` computes: the
+    same values; with `tta`, the flips are averaged before the fold) and the views'."""
+    paths, labels = labelled_paths(meta, split)
+    failures = FailureLog()
+    source = PipelineSource(paths, labels, meta.preprocessing, batch_size, failures, workers)
+    joint = model.views > 1
+    out, kept = predict_logits(model, source, 0, tta, joint=joint)
+    view_logits = None
+    if joint and len(kept):
+        out, view_logits = fold(out, model.views)
+    views = kept_views(split, failures)
+    per_view = view_metrics(out, kept, views, view_logits, split.views, list(meta.model.views))
+    return out, kept, failures, per_view
+
+
+def kept_views(split: SplitData, failures: FailureLog) -> torch.Tensor:
+    """The view of each readable sample of `split`, in order (the unreadable are in
+    `failures`)."""
+    views = [s.view for s in split.samples if str(s.path) not in failures.failures]
+    return torch.tensor(views, dtype=torch.long)
+
+
+def view_metrics(
+    logits: torch.Tensor,
+    labels: torch.Tensor,
+    views: torch.Tensor,
+    view_logits: torch.Tensor | None,
+    names: list[str],
+    model_views: list[str],
+) -> dict[str, dict[str, float]]:
+    """Per view of the data (`names`, indexed by `views`): its images, their accuracy and,
+    where the model has that view, the share of them it gives that view."""
+    out: dict[str, dict[str, float]] = {}
+    right = logits.argmax(1) == labels if len(labels) else labels.bool()
+    for i, name in enumerate(names):
+        mask = views == i
+        if not mask.any():
+            continue
+        n = int(mask.sum())
+        row: dict[str, float] = {"images": n, "accuracy": int(right[mask].sum()) / n}
+        if view_logits is not None and name in model_views:
+            seen = view_logits[mask].argmax(1) == model_views.index(name)
+            row["view_accuracy"] = int(seen.sum()) / n
+        out[name] = row
+    return out
 
 
 def result_of(
@@ -179,6 +248,7 @@ def to_markdown(result: EvalResult) -> str:
         f"{_timed_on(result)})",
         f"- parameters: {result.parameters:,}",
         *_reliability_lines(result),
+        *_view_lines(result),
         "",
         "| class | precision | recall | F1 | support |",
         "|---|---|---|---|---|",
@@ -203,6 +273,18 @@ def _timed_on(result: EvalResult) -> str:
     if result.timed_images is None:
         return ""
     return f", PyTorch, timed on {result.timed_images} of the images"
+
+
+def _view_lines(result: EvalResult) -> list[str]:
+    """Each view's row, where the split has views."""
+    if not result.per_view:
+        return []
+    lines = ["", "| view | images | accuracy | view right |", "|---|---|---|---|"]
+    for name, row in result.per_view.items():
+        seen = row.get("view_accuracy")
+        shown = "–" if seen is None else f"{seen:.4f}"
+        lines.append(f"| {name} | {row['images']} | {row['accuracy']:.4f} | {shown} |")
+    return lines
 
 
 def _reliability_lines(result: EvalResult) -> list[str]:

@@ -23,8 +23,10 @@ from landrec.engine.evaluation.evaluate import (
     EvalResult,
     evaluate_model,
     image_logits,
+    kept_views,
     labelled_paths,
     result_of,
+    view_metrics,
     write_report,
 )
 from landrec.engine.loop import CachedSource, predict_logits
@@ -32,7 +34,7 @@ from landrec.engine.training.exclude import exclude_from_test
 from landrec.engine.training.features import ViewSpec
 from landrec.engine.training.prepare import cache_start, make_extractor
 from landrec.engine.tta import mean_probability_log
-from landrec.models.net import BlockClassifier
+from landrec.models.net import BlockClassifier, fold
 
 THROUGHPUT_SAMPLE = 128  # images timed through the eager pipeline
 
@@ -46,10 +48,17 @@ def evaluate_cached(
     sample: int = THROUGHPUT_SAMPLE,
 ) -> EvalResult:
     """Metrics of every image of `split` through the feature cache of `config`; `tta`
-    averages the probabilities of each image and its mirror (both views cached)."""
-    outputs = cached_split_logits(model, meta, split, config, tta)
+    averages the probabilities of each image and its mirror (both cached); for a split with
+    views (a sources file's), each view's figures."""
+    logits, labels, failures, view_logits = _cached_outputs(model, meta, split, config, tta)
     speed, timed = pipeline_speed(model, meta, split, config, sample, tta)
-    return result_of(model, meta, split.name, outputs, speed, tta, timed_images=timed)
+    outputs = (logits, labels, failures)
+    result = result_of(model, meta, split.name, outputs, speed, tta, timed_images=timed)
+    if split.views:
+        views = kept_views(split, failures)
+        names = list(meta.model.views)
+        result.per_view = view_metrics(logits, labels, views, view_logits, split.views, names)
+    return result
 
 
 def cached_split_logits(
@@ -60,6 +69,19 @@ def cached_split_logits(
     tta: bool = False,
 ) -> tuple[torch.Tensor, torch.Tensor, FailureLog]:
     """Logits and labels of the readable images of `split`, and the failures."""
+    logits, labels, failures, _ = _cached_outputs(model, meta, split, config, tta)
+    return logits, labels, failures
+
+
+def _cached_outputs(
+    model: BlockClassifier,
+    meta: CheckpointMeta,
+    split: SplitData,
+    config: TrainConfig,
+    tta: bool,
+) -> tuple[torch.Tensor, torch.Tensor, FailureLog, torch.Tensor | None]:
+    """`cached_split_logits`, and for a split with views, of a model with views, the views'
+    logits of the images as they are (not mirrored)."""
     paths, labels = labelled_paths(meta, split)
     start = cache_start(config, model)
     extractor = make_extractor(config, model, start, meta.preprocessing)
@@ -67,13 +89,17 @@ def cached_split_logits(
     failures = FailureLog()
     fs = extractor.extract(paths, labels, views, failures, split.name)
     if len(fs.labels) == 0:
-        return torch.empty(0, len(meta.classes)), fs.labels, failures
+        return torch.empty(0, len(meta.classes)), fs.labels, failures, None
     per_view = [
         predict_logits(model, CachedSource(fs.features[v : v + 1], fs.labels, 256), start)[0]
         for v in range(len(views))
     ]
     logits = mean_probability_log(per_view).float() if tta else per_view[0]
-    return logits, fs.labels, failures
+    view_logits = None
+    if split.views and model.views > 1:
+        clean = CachedSource(fs.features[0:1], fs.labels, 256)
+        view_logits = fold(predict_logits(model, clean, start, joint=True)[0], model.views)[1]
+    return logits, fs.labels, failures, view_logits
 
 
 def pipeline_speed(
