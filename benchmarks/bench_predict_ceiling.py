@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -59,14 +58,6 @@ def decode_cpu_ms(paths: list[Path], pre: Any) -> float:
     return 1000 * best / len(paths)
 
 
-def predict_wall(run: Path, target: Path) -> float:
-    argv = [sys.executable, "-m", "landrec.cli.main", "predict", str(run), str(target)]
-    argv += ["--format", "csv", "--backend", "onnx"]
-    started = time.perf_counter()
-    subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
-    return time.perf_counter() - started
-
-
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     from landrec.data.sniff import detect_all
@@ -88,15 +79,15 @@ def main(argv: list[str] | None = None) -> int:
         for i, path in enumerate(paths):
             (folder / f"{i:05d}{path.suffix}").symlink_to(path.resolve())
         decode_ms = decode_cpu_ms(paths, classifier.preprocessing)
-        start_up = min(predict_wall(args.run, paths[0]) for _ in range(5))
+        start_up = min(common.predict_wall(args.run, paths[0]) for _ in range(5))
         refs = [ImageRef(p) for p in paths]
         alone, in_process, process = [], [], []
         for _ in range(rounds):
             started = time.perf_counter()
             predict_refs(classifier, refs, progress=False)
             in_process.append(len(paths) / (time.perf_counter() - started))
-            process.append(len(paths) / predict_wall(args.run, folder))
-            alone.append(common.measure_cpu(lambda: classifier.logits(batch), 32, seconds))
+            process.append(len(paths) / common.predict_wall(args.run, folder))
+            alone.append(common.measure(lambda: classifier.logits(batch), 32, seconds, repeats=1))
     rate = statistics.median(a["images_per_s"] for a in alone)
     model_ms = statistics.median(a["cpu_ms_per_image"] for a in alone)
     bound = min(1.0, cores / (rate * (model_ms + decode_ms) / 1000))

@@ -18,10 +18,8 @@ import argparse
 import csv
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -40,17 +38,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--quick", action="store_true", help="one round, 1 s model-only")
     p.add_argument("--out-dir", type=Path, default=None)
     return p.parse_args(argv)
-
-
-def predict_wall(tree: Path, run: Path, data: Path, out: Path) -> float:
-    """Wall seconds of one `landrec predict` process of `tree`, its CSV into `out`."""
-    env = dict(os.environ, PYTHONPATH=str(tree / "src"))
-    argv = [sys.executable, "-m", "landrec.cli.main", "predict", str(run), str(data)]
-    argv += ["--format", "csv", "--backend", "onnx"]
-    started = time.perf_counter()
-    with out.open("w") as f:
-        subprocess.run(argv, stdout=f, stderr=subprocess.DEVNULL, env=env, check=True)
-    return time.perf_counter() - started
 
 
 def model_only(run: Path, data: Path) -> Callable[[], object]:
@@ -87,7 +74,9 @@ def main(argv: list[str] | None = None) -> int:
         for _ in range(rounds):
             loads.append(os.getloadavg()[0])
             for tree in trees:
-                walls[tree].append(predict_wall(tree, args.run, args.data, csvs[tree]))
+                walls[tree].append(
+                    common.predict_wall(args.run, args.data, csvs[tree], tree / "src")
+                )
             measured = common.measure(alone_fn, 32, seconds, repeats=1, warmup_s=0.5)
             alone.append(measured["images_per_s"])
         rows = [rows_of(csvs[t]) for t in trees]

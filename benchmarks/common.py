@@ -120,7 +120,8 @@ def measure(
     fn: Callable[[], object], batch: int, seconds: float, repeats: int = 3, warmup_s: float = 1.0
 ) -> dict[str, Any]:
     """Images/s of `fn` (one batch per call): warm up, pick an iteration count that lasts
-    `seconds`, time that many calls `repeats` times; the median round is the figure."""
+    `seconds`, time that many calls `repeats` times; the median round is the figure. Also the
+    process's CPU ms per image over the timed calls (every thread's, ONNX Runtime's too)."""
     t0 = time.perf_counter()
     n = 0
     while n < 3 or time.perf_counter() - t0 < warmup_s:
@@ -131,11 +132,13 @@ def measure(
     per_call = time.perf_counter() - t1
     iterations = max(3, math.ceil(seconds / max(per_call, 1e-9)))
     rates = []
+    cpu = time.process_time()
     for _ in range(repeats):
         t = time.perf_counter()
         for _ in range(iterations):
             fn()
         rates.append(batch * iterations / (time.perf_counter() - t))
+    cpu = time.process_time() - cpu
     return {
         "batch": batch,
         "iterations": iterations,
@@ -143,20 +146,8 @@ def measure(
         "images_per_s": statistics.median(rates),
         "images_per_s_rounds": rates,
         "ms_per_batch": 1000 * batch / statistics.median(rates),
+        "cpu_ms_per_image": 1000 * cpu / (batch * iterations * repeats),
     }
-
-
-def measure_cpu(fn: Callable[[], object], batch: int, seconds: float) -> dict[str, float]:
-    """Images/s of `fn` (one batch per call; 3 warm-up calls, then calls for `seconds`) and
-    the process's CPU ms per image over the same calls (every thread's, ONNX Runtime's too)."""
-    for _ in range(3):
-        fn()
-    calls, wall, cpu = 0, time.perf_counter(), time.process_time()
-    while calls < 3 or time.perf_counter() - wall < seconds:
-        fn()
-        calls += 1
-    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
-    return {"images_per_s": calls * batch / wall, "cpu_ms_per_image": 1000 * cpu / (calls * batch)}
 
 
 def memory_mib() -> dict[str, float | None]:
@@ -205,3 +196,17 @@ def out_dir_for(args: Any) -> Path:
     if args.out_dir is not None:
         return Path(args.out_dir)
     return QUICK_DIR if args.quick else RESULTS_DIR
+
+
+def predict_wall(
+    run: Path, target: Path, out: Path | None = None, src: Path | None = None
+) -> float:
+    """Wall seconds of one `landrec predict RUN TARGET --format csv --backend onnx` process,
+    its CSV into `out` (else dropped); with `src`, the landrec of that source tree."""
+    env = dict(os.environ, PYTHONPATH=str(src)) if src is not None else None
+    argv = [sys.executable, "-m", "landrec.cli.main", "predict", str(run), str(target)]
+    argv += ["--format", "csv", "--backend", "onnx"]
+    started = time.perf_counter()
+    with open(out or os.devnull, "w") as f:
+        subprocess.run(argv, stdout=f, stderr=subprocess.DEVNULL, env=env, check=True)
+    return time.perf_counter() - started

@@ -130,9 +130,9 @@ def evaluate_model(
     `threshold`, also report what the "unknown" rule would accept and how accurately; for a
     split with views (a sources file's), each view's figures."""
     t0 = time.perf_counter()
-    per_view = None
+    view_logits = None
     if split.views:
-        logits, labels, failures, per_view = _logits_by_view(
+        logits, labels, failures, view_logits = _split_logits_with_views(
             model, meta, split, batch_size, workers, tta
         )
     else:
@@ -140,22 +140,21 @@ def evaluate_model(
     seconds = time.perf_counter() - t0
     speed = len(labels) / seconds if seconds > 0 else 0.0
     outputs = (logits, labels, failures)
-    result = result_of(model, meta, split.name, outputs, speed, tta, threshold)
-    result.per_view = per_view
-    return result
+    per_view = split_view_metrics(split, meta, outputs, view_logits)
+    return result_of(model, meta, split.name, outputs, speed, tta, threshold, per_view=per_view)
 
 
-def _logits_by_view(
+def _split_logits_with_views(
     model: BlockClassifier,
     meta: CheckpointMeta,
     split: SplitData,
     batch_size: int,
     workers: int | None,
     tta: bool,
-) -> tuple[torch.Tensor, torch.Tensor, FailureLog, dict[str, dict[str, float]]]:
-    """`split_logits` of a split whose samples carry views, and each view's figures. A model
-    with views gives its joint logits, folded into the classes' (what `forward` computes: the
-    same values; with `tta`, the flips are averaged before the fold) and the views'."""
+) -> tuple[torch.Tensor, torch.Tensor, FailureLog, torch.Tensor | None]:
+    """`split_logits`, and the views' logits of a model with views: it gives its joint
+    logits, folded into the classes' (what `forward` computes: the same values; with `tta`,
+    the flips are averaged before the fold) and the views'."""
     paths, labels = labelled_paths(meta, split)
     failures = FailureLog()
     source = PipelineSource(paths, labels, meta.preprocessing, batch_size, failures, workers)
@@ -164,16 +163,23 @@ def _logits_by_view(
     view_logits = None
     if joint and len(kept):
         out, view_logits = fold(out, model.views)
-    views = kept_views(split, failures)
-    per_view = view_metrics(out, kept, views, view_logits, split.views, list(meta.model.views))
-    return out, kept, failures, per_view
+    return out, kept, failures, view_logits
 
 
-def kept_views(split: SplitData, failures: FailureLog) -> torch.Tensor:
-    """The view of each readable sample of `split`, in order (the unreadable are in
-    `failures`)."""
-    views = [s.view for s in split.samples if str(s.path) not in failures.failures]
-    return torch.tensor(views, dtype=torch.long)
+def split_view_metrics(
+    split: SplitData,
+    meta: CheckpointMeta,
+    outputs: tuple[torch.Tensor, torch.Tensor, FailureLog],
+    view_logits: torch.Tensor | None,
+) -> dict[str, dict[str, float]] | None:
+    """`view_metrics` of a split's outputs (logits, labels, failures) where its samples carry
+    views (a sources file's); None where they do not."""
+    if not split.views:
+        return None
+    logits, labels, failures = outputs
+    kept = [s.view for s in split.samples if str(s.path) not in failures.failures]
+    views = torch.tensor(kept, dtype=torch.long)  # each readable sample's, in order
+    return view_metrics(logits, labels, views, view_logits, split.views, list(meta.model.views))
 
 
 def view_metrics(
@@ -210,6 +216,7 @@ def result_of(
     tta: bool = False,
     threshold: float | None = None,
     timed_images: int | None = None,
+    per_view: dict[str, dict[str, float]] | None = None,
 ) -> EvalResult:
     """The metrics of one split's logits and labels (`outputs` also holds its failures)."""
     logits, labels, failures = outputs
@@ -231,6 +238,7 @@ def result_of(
         tta=tta,
         selective=selective,
         timed_images=timed_images,
+        per_view=per_view,
         **metrics,
     )
 

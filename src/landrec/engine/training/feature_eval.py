@@ -23,10 +23,9 @@ from landrec.engine.evaluation.evaluate import (
     EvalResult,
     evaluate_model,
     image_logits,
-    kept_views,
     labelled_paths,
     result_of,
-    view_metrics,
+    split_view_metrics,
     write_report,
 )
 from landrec.engine.loop import CachedSource, predict_logits
@@ -53,12 +52,10 @@ def evaluate_cached(
     logits, labels, failures, view_logits = _cached_outputs(model, meta, split, config, tta)
     speed, timed = pipeline_speed(model, meta, split, config, sample, tta)
     outputs = (logits, labels, failures)
-    result = result_of(model, meta, split.name, outputs, speed, tta, timed_images=timed)
-    if split.views:
-        views = kept_views(split, failures)
-        names = list(meta.model.views)
-        result.per_view = view_metrics(logits, labels, views, view_logits, split.views, names)
-    return result
+    per_view = split_view_metrics(split, meta, outputs, view_logits)
+    return result_of(
+        model, meta, split.name, outputs, speed, tta, timed_images=timed, per_view=per_view
+    )
 
 
 def cached_split_logits(
